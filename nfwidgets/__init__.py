@@ -1,0 +1,32 @@
+"""nfwidgets: normalizing flows you can see, on an exact PyTorch flow engine."""
+
+from .flows import (
+    AffineCoupling,
+    DiagonalNormal,
+    ElementwiseAffine,
+    Flow,
+    Layer,
+    MLPConditioner,
+    NotInvertibleError,
+    Planar,
+    Radial,
+    SimpleConditioner,
+    StandardNormal,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AffineCoupling",
+    "DiagonalNormal",
+    "ElementwiseAffine",
+    "Flow",
+    "Layer",
+    "MLPConditioner",
+    "NotInvertibleError",
+    "Planar",
+    "Radial",
+    "SimpleConditioner",
+    "StandardNormal",
+    "__version__",
+]

@@ -1,0 +1,165 @@
+"""Affine coupling layer (RealNVP) with choosable split, scale rule and conditioner."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ._checks import as_parameter_tensor
+from .base import Layer
+
+__all__ = ["SCALE_RULES", "AffineCoupling", "MLPConditioner", "SimpleConditioner"]
+
+#: Names of the rules that turn the conditioner's raw output ``s`` into a log-scale.
+SCALE_RULES = ("exp", "tanh", "softclip", "sigmoid")
+
+
+def _log_scale(s: Tensor, rule: str, bound: float) -> Tensor:
+    """Log-scale from the raw conditioner output under one of ``SCALE_RULES``."""
+    if rule == "exp":  # unbounded: scale = exp(s)   (normflows, NICE/RealNVP in its plain form)
+        return s
+    if rule == "tanh":  # scale = exp(B tanh(s / B))   (RealNVP's bounded form)
+        return bound * torch.tanh(s / bound)
+    if rule == "softclip":  # scale = exp(s / (1 + |s| / B))   (zuko's soft clip)
+        return s / (1 + torch.abs(s) / bound)
+    # "sigmoid": scale = σ(s + 2)   (Glow); log σ(v) = -softplus(-v)
+    return -F.softplus(-(s + 2.0))
+
+
+class MLPConditioner(nn.Module):
+    """Conditioner network ``(s, t) = NN(b ⊙ z)``: an MLP from D inputs to 2·D outputs.
+
+    The last layer is zero-initialised, so a fresh coupling layer is the identity
+    (Kingma & Dhariwal 2018, Glow, sec. 3.3).
+
+    Arguments:
+        dim: D.
+        hidden: widths of the hidden layers.
+        activation: a ``torch.nn`` activation class.
+    """
+
+    def __init__(self, dim: int = 2, hidden: Sequence[int] = (64, 64),
+                 activation: type[nn.Module] = nn.ReLU) -> None:
+        super().__init__()
+        if not isinstance(dim, int) or dim < 1:
+            raise ValueError(f"MLPConditioner: dim must be a positive integer; got {dim!r}")
+        widths = [int(h) for h in hidden]
+        if any(h < 1 for h in widths):
+            raise ValueError(f"MLPConditioner: hidden widths must be positive; got {hidden!r}")
+        layers: list[nn.Module] = []
+        last = dim
+        for h in widths:
+            layers += [nn.Linear(last, h), activation()]
+            last = h
+        out = nn.Linear(last, 2 * dim)
+        nn.init.zeros_(out.weight)
+        nn.init.zeros_(out.bias)
+        self.net = nn.Sequential(*layers, out)
+        self.dim = dim
+
+    def forward(self, z_cond: Tensor) -> tuple[Tensor, Tensor]:
+        """``z_cond`` (N, D) with the transformed coordinates zeroed -> ``(s, t)``, each (N, D)."""
+        s, t = self.net(z_cond).chunk(2, dim=-1)
+        return s, t
+
+
+class SimpleConditioner(nn.Module):
+    r"""A closed-form conditioner with five scalar parameters, made for sliders.
+
+    With :math:`c = \sum_j b_j z_j` (the sum of the conditioning coordinates):
+
+    .. math:: s(c) = \text{s\_slope}\,c + \text{s\_shift}, \qquad
+              t(c) = \text{t\_amplitude}\,\sin(\text{t\_frequency}\,c) + \text{t\_shift},
+
+    applied to every transformed coordinate. In 2-D with "x₁ conditions x₂" this stretches x₂ by
+    ``exp(s(x₁))`` and bends it by the sine wave ``t(x₁)``.
+    """
+
+    PARAMETERS = ("s_slope", "s_shift", "t_amplitude", "t_frequency", "t_shift")
+
+    def __init__(self, s_slope: float = 0.0, s_shift: float = 0.0, t_amplitude: float = 0.0,
+                 t_frequency: float = 1.0, t_shift: float = 0.0) -> None:
+        super().__init__()
+        values = dict(s_slope=s_slope, s_shift=s_shift, t_amplitude=t_amplitude,
+                      t_frequency=t_frequency, t_shift=t_shift)
+        for name, v in values.items():
+            t = as_parameter_tensor(name, v, owner="SimpleConditioner", ndim=0)
+            setattr(self, name, nn.Parameter(t))
+
+    def forward(self, z_cond: Tensor) -> tuple[Tensor, Tensor]:
+        """``z_cond`` (N, D) -> ``(s, t)`` each (N, D), constant across coordinates."""
+        c = z_cond.sum(-1, keepdim=True)
+        s = self.s_slope * c + self.s_shift
+        t = self.t_amplitude * torch.sin(self.t_frequency * c) + self.t_shift
+        return s.expand_as(z_cond), t.expand_as(z_cond)
+
+
+class AffineCoupling(Layer):
+    r"""Affine coupling layer (Dinh et al. 2017, RealNVP, arXiv:1605.08803, eq. 6–9).
+
+    With a binary mask ``b`` (1 = the coordinate conditions, passes unchanged):
+
+    .. math:: x = b\odot z + (1-b)\odot\bigl(z\odot e^{\ell(b\odot z)} + t(b\odot z)\bigr),
+              \qquad \log|\det J| = \textstyle\sum_j (1-b_j)\,\ell_j(b\odot z),
+
+    where :math:`\ell = \text{rule}(s)` is the log-scale obtained from the conditioner's raw
+    output ``s`` by one of ``SCALE_RULES``: ``"exp"`` (ℓ = s, unbounded), ``"tanh"``
+    (ℓ = B tanh(s/B)), ``"softclip"`` (ℓ = s/(1 + |s|/B)) or ``"sigmoid"`` (ℓ = log σ(s + 2),
+    Glow). The Jacobian is triangular, and the inverse is exact:
+    :math:`z = b\odot x + (1-b)\odot (x - t(b\odot x))\odot e^{-\ell(b\odot x)}`.
+
+    Arguments:
+        mask: sequence of 0/1 of length D; 1 marks the conditioning coordinates. In 2-D,
+            ``[1, 0]`` means "x₁ conditions x₂" and ``[0, 1]`` the reverse. Stacked layers must
+            alternate, or some coordinates are never transformed.
+        conditioner: module mapping ``b ⊙ z`` (N, D) to ``(s, t)``, each (N, D). Defaults to
+            ``MLPConditioner(D)``.
+        scale: the scale rule, one of ``SCALE_RULES``.
+        bound: B for the bounded rules.
+    """
+
+    def __init__(self, mask: Sequence[int] | Tensor, conditioner: nn.Module | None = None,
+                 scale: str = "tanh", bound: float = 3.0) -> None:
+        super().__init__()
+        m = as_parameter_tensor("mask", mask, owner="AffineCoupling", ndim=1)
+        if not bool(((m == 0) | (m == 1)).all()):
+            raise ValueError(f"AffineCoupling: mask entries must be 0 or 1; got {m.tolist()}")
+        if bool((m == 1).all()) or bool((m == 0).all()):
+            raise ValueError(f"AffineCoupling: mask must mix 0s and 1s (some coordinates "
+                             f"condition, the others are transformed); got {m.tolist()}")
+        if scale not in SCALE_RULES:
+            raise ValueError(f"AffineCoupling: scale must be one of {SCALE_RULES}; got {scale!r}")
+        if not (isinstance(bound, int | float) and math.isfinite(bound) and bound > 0):
+            raise ValueError(f"AffineCoupling: bound must be a finite number > 0; got {bound!r}")
+        self.dim = int(m.shape[0])
+        self.register_buffer("mask", m)
+        self.conditioner = conditioner if conditioner is not None else MLPConditioner(self.dim)
+        self.scale = scale
+        self.bound = float(bound)
+
+    def _reference(self) -> Tensor:
+        return self.mask
+
+    def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        keep = self.mask.bool()
+        z_cond = z * self.mask
+        s, t = self.conditioner(z_cond)
+        ls = torch.where(keep, torch.zeros_like(s), _log_scale(s, self.scale, self.bound))
+        x = torch.where(keep, z, z * torch.exp(ls) + t)
+        return x, ls.sum(-1)
+
+    def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        keep = self.mask.bool()
+        x_cond = x * self.mask
+        s, t = self.conditioner(x_cond)
+        ls = torch.where(keep, torch.zeros_like(s), _log_scale(s, self.scale, self.bound))
+        z = torch.where(keep, x, (x - t) * torch.exp(-ls))
+        unique = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
+        return z, -ls.sum(-1), unique
+
+    def extra_repr(self) -> str:
+        return f"mask={self.mask.tolist()}, scale={self.scale!r}, bound={self.bound}"

@@ -1,0 +1,185 @@
+"""Planar flow ``f(z) = z + û tanh(wᵀz + b)`` with an exact inverse by a bracketed 1-D solve."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ._checks import as_parameter_tensor, check_same_shape
+from .base import Layer
+
+__all__ = ["Planar"]
+
+_ArrayLike = float | Sequence[float] | Tensor
+
+
+class Planar(Layer):
+    r"""Planar flow of Rezende & Mohamed (2015), eq. 10–12 and appendix A.1.
+
+    .. math:: f(z) = z + \hat u \, \tanh(w^\top z + b), \qquad
+              \log|\det J_f(z)| = \log|1 + \tanh'(w^\top z + b)\, w^\top \hat u|.
+
+    The map is invertible iff :math:`w^\top \hat u \ge -1`. With ``constrain=True`` the raw ``u``
+    is reparametrised to
+
+    .. math:: \hat u = u + \bigl(m(w^\top u) - w^\top u\bigr)\, \frac{w}{\|w\|^2}, \qquad
+              m(a) = -1 + \operatorname{softplus}(a),
+
+    so that :math:`w^\top \hat u = -1 + \operatorname{softplus}(w^\top u) > -1`. When ``w = 0``
+    the map is a translation by ``u tanh(b)`` and ``û = u``. With ``constrain=False`` the raw ``u``
+    is used and ``inverse`` raises ``NotInvertibleError`` when :math:`w^\top u < -1`.
+
+    Inverse (no closed form): with :math:`c = w^\top\hat u` and :math:`y = w^\top x`, the
+    projection :math:`\alpha = w^\top z` solves the scalar monotone equation
+    :math:`\alpha + c \tanh(\alpha + b) = y`, whose root lies in :math:`[y - |c|, y + |c|]`.
+    It is found by Newton's method safeguarded by bisection on that bracket (always converges),
+    then :math:`z = x - \hat u \tanh(\alpha + b)`.
+
+    Arguments:
+        w: direction, shape (D,).
+        u: raw translation direction, shape (D,).
+        b: scalar bias.
+        constrain: apply the reparametrisation that guarantees invertibility.
+
+    References:
+        D. Rezende and S. Mohamed, "Variational Inference with Normalizing Flows", ICML 2015,
+        arXiv:1505.05770.
+    """
+
+    def __init__(self, w: _ArrayLike, u: _ArrayLike, b: float | Tensor = 0.0,
+                 constrain: bool = True) -> None:
+        super().__init__()
+        w_t = as_parameter_tensor("w", w, owner="Planar", ndim=1)
+        u_t = as_parameter_tensor("u", u, owner="Planar", ndim=1, dtype=w_t.dtype)
+        b_t = as_parameter_tensor("b", b, owner="Planar", dtype=w_t.dtype).reshape(())
+        check_same_shape("Planar", w=w_t, u=u_t)
+        if w_t.shape[0] < 1:
+            raise ValueError("Planar: w must have at least one entry; got shape (0,)")
+        self.dim = int(w_t.shape[0])
+        self.w = nn.Parameter(w_t)
+        self.u = nn.Parameter(u_t)
+        self.b = nn.Parameter(b_t)
+        self.constrain = bool(constrain)
+
+    # --- parameters seen by the maths -------------------------------------------------------
+    def _one_plus_c(self) -> tuple[Tensor, Tensor]:
+        """``(c, 1 + c)`` with ``c = wᵀû``; ``1 + c`` computed without cancellation."""
+        wtu = self.w @ self.u
+        if self.constrain and bool((self.w != 0).any()):
+            one_plus_c = F.softplus(wtu)
+            return one_plus_c - 1.0, one_plus_c
+        return wtu, 1.0 + wtu
+
+    @property
+    def u_hat(self) -> Tensor:
+        """The effective translation direction û (equals ``u`` when unconstrained or w = 0)."""
+        if not self.constrain:
+            return self.u
+        w, u = self.w, self.u
+        norm = torch.linalg.vector_norm(w)
+        wtu = w @ u
+        m = -1.0 + F.softplus(wtu)
+        safe = torch.where(norm > 0, norm, torch.ones_like(norm))
+        # (m - wᵀu) w / ‖w‖² written as ((m - wᵀu)/‖w‖) · (w/‖w‖): no overflow for tiny ‖w‖.
+        step = torch.where(norm > 0, (m - wtu) / safe, torch.zeros_like(norm))
+        return u + step * (w / safe)
+
+    @property
+    def wtu_hat(self) -> Tensor:
+        """``wᵀû``: the map is invertible iff this is ≥ -1."""
+        return self._one_plus_c()[0]
+
+    def why_not_invertible(self) -> str | None:
+        c = float(self.wtu_hat.detach())
+        if c < -1.0:
+            return (f"wᵀu = {c:.4g} < -1, so the map folds the plane onto itself and has no "
+                    "inverse; use constrain=True or choose u with wᵀu ≥ -1")
+        return None
+
+    def fold_interval(self) -> tuple[float, float] | None:
+        """Values of ``wᵀx`` whose points have three preimages (``None`` if invertible).
+
+        For ``c = wᵀû < -1`` the scalar map ``α ↦ α + c tanh(α + b)`` has a local maximum at
+        ``α + b = -s*`` and a local minimum at ``α + b = s*``, ``cosh² s* = -c``.
+        """
+        c = float(self.wtu_hat.detach())
+        if c >= -1.0:
+            return None
+        s = math.acosh(math.sqrt(-c))
+        b = float(self.b.detach())
+        lo = s - b + c * math.tanh(s)
+        hi = -s - b - c * math.tanh(s)
+        return lo, hi
+
+    # --- the maps ---------------------------------------------------------------------------
+    def _log_abs_det(self, a: Tensor, one_plus_c: Tensor) -> Tensor:
+        """``log|1 + tanh'(a) c|`` written as ``log|tanh²(a) + sech²(a)(1 + c)|`` (stable)."""
+        t = torch.tanh(a)
+        sech2 = 1.0 - t * t
+        return torch.log(torch.abs(t * t + sech2 * one_plus_c))
+
+    def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        _, one_plus_c = self._one_plus_c()
+        a = z @ self.w + self.b
+        x = z + torch.tanh(a).unsqueeze(-1) * self.u_hat
+        return x, self._log_abs_det(a, one_plus_c)
+
+    def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        c, one_plus_c = self._one_plus_c()
+        u_hat = self.u_hat
+        y = x @ self.w
+        alpha = _solve_projection(y.detach(), c.detach(), self.b.detach())
+        if torch.is_grad_enabled() and (x.requires_grad or any(
+                p.requires_grad for p in self.parameters())):
+            # One Newton step through autograd gives the implicit-function gradient of α.
+            g = alpha + c * torch.tanh(alpha + self.b) - y
+            dg = 1.0 + c * (1.0 - torch.tanh(alpha + self.b) ** 2)
+            alpha = alpha - g / dg
+        a = alpha + self.b
+        z = x - torch.tanh(a).unsqueeze(-1) * u_hat
+        log_det = -self._log_abs_det(a, one_plus_c)
+        fold = self.fold_interval()
+        if fold is None:
+            unique = torch.ones_like(y, dtype=torch.bool)
+        else:
+            unique = (y <= fold[0]) | (y >= fold[1])
+        return z, log_det, unique
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, constrain={self.constrain}"
+
+
+def _solve_projection(y: Tensor, c: Tensor, b: Tensor, max_iter: int = 200) -> Tensor:
+    """Solve ``α + c tanh(α + b) = y`` elementwise (Newton safeguarded by bisection).
+
+    ``g(α) = α + c tanh(α + b) - y`` satisfies ``g(y - |c|) ≤ 0 ≤ g(y + |c|)``, so the bracket
+    always holds a root; for ``c ≥ -1`` ``g`` is non-decreasing and the root is unique.
+    """
+    abs_c = torch.abs(c)
+    lo = y - abs_c
+    hi = y + abs_c
+    # Start from one fixed-point step, clipped into the bracket.
+    alpha = torch.clamp(y - c * torch.tanh(y + b), lo, hi)
+    eps = torch.finfo(y.dtype).eps
+    for _ in range(max_iter):
+        t = torch.tanh(alpha + b)
+        g = alpha + c * t - y
+        dg = 1.0 + c * (1.0 - t * t)
+        # Shrink the bracket with the sign of g.
+        neg = g < 0
+        lo = torch.where(neg, alpha, lo)
+        hi = torch.where(neg, hi, alpha)
+        newton = alpha - g / dg
+        ok = (dg > 0) & (newton >= lo) & (newton <= hi)
+        new = torch.where(ok, newton, 0.5 * (lo + hi))
+        # Converged where the residual is at rounding level or the step/bracket is tiny.
+        scale = torch.abs(alpha) + abs_c + torch.abs(y) + 1.0
+        done = (torch.abs(g) <= 2 * eps * scale) | (torch.abs(new - alpha) <= 4 * eps * scale)
+        alpha = new
+        if bool((done | (hi - lo <= 4 * eps * scale)).all()):
+            break
+    return alpha

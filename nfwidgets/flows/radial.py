@@ -1,0 +1,138 @@
+"""Radial flow ``f(z) = z + β h(α, r)(z - z₀)`` with a closed-form inverse."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ._checks import as_parameter_tensor
+from .base import Layer
+
+__all__ = ["Radial"]
+
+
+class Radial(Layer):
+    r"""Radial flow of Rezende & Mohamed (2015), eq. 14 and appendix A.2.
+
+    .. math:: f(z) = z + \beta\, h(\alpha, r)\,(z - z_0), \quad r = \|z - z_0\|, \quad
+              h = \frac{1}{\alpha + r},
+
+    .. math:: \log|\det J_f| = (d-1)\log(1 + \beta h) + \log\Bigl(1 + \frac{\alpha\beta}
+              {(\alpha + r)^2}\Bigr).
+
+    The map is invertible iff :math:`\beta \ge -\alpha`. With ``constrain=True`` the raw ``beta``
+    is reparametrised to :math:`\hat\beta = -\alpha + \operatorname{softplus}(\beta)`
+    (pyro's choice), so :math:`\hat\beta > -\alpha`. ``alpha`` must be positive; it is stored as
+    ``log_alpha`` so training keeps it positive, and ``layer.alpha = value`` sets it.
+
+    Inverse in closed form: with :math:`\rho = \|x - z_0\|`, :math:`r` is the non-negative root
+    of :math:`r^2 + (\alpha + \beta - \rho) r - \alpha\rho = 0`, and
+    :math:`z = z_0 + \frac{\alpha + r}{\alpha + \beta + r}(x - z_0)`.
+
+    Arguments:
+        z0: centre, shape (D,).
+        alpha: positive width of the radial bump.
+        beta: raw strength (β̂ = -α + softplus(β) when constrained; β itself otherwise).
+        constrain: apply the reparametrisation that guarantees invertibility.
+
+    References:
+        D. Rezende and S. Mohamed, "Variational Inference with Normalizing Flows", ICML 2015,
+        arXiv:1505.05770.
+    """
+
+    def __init__(self, z0: float | Sequence[float] | Tensor, alpha: float | Tensor = 1.0,
+                 beta: float | Tensor = 0.0, constrain: bool = True) -> None:
+        super().__init__()
+        z0_t = as_parameter_tensor("z0", z0, owner="Radial", ndim=1)
+        alpha_t = as_parameter_tensor("alpha", alpha, owner="Radial", dtype=z0_t.dtype)
+        beta_t = as_parameter_tensor("beta", beta, owner="Radial", dtype=z0_t.dtype).reshape(())
+        if alpha_t.numel() != 1:
+            raise ValueError(f"Radial: alpha must be a scalar; got shape {tuple(alpha_t.shape)}")
+        if not float(alpha_t) > 0:
+            raise ValueError(f"Radial: alpha must be > 0; got {float(alpha_t)!r}")
+        if z0_t.shape[0] < 1:
+            raise ValueError("Radial: z0 must have at least one entry; got shape (0,)")
+        self.dim = int(z0_t.shape[0])
+        self.z0 = nn.Parameter(z0_t)
+        self.log_alpha = nn.Parameter(torch.log(alpha_t.reshape(())))
+        self.beta = nn.Parameter(beta_t)
+        self.constrain = bool(constrain)
+
+    @property
+    def alpha(self) -> Tensor:
+        """α = exp(log_alpha) > 0."""
+        return torch.exp(self.log_alpha)
+
+    @alpha.setter
+    def alpha(self, value: float) -> None:
+        if not (isinstance(value, int | float | Tensor) and math.isfinite(float(value))
+                and float(value) > 0):
+            raise ValueError(f"Radial: alpha must be a finite number > 0; got {value!r}")
+        with torch.no_grad():
+            self.log_alpha.fill_(math.log(float(value)))
+
+    @property
+    def beta_hat(self) -> Tensor:
+        """The effective strength β̂ (≥ -α when constrained)."""
+        if self.constrain:
+            return -self.alpha + F.softplus(self.beta)
+        return self.beta
+
+    def _alpha_plus_beta(self) -> tuple[Tensor, Tensor, Tensor]:
+        """``(α, β̂, α + β̂)``, the sum computed without cancellation when constrained."""
+        alpha = self.alpha
+        if self.constrain:
+            sp = F.softplus(self.beta)
+            return alpha, sp - alpha, sp
+        return alpha, self.beta, alpha + self.beta
+
+    def why_not_invertible(self) -> str | None:
+        alpha, beta, _ = (float(t.detach()) for t in self._alpha_plus_beta())
+        if beta < -alpha:
+            return (f"β = {beta:.4g} < -α = {-alpha:.4g}, so the map turns the neighbourhood "
+                    "of z0 inside out and has no inverse; use constrain=True or β ≥ -α")
+        return None
+
+    def _log_abs_det(self, r: Tensor, alpha: Tensor, apb: Tensor) -> Tensor:
+        # 1 + βh = (α + β + r)/(α + r);  1 + βh + βh'r = 1 + αβ/(α + r)², whose numerator
+        # (α + r)² + αβ = r(r + 2α) + α(α + β) is written so that it never cancels near r = 0.
+        d = self.dim
+        log_s = torch.log(alpha + r)
+        first = torch.log(torch.abs(apb + r)) - log_s if d > 1 else torch.zeros_like(r)
+        second = torch.log(torch.abs(r * (r + 2 * alpha) + alpha * apb)) - 2 * log_s
+        return (d - 1) * first + second
+
+    def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        alpha, beta, apb = self._alpha_plus_beta()
+        diff = z - self.z0
+        r = torch.linalg.vector_norm(diff, dim=-1)
+        x = z + (beta / (alpha + r)).unsqueeze(-1) * diff
+        return x, self._log_abs_det(r, alpha, apb)
+
+    def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        alpha, beta, apb = self._alpha_plus_beta()
+        diff = x - self.z0
+        rho = torch.linalg.vector_norm(diff, dim=-1)
+        q = apb - rho
+        disc = torch.sqrt(q * q + 4 * alpha * rho)
+        # Non-negative root of r² + q r - αρ = 0, in the form that avoids cancellation.
+        r = torch.where(q <= 0, 0.5 * (disc - q), 2 * alpha * rho / (q + disc))
+        z = self.z0 + ((alpha + r) / (apb + r)).unsqueeze(-1) * diff
+        log_det = -self._log_abs_det(r, alpha, apb)
+        a, bt = float(alpha.detach()), float(beta.detach())
+        if bt < -a:
+            # ρ ↦ r(α+β+r)/(α+r) dips to φ_min < 0 at r* = √(-αβ) - α; points closer to z0
+            # than |φ_min| also have two preimages on the opposite ray.
+            r_star = math.sqrt(-a * bt) - a
+            phi_min = r_star * (a + bt + r_star) / (a + r_star)
+            unique = rho >= abs(phi_min)
+        else:
+            unique = torch.ones_like(rho, dtype=torch.bool)
+        return z, log_det, unique
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, constrain={self.constrain}"
