@@ -16,8 +16,8 @@ __all__ = ["Flow"]
 class Flow(nn.Module):
     r"""A normalizing flow ``x = f_K ∘ … ∘ f_1(z)``, ``z ~ p_z`` (the base).
 
-    .. math:: \log p_x(x) = \log p_z(z) + \sum_{k} \log\bigl|\det \partial z_{k-1}/\partial z_k\bigr|,
-              \qquad z = f^{-1}(x),
+    .. math:: \log p_x(x) = \log p_z(z)
+              + \sum_{k} \log\bigl|\det \partial z_{k-1}/\partial z_k\bigr|, \qquad z = f^{-1}(x),
 
     which is exact because every layer has an exact inverse (Rezende & Mohamed 2015, eq. 7;
     Papamakarios et al. 2021, JMLR 22(57), eq. 2–3).
