@@ -157,29 +157,44 @@ def _solve_projection(y: Tensor, c: Tensor, b: Tensor, max_iter: int = 200) -> T
     """Solve ``α + c tanh(α + b) = y`` elementwise (Newton safeguarded by bisection).
 
     ``g(α) = α + c tanh(α + b) - y`` satisfies ``g(y - |c|) ≤ 0 ≤ g(y + |c|)``, so the bracket
-    always holds a root; for ``c ≥ -1`` ``g`` is non-decreasing and the root is unique.
+    always holds a root; for ``c ≥ -1`` ``g`` is non-decreasing and the root is unique. A Newton
+    step is taken when it stays in the bracket and at most halves the previous step, otherwise
+    the bracket is bisected (Newton alone can cycle between the saturated ends of tanh), so the
+    iteration always converges (Press et al., Numerical Recipes, 3rd ed., sec. 9.4, ``rtsafe``).
+    Converged entries are dropped from the working set, so a few slow points cost little.
     """
+    out = torch.empty_like(y)
+    idx = torch.arange(y.shape[0], device=y.device)
     abs_c = torch.abs(c)
     lo = y - abs_c
     hi = y + abs_c
-    # Start from one fixed-point step, clipped into the bracket.
-    alpha = torch.clamp(y - c * torch.tanh(y + b), lo, hi)
+    last_step = hi - lo
+    alpha = torch.clamp(y - c * torch.tanh(y + b), lo, hi)  # one fixed-point step, clipped
     eps = torch.finfo(y.dtype).eps
     for _ in range(max_iter):
         t = torch.tanh(alpha + b)
         g = alpha + c * t - y
         dg = 1.0 + c * (1.0 - t * t)
-        # Shrink the bracket with the sign of g.
         neg = g < 0
         lo = torch.where(neg, alpha, lo)
         hi = torch.where(neg, hi, alpha)
         newton = alpha - g / dg
-        ok = (dg > 0) & (newton >= lo) & (newton <= hi)
+        ok = ((dg > 0) & (newton >= lo) & (newton <= hi)
+              & (torch.abs(newton - alpha) <= 0.5 * last_step))
         new = torch.where(ok, newton, 0.5 * (lo + hi))
+        last_step = torch.abs(new - alpha)
         # Converged where the residual is at rounding level or the step/bracket is tiny.
-        scale = torch.abs(alpha) + abs_c + torch.abs(y) + 1.0
-        done = (torch.abs(g) <= 2 * eps * scale) | (torch.abs(new - alpha) <= 4 * eps * scale)
-        alpha = new
-        if bool((done | (hi - lo <= 4 * eps * scale)).all()):
+        tol = 4 * eps * (torch.abs(alpha) + abs_c + torch.abs(y) + 1.0)
+        done = (torch.abs(g) <= 0.5 * tol) | (ok & (last_step <= tol)) | (hi - lo <= tol)
+        # A converged point keeps its Newton update, never a bisection midpoint.
+        alpha = torch.where(done & ~ok, alpha, new)
+        n_done = int(done.sum())
+        if n_done == done.shape[0]:
             break
-    return alpha
+        if 2 * n_done >= done.shape[0]:  # compact the working set
+            out[idx[done]] = alpha[done]
+            keep = ~done
+            idx, y, lo, hi, alpha, last_step = (
+                v[keep] for v in (idx, y, lo, hi, alpha, last_step))
+    out[idx] = alpha
+    return out
