@@ -31,38 +31,43 @@ def _log_scale(s: Tensor, rule: str, bound: float) -> Tensor:
 
 
 class MLPConditioner(nn.Module):
-    """Conditioner network ``(s, t) = NN(b ⊙ z)``: an MLP from D inputs to 2·D outputs.
+    """Conditioner network ``(s, t) = NN(z_c)``: an MLP from the d_c conditioning coordinates to
+    2·d_t outputs (a log-scale and a shift for each transformed coordinate).
 
     The last layer is zero-initialised, so a fresh coupling layer is the identity
     (Kingma & Dhariwal 2018, Glow, sec. 3.3).
 
     Arguments:
-        dim: D.
+        in_features: d_c, the number of conditioning coordinates.
+        out_features: d_t, the number of transformed coordinates.
         hidden: widths of the hidden layers.
         activation: a ``torch.nn`` activation class.
     """
 
-    def __init__(self, dim: int = 2, hidden: Sequence[int] = (64, 64),
+    def __init__(self, in_features: int = 1, out_features: int = 1,
+                 hidden: Sequence[int] = (64, 64),
                  activation: type[nn.Module] = nn.ReLU) -> None:
         super().__init__()
-        if not isinstance(dim, int) or dim < 1:
-            raise ValueError(f"MLPConditioner: dim must be a positive integer; got {dim!r}")
+        for name, v in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"MLPConditioner: {name} must be a positive integer; got {v!r}")
         widths = [int(h) for h in hidden]
         if any(h < 1 for h in widths):
             raise ValueError(f"MLPConditioner: hidden widths must be positive; got {hidden!r}")
         layers: list[nn.Module] = []
-        last = dim
+        last = in_features
         for h in widths:
             layers += [nn.Linear(last, h), activation()]
             last = h
-        out = nn.Linear(last, 2 * dim)
+        out = nn.Linear(last, 2 * out_features)
         nn.init.zeros_(out.weight)
         nn.init.zeros_(out.bias)
         self.net = nn.Sequential(*layers, out)
-        self.dim = dim
+        self.in_features = in_features
+        self.out_features = out_features
 
     def forward(self, z_cond: Tensor) -> tuple[Tensor, Tensor]:
-        """``z_cond`` (N, D) with the transformed coordinates zeroed -> ``(s, t)``, each (N, D)."""
+        """``z_cond`` (N, d_c) -> ``(s, t)``, each (N, d_t)."""
         s, t = self.net(z_cond).chunk(2, dim=-1)
         return s, t
 
@@ -70,7 +75,7 @@ class MLPConditioner(nn.Module):
 class SimpleConditioner(nn.Module):
     r"""A closed-form conditioner with five scalar parameters, made for sliders.
 
-    With :math:`c = \sum_j b_j z_j` (the sum of the conditioning coordinates):
+    With :math:`c = \sum_{j \in \text{cond}} z_j` (the sum of the conditioning coordinates):
 
     .. math:: s(c) = \text{s\_slope}\,c + \text{s\_shift}, \qquad
               t(c) = \text{t\_amplitude}\,\sin(\text{t\_frequency}\,c) + \text{t\_shift},
@@ -91,33 +96,34 @@ class SimpleConditioner(nn.Module):
             setattr(self, name, nn.Parameter(t))
 
     def forward(self, z_cond: Tensor) -> tuple[Tensor, Tensor]:
-        """``z_cond`` (N, D) -> ``(s, t)`` each (N, D), constant across coordinates."""
+        """``z_cond`` (N, d_c) -> ``(s, t)``, each (N, 1), shared by all transformed coordinates."""
         c = z_cond.sum(-1, keepdim=True)
         s = self.s_slope * c + self.s_shift
         t = self.t_amplitude * torch.sin(self.t_frequency * c) + self.t_shift
-        return s.expand_as(z_cond), t.expand_as(z_cond)
+        return s, t
 
 
 class AffineCoupling(Layer):
     r"""Affine coupling layer (Dinh et al. 2017, RealNVP, arXiv:1605.08803, eq. 6–9).
 
-    With a binary mask ``b`` (1 = the coordinate conditions, passes unchanged):
+    With a binary mask ``b`` (1 = the coordinate conditions and passes unchanged), write
+    :math:`z_c` for the conditioning and :math:`z_t` for the transformed coordinates:
 
-    .. math:: x = b\odot z + (1-b)\odot\bigl(z\odot e^{\ell(b\odot z)} + t(b\odot z)\bigr),
-              \qquad \log|\det J| = \textstyle\sum_j (1-b_j)\,\ell_j(b\odot z),
+    .. math:: x_c = z_c, \qquad x_t = z_t \odot e^{\ell(z_c)} + t(z_c), \qquad
+              \log|\det J| = \textstyle\sum_{j} \ell_j(z_c),
 
     where :math:`\ell = \text{rule}(s)` is the log-scale obtained from the conditioner's raw
     output ``s`` by one of ``SCALE_RULES``: ``"exp"`` (ℓ = s, unbounded), ``"tanh"``
     (ℓ = B tanh(s/B)), ``"softclip"`` (ℓ = s/(1 + |s|/B)) or ``"sigmoid"`` (ℓ = log σ(s + 2),
     Glow). The Jacobian is triangular, and the inverse is exact:
-    :math:`z = b\odot x + (1-b)\odot (x - t(b\odot x))\odot e^{-\ell(b\odot x)}`.
+    :math:`z_t = (x_t - t(x_c)) \odot e^{-\ell(x_c)}`.
 
     Arguments:
         mask: sequence of 0/1 of length D; 1 marks the conditioning coordinates. In 2-D,
             ``[1, 0]`` means "x₁ conditions x₂" and ``[0, 1]`` the reverse. Stacked layers must
             alternate, or some coordinates are never transformed.
-        conditioner: module mapping ``b ⊙ z`` (N, D) to ``(s, t)``, each (N, D). Defaults to
-            ``MLPConditioner(D)``.
+        conditioner: module mapping ``z_c`` (N, d_c) to ``(s, t)``, each (N, d_t) or (N, 1).
+            Defaults to ``MLPConditioner(d_c, d_t)``.
         scale: the scale rule, one of ``SCALE_RULES``.
         bound: B for the bounded rules.
     """
@@ -136,30 +142,44 @@ class AffineCoupling(Layer):
         if not (isinstance(bound, int | float) and math.isfinite(bound) and bound > 0):
             raise ValueError(f"AffineCoupling: bound must be a finite number > 0; got {bound!r}")
         self.dim = int(m.shape[0])
+        cond = torch.nonzero(m == 1).flatten()
+        trans = torch.nonzero(m == 0).flatten()
         self.register_buffer("mask", m)
-        self.conditioner = conditioner if conditioner is not None else MLPConditioner(self.dim)
+        self.register_buffer("cond_index", cond, persistent=False)
+        self.register_buffer("trans_index", trans, persistent=False)
+        # x = cat([x_c, x_t])[:, unpermute] puts every coordinate back in its place.
+        self.register_buffer("unpermute", torch.argsort(torch.cat([cond, trans])),
+                             persistent=False)
+        if conditioner is None:
+            conditioner = MLPConditioner(int(cond.numel()), int(trans.numel()))
+        self.conditioner = conditioner
         self.scale = scale
         self.bound = float(bound)
 
     def _reference(self) -> Tensor:
         return self.mask
 
+    def _scale_shift(self, v_cond: Tensor, n_trans: int) -> tuple[Tensor, Tensor]:
+        s, t = self.conditioner(v_cond)
+        ls = _log_scale(s, self.scale, self.bound)
+        if ls.shape[-1] != n_trans:
+            ls = ls.expand(-1, n_trans)
+        return ls, t
+
     def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
-        keep = self.mask.bool()
-        z_cond = z * self.mask
-        s, t = self.conditioner(z_cond)
-        ls = torch.where(keep, torch.zeros_like(s), _log_scale(s, self.scale, self.bound))
-        x = torch.where(keep, z, z * torch.exp(ls) + t)
-        return x, ls.sum(-1)
+        z_c = z[:, self.cond_index]
+        z_t = z[:, self.trans_index]
+        ls, t = self._scale_shift(z_c, z_t.shape[1])
+        x_t = z_t * torch.exp(ls) + t
+        return torch.cat([z_c, x_t], dim=1)[:, self.unpermute], ls.sum(-1)
 
     def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        keep = self.mask.bool()
-        x_cond = x * self.mask
-        s, t = self.conditioner(x_cond)
-        ls = torch.where(keep, torch.zeros_like(s), _log_scale(s, self.scale, self.bound))
-        z = torch.where(keep, x, (x - t) * torch.exp(-ls))
+        x_c = x[:, self.cond_index]
+        x_t = x[:, self.trans_index]
+        ls, t = self._scale_shift(x_c, x_t.shape[1])
+        z_t = (x_t - t) * torch.exp(-ls)
         unique = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
-        return z, -ls.sum(-1), unique
+        return torch.cat([x_c, z_t], dim=1)[:, self.unpermute], -ls.sum(-1), unique
 
     def extra_repr(self) -> str:
         return f"mask={self.mask.tolist()}, scale={self.scale!r}, bound={self.bound}"
