@@ -153,7 +153,7 @@ class Planar(Layer):
         return f"dim={self.dim}, constrain={self.constrain}"
 
 
-def _solve_projection(y: Tensor, c: Tensor, b: Tensor, max_iter: int = 200) -> Tensor:
+def _bracketed_solve(y: Tensor, c: Tensor, b: Tensor, max_iter: int = 200) -> Tensor:
     """Solve ``α + c tanh(α + b) = y`` elementwise (Newton safeguarded by bisection).
 
     ``g(α) = α + c tanh(α + b) - y`` satisfies ``g(y - |c|) ≤ 0 ≤ g(y + |c|)``, so the bracket
@@ -198,3 +198,72 @@ def _solve_projection(y: Tensor, c: Tensor, b: Tensor, max_iter: int = 200) -> T
                 v[keep] for v in (idx, y, lo, hi, alpha, last_step))
     out[idx] = alpha
     return out
+
+
+#: Knots of the interpolation table used by ``_solve_projection`` on large batches.
+_TABLE_SIZE = 1025
+
+
+def _solve_projection(y: Tensor, c: Tensor, b: Tensor) -> Tensor:
+    """Solve ``α + c tanh(α + b) = y`` elementwise; exact to rounding for any ``c``.
+
+    For an invertible layer (``c ≥ -1``) on a large batch (a plot grid), the solution ``α(y)``
+    is tabulated on equally spaced values of ``y`` (see ``_table``), read off by
+    linear interpolation and polished by Newton steps; entries whose residual is not at rounding
+    level then go to the bracketed solver, which always converges. Small batches and folding
+    layers (``c < -1``) use the bracketed solver directly.
+    """
+    n = y.shape[0]
+    if float(c) < -1.0 or n < 8 * _TABLE_SIZE:
+        return _bracketed_solve(y, c, b)
+    y_lo, y_hi = y.min(), y.max()
+    if not bool(torch.isfinite(y_hi - y_lo)) or float(y_hi - y_lo) <= 0:
+        return _bracketed_solve(y, c, b)
+    table = _table(y_lo, y_hi, c, b)
+    pos = (y - y_lo) * ((_TABLE_SIZE - 1) / (y_hi - y_lo))
+    i = pos.floor().clamp_(0, _TABLE_SIZE - 2)
+    w = pos - i
+    i = i.long()
+    a0 = table[i]
+    alpha = a0 + w * (table[i + 1] - a0)
+    eps = torch.finfo(y.dtype).eps
+    for _ in range(2):
+        t = torch.tanh(alpha + b)
+        alpha = alpha - (alpha + c * t - y) / (1.0 + c * (1.0 - t * t))
+    residual = alpha + c * torch.tanh(alpha + b) - y
+    tol = 4 * eps * (torch.abs(alpha) + torch.abs(c) + torch.abs(y) + 1.0)
+    bad = ~(torch.abs(residual) <= tol)  # also catches NaN from a zero derivative
+    if bool(bad.any()):
+        alpha[bad] = _bracketed_solve(y[bad], c, b)
+    return alpha
+
+
+def _table(y_lo: Tensor, y_hi: Tensor, c: Tensor, b: Tensor) -> Tensor:
+    """Approximate ``α`` at ``_TABLE_SIZE`` equally spaced ``y`` in ``[y_lo, y_hi]`` (c ≥ -1).
+
+    ``y(α) = α + c tanh(α + b)`` is evaluated on α-knots that are dense where tanh bends
+    (|α + b| ≤ 8) and sparse where y is affine in α; the monotone table is inverted with
+    ``searchsorted`` and refined by two Newton steps. Only the callers' Newton polish and
+    residual check decide accuracy, so the table need only be close.
+    """
+    dtype, device = y_lo.dtype, y_lo.device
+    abs_c = torch.abs(c)
+    bend = -b + torch.linspace(-8.0, 8.0, 4 * _TABLE_SIZE, dtype=dtype, device=device)
+    far = torch.linspace(0.0, 1.0, _TABLE_SIZE, dtype=dtype, device=device)
+    a_lo = torch.minimum(y_lo - abs_c, bend[0]) - 1.0
+    a_hi = torch.maximum(y_hi + abs_c, bend[-1]) + 1.0
+    alphas = torch.cat([a_lo + (bend[0] - a_lo) * far[:-1], bend,
+                        bend[-1] + (a_hi - bend[-1]) * far[1:]])
+    values = alphas + c * torch.tanh(alphas + b)  # non-decreasing because c ≥ -1
+    targets = y_lo + (y_hi - y_lo) * far
+    i = torch.searchsorted(values, targets).clamp_(1, alphas.shape[0] - 1)
+    v0, v1 = values[i - 1], values[i]
+    span = torch.where(v1 > v0, v1 - v0, torch.ones_like(v0))
+    w = ((targets - v0) / span).clamp_(0.0, 1.0)
+    alpha = alphas[i - 1] + w * (alphas[i] - alphas[i - 1])
+    for _ in range(2):
+        t = torch.tanh(alpha + b)
+        dg = 1.0 + c * (1.0 - t * t)
+        step = (alpha + c * t - targets) / torch.where(dg > 0, dg, torch.ones_like(dg))
+        alpha = alpha - torch.where(dg > 0, step, torch.zeros_like(step))
+    return alpha
