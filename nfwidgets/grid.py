@@ -99,6 +99,8 @@ class DensityGrid:
         xs, ys: cell centres, shape (n,).
         density: p(x) ≥ 0, shape (n, n); 0 where ``unique`` is False.
         log_density: log p(x) clipped to [LOG_DENSITY_FLOOR, log_ceiling], shape (n, n).
+        log_det: log|det ∂f/∂z| of the forward map at the preimage z = f⁻¹(x) of each grid point
+            x (so ``log p_x(x) = log p_z(z) - log_det``), clipped to ±LOG_DET_LIMIT.
         unique: True where the point has exactly one preimage (the density is exact there).
         clipped: True where the value was clipped or non-finite before clipping.
         mass: ∑ density × cell area, the probability mass inside the view (midpoint rule).
@@ -108,6 +110,7 @@ class DensityGrid:
     ys: np.ndarray
     density: np.ndarray
     log_density: np.ndarray
+    log_det: np.ndarray
     unique: np.ndarray
     clipped: np.ndarray
     mass: float
@@ -165,12 +168,15 @@ def density_grid(flow: Flow, bounds: Sequence[Sequence[float]], n: int = 200,
     logp = torch.where(torch.isnan(logp), torch.full_like(logp, LOG_DENSITY_FLOOR), logp)
     logp = logp.clamp(LOG_DENSITY_FLOOR, log_ceiling)
     dens = torch.where(unique, torch.exp(logp), torch.zeros_like(logp))
+    fwd_log_det = torch.nan_to_num(-log_det, nan=0.0, posinf=LOG_DET_LIMIT,
+                                   neginf=-LOG_DET_LIMIT).clamp(-LOG_DET_LIMIT, LOG_DET_LIMIT)
     (x0, x1), (y0, y1) = check_bounds(bounds)
     mass = float(dens.double().sum()) * (x1 - x0) * (y1 - y0) / (n * n)
     shape = (n, n)
     return DensityGrid(
         xs=_numpy(xs, (n,)), ys=_numpy(ys, (n,)), density=_numpy(dens, shape),
-        log_density=_numpy(logp, shape), unique=unique.reshape(shape).cpu().numpy(),
+        log_density=_numpy(logp, shape), log_det=_numpy(fwd_log_det, shape),
+        unique=unique.reshape(shape).cpu().numpy(),
         clipped=clipped.reshape(shape).cpu().numpy(), mass=mass,
     )
 

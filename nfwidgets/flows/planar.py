@@ -100,6 +100,19 @@ class Planar(Layer):
                     "inverse; use constrain=True or choose u with wᵀu ≥ -1")
         return None
 
+    def singular_projections(self) -> tuple[float, float] | None:
+        """Values of ``wᵀz`` where ``det J = 0`` (``None`` when ``wᵀû > -1``).
+
+        ``1 + c sech²(wᵀz + b) = 0`` gives ``wᵀz = -b ± s*`` with ``cosh² s* = -c``; for
+        ``c < -1`` det J is negative between the two lines: the plane is folded over.
+        """
+        c = float(self.wtu_hat.detach())
+        if c > -1.0:
+            return None
+        s = math.acosh(math.sqrt(-c))
+        b = float(self.b.detach())
+        return -b - s, -b + s
+
     def fold_interval(self) -> tuple[float, float] | None:
         """Values of ``wᵀx`` whose points have three preimages (``None`` if invertible).
 
