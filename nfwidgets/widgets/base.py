@@ -1,0 +1,270 @@
+"""``Explorer``: the machinery every explorer shares (panels, redraw scheduling, messages).
+
+An explorer is an ``ipywidgets.VBox`` of controls and bqplot panels bound to an engine object.
+Controls write into the engine through observers; a redraw asks the view model for a ``Frame``
+and hands its arrays to the panels. No maths here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import math
+import time
+from collections.abc import Callable
+
+import ipywidgets as W
+import numpy as np
+import torch
+
+from ..flows.compose import Flow
+from ..grid import Bounds, grid_points
+from ..plots import FieldPanel, lines_mark, points_mark, set_lines, set_points
+from ..view import FlowView, Frame
+
+__all__ = ["DENSITY_MAX", "LOG_DET_RANGE", "Explorer"]
+
+#: Fixed top of the density colour scale (the standard normal's peak is 1/2π ≈ 0.159).
+DENSITY_MAX = 0.25
+#: log|det J| colour range: ±this, centred at 0 (diverging map).
+LOG_DET_RANGE = 3.0
+
+
+class Explorer(W.VBox):
+    """Base of the 2-D explorers: base density, exact transformed density, log|det J|.
+
+    Attributes:
+        controls: name → ipywidgets value widget (drive them to change the flow).
+        figures: name → ``bqplot.Figure`` ("base", "density", "log_det").
+        flow: the engine ``Flow`` shown.
+        frame: number of completed redraws (also shown in the DOM as ``.nfw-frame``).
+        last_frame: the arrays last drawn (``nfwidgets.view.Frame``).
+
+    Arguments:
+        flow: the flow to show.
+        bounds: the view.
+        resolution: grid cells per side when the picture settles.
+        coarse_resolution: grid while a slider is being dragged (``None``: resolution // 2).
+        redraw_delay: seconds to gather a burst of slider events into one redraw; 0 redraws
+            synchronously on every change (tests).
+        density_max: top of the fixed density colour scale.
+        n_samples: samples pushed through the flow (shown as dots; 0 for none).
+    """
+
+    css_class = "nfw-explorer"
+
+    def __init__(self, flow: Flow, *, bounds: Bounds = ((-4.0, 4.0), (-4.0, 4.0)),
+                 resolution: int = 200, coarse_resolution: int | None = None,
+                 redraw_delay: float = 0.03, density_max: float = DENSITY_MAX,
+                 n_samples: int = 300, seed: int = 0, panel_size: int = 280) -> None:
+        super().__init__()
+        if not (isinstance(redraw_delay, int | float) and math.isfinite(redraw_delay)
+                and redraw_delay >= 0):
+            raise ValueError(f"redraw_delay must be a number ≥ 0 (seconds); got {redraw_delay!r}")
+        if not (isinstance(density_max, int | float) and density_max > 0):
+            raise ValueError(f"density_max must be a number > 0; got {density_max!r}")
+        self.flow = flow
+        self.view = FlowView(flow, bounds, resolution, n_samples=n_samples, seed=seed)
+        self.bounds = self.view.bounds
+        self.resolution = resolution
+        self.coarse_resolution = coarse_resolution or max(8, resolution // 2)
+        self.redraw_delay = float(redraw_delay)
+        self.controls: dict[str, W.ValueWidget] = {}
+        self.figures = {}
+        self.frame = 0
+        self.last_frame: Frame | None = None
+        self._pending: asyncio.TimerHandle | None = None
+        self._settle: asyncio.TimerHandle | None = None
+        self._last_change = -math.inf
+
+        self.panels = {
+            "base": FieldPanel("base density p(z)", self.bounds, 0.0, density_max, "viridis",
+                               "p", panel_size, "nfw-figure-base"),
+            "density": FieldPanel("density p(x) (exact)", self.bounds, 0.0, density_max,
+                                  "viridis", "p", panel_size, "nfw-figure-density"),
+            "log_det": FieldPanel("log|det J| at x", self.bounds, -LOG_DET_RANGE, LOG_DET_RANGE,
+                                  "RdBu", "log|det J|", panel_size, "nfw-figure-log-det"),
+        }
+        self.figures = {name: p.figure for name, p in self.panels.items()}
+        sx = self.panels["base"].scales
+        self._straight = lines_mark(sx, width=0.6, opacity=0.5)
+        self._base_points = points_mark(sx, size=6, opacity=0.5)
+        self.panels["base"].add_marks(self._straight, self._base_points)
+        sd = self.panels["density"].scales
+        self._deformed = lines_mark(sd, width=0.6, opacity=0.55)
+        self._points = points_mark(sd, size=6, opacity=0.5)
+        self.panels["density"].add_marks(self._deformed, self._points)
+
+        self.show_grid = W.Checkbox(value=True, description="grid lines", indent=False)
+        self.show_samples = W.Checkbox(value=False, description="samples", indent=False)
+        for box in (self.show_grid, self.show_samples):
+            box.layout.width = "110px"
+            box.observe(lambda _change: self._redraw_overlays(), "value")
+        self.readout = W.HTML()
+        self.readout.add_class("nfw-readout")
+        self.message = W.HTML(layout=W.Layout(display="none"))
+        self.message.add_class("nfw-message")
+        self.warning = W.HTML(layout=W.Layout(display="none"))
+        self.warning.add_class("nfw-warning")
+        self.status = W.HTML()
+        self.status.add_class("nfw-status")
+        self.add_class(self.css_class)
+        self._draw_base()
+
+    # --- layout helpers for subclasses -------------------------------------------------------
+    def _layout(self, control_rows: list[W.Widget], extra_panels: list[W.Widget] = ()) -> None:
+        figures = W.HBox([p.figure for p in self.panels.values()] + list(extra_panels),
+                         layout=W.Layout(flex_flow="row wrap"))
+        toggles = W.HBox([self.show_grid, self.show_samples, self.status])
+        self.children = [W.VBox(control_rows), self.readout, self.warning, self.message,
+                         figures, toggles]
+
+    def _bind(self, name: str, widget: W.ValueWidget,
+              apply: Callable[[object], None]) -> W.ValueWidget:
+        """Register ``widget`` as control ``name``; on change ``apply(value)`` then redraw."""
+        widget.add_class(f"nfw-control-{name}")
+
+        def on_change(change: dict) -> None:
+            try:
+                apply(change["new"])
+            except Exception as err:  # shown to the learner; state kept
+                self._show_error(err)
+                return
+            self.request_redraw()
+
+        widget.observe(on_change, "value")
+        self.controls[name] = widget
+        return widget
+
+    # --- redraw ------------------------------------------------------------------------------
+    def request_redraw(self) -> None:
+        """Redraw soon: at once if ``redraw_delay`` is 0 or no event loop runs, else after the
+        delay (a burst of changes then ends on one picture of the last state). While changes
+        keep coming the grid is coarse; the full grid follows once they stop."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or self.redraw_delay <= 0:
+            self.redraw()
+            return
+        now = time.perf_counter()
+        dragging = now - self._last_change < 0.25
+        self._last_change = now
+        if self._settle is not None:
+            self._settle.cancel()
+            self._settle = None
+        if self._pending is None:
+            res = self.coarse_resolution if dragging else self.resolution
+            self._pending = loop.call_later(self.redraw_delay, self._flush, res)
+        if dragging:
+            self._settle = loop.call_later(0.3, self._flush, self.resolution)
+
+    def _flush(self, resolution: int) -> None:
+        if resolution == self.resolution and self._settle is not None:
+            self._settle = None
+        self._pending = None
+        self.redraw(resolution)
+
+    def redraw(self, resolution: int | None = None) -> None:
+        """Recompute and redraw now (synchronously); errors go to the message area."""
+        try:
+            self._before_redraw()
+            frame = self.view.compute(resolution)
+            self._draw(frame)
+        except Exception as err:  # shown to the learner; state kept
+            self._show_error(err, stale=True)
+            return
+        self.last_frame = frame
+        self.frame += 1
+        self._clear_error()
+        self.status.value = (f'<span class="nfw-frame" data-frame="{self.frame}" '
+                             f'style="color:#888;font-size:11px">frame {self.frame} · '
+                             f'{frame.resolution}² · {frame.compute_ms:.1f} ms</span>')
+
+    def _before_redraw(self) -> None:
+        """Hook: subclasses update readouts and overlays that depend on the parameters."""
+
+    def _draw(self, frame: Frame) -> None:
+        mask = ~frame.unique if not frame.invertible else None
+        self.panels["density"].update(frame.density, mask)
+        self.panels["log_det"].update(frame.log_det, mask)
+        self._redraw_overlays(frame)
+        self._update_readout(frame)
+
+    def _update_readout(self, frame: Frame) -> None:
+        parts = [f"mass in view: <b>{frame.mass:.3f}</b>",
+                 f"peak density: <b>{frame.peak:.3g}</b>"]
+        if frame.peak > self.panels["density"].vmax:
+            parts.append("<span style='color:#b35806'>(above the colour scale: brightest "
+                         "colour = ≥ {:.2f})</span>".format(self.panels["density"].vmax))
+        if frame.clipped.any():
+            parts.append("<span style='color:#b35806'>some values clipped (det J ≈ 0 or "
+                         "extreme)</span>")
+        extra = self._readout_extra()
+        self.readout.value = " · ".join(parts + ([extra] if extra else []))
+
+    def _readout_extra(self) -> str:
+        return ""
+
+    def _redraw_overlays(self, frame: Frame | None = None) -> None:
+        frame = frame or self.last_frame
+        if frame is None:
+            return
+        set_lines(self._deformed, frame.grid_x, frame.grid_y, self.show_grid.value)
+        self._straight.visible = bool(self.show_grid.value)
+        if self.show_samples.value and frame.samples is not None:
+            set_points(self._points, frame.samples[:, 0], frame.samples[:, 1])
+            self._points.visible = True
+            self._base_points.visible = True
+        else:
+            self._points.visible = False
+            self._base_points.visible = False
+
+    def _draw_base(self) -> None:
+        """The base panel never changes: p_z on the grid, straight lines, base samples."""
+        base = self.flow.base
+        n = self.resolution
+        _, _, pts = grid_points(self.bounds, n)
+        ref = next(iter(base.buffers()), None)
+        with torch.no_grad():
+            logp = base.log_prob(pts.to(ref.dtype) if ref is not None else pts)
+        self.panels["base"].update(logp.exp().reshape(n, n).float().numpy())
+        (x0, x1), (y0, y1) = self.bounds
+        k = self.view.n_lines
+        lx, ly = np.linspace(x0, x1, k), np.linspace(y0, y1, k)
+        xs = np.concatenate([np.repeat(lx[:, None], 2, 1), np.tile([x0, x1], (k, 1))])
+        ys = np.concatenate([np.tile([y0, y1], (k, 1)), np.repeat(ly[:, None], 2, 1)])
+        set_lines(self._straight, xs, ys)
+        samples = self.view._base_samples
+        if samples is not None:
+            s = samples.float().numpy()
+            set_points(self._base_points, s[:, 0], s[:, 1])
+        self._base_points.visible = False
+
+    # --- messages ----------------------------------------------------------------------------
+    def _show_error(self, err: BaseException, stale: bool = False) -> None:
+        text = html.escape(str(err)) or type(err).__name__
+        note = (" The plots show the last state that could be drawn." if stale else
+                " The change was not applied.")
+        self.message.value = (f"<div style='color:#8b0000;background:#fff0f0;padding:4px 8px;"
+                              f"border-left:3px solid #c00'>⚠ {text}{note}</div>")
+        self.message.layout.display = None
+
+    def _clear_error(self) -> None:
+        if self.message.value:
+            self.message.value = ""
+            self.message.layout.display = "none"
+
+    def show_warning(self, text: str | None) -> None:
+        """Show (or with ``None`` hide) a warning that is part of the lesson, not an error."""
+        value = (f"<div style='color:#7a4a00;background:#fff7e6;padding:4px 8px;"
+                 f"border-left:3px solid #e69500'>{text}</div>") if text else ""
+        if value != self.warning.value:
+            self.warning.value = value
+            self.warning.layout.display = None if text else "none"
+
+    def close(self) -> None:
+        for p in self.panels.values():
+            p.close()
+        super().close()
