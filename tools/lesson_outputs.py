@@ -59,16 +59,17 @@ def _text_outputs(outputs: list) -> list[dict]:
 def record(paths: list[Path]) -> None:
     from nbclient import NotebookClient
 
-    store = load_store()
     for path in paths:
         nb = nbformat.read(path, as_version=4)
         NotebookClient(nb, timeout=600, kernel_name="python3",
                        resources={"metadata": {"path": str(path.parent)}}).execute()
         rel = str(path.relative_to(LESSONS))
-        store[rel] = {c.id: {"source_sha": source_hash(c.source),
-                             "outputs": _text_outputs(c.outputs)} for c in checked_cells(nb)}
-        print(f"recorded {len(store[rel])} checked cell(s) of {rel}")
-    STORE.write_text(json.dumps(store, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+        entry = {c.id: {"source_sha": source_hash(c.source),
+                        "outputs": _text_outputs(c.outputs)} for c in checked_cells(nb)}
+        store = load_store()  # re-read just before writing: others may have recorded meanwhile
+        store[rel] = entry
+        STORE.write_text(json.dumps(store, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+        print(f"recorded {len(entry)} checked cell(s) of {rel}")
 
 
 def _as_nbformat_output(o: dict, count: int) -> nbformat.NotebookNode:
