@@ -43,10 +43,9 @@ class ElementwiseAffine(Layer):
         x = z * torch.exp(self.log_scale) + self.shift
         return x, self.log_scale.sum().expand(z.shape[0])
 
-    def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, None]:
         z = (x - self.shift) * torch.exp(-self.log_scale)
-        unique = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
-        return z, (-self.log_scale.sum()).expand(x.shape[0]), unique
+        return z, (-self.log_scale.sum()).expand(x.shape[0]), None
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

@@ -61,7 +61,10 @@ class Layer(nn.Module):
         """
         check_batch(x, self.dim, owner=f"{type(self).__name__}.inverse_where",
                     like=self._reference())
-        return self._inverse_where(x)
+        z, log_det, unique = self._inverse_where(x)
+        if unique is None:
+            unique = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
+        return z, log_det, unique
 
     def why_not_invertible(self) -> str | None:
         """``None`` if the map is a bijection with the current parameters, else the reason."""
@@ -70,7 +73,8 @@ class Layer(nn.Module):
     def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
         raise NotImplementedError
 
-    def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        """``(z, log_det, unique)``; ``unique = None`` means every point has one preimage."""
         raise NotImplementedError
 
 

@@ -62,12 +62,18 @@ class Flow(nn.Module):
     def _check(self, t: Tensor, what: str) -> None:
         check_batch(t, self.dim, owner=f"Flow.{what}")
 
+    def _check_like(self, t: Tensor, what: str) -> None:
+        """Every layer must compute in the input's dtype and device (checked once per call)."""
+        for layer in self.layers:
+            check_batch(t, self.dim, owner=f"Flow.{what}", like=layer._reference())
+
     def forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
         """Push base points through every layer: ``(x, Σₖ log|det ∂zₖ/∂zₖ₋₁|)``."""
         self._check(z, "forward")
+        self._check_like(z, "forward")
         log_det = torch.zeros(z.shape[0], dtype=z.dtype, device=z.device)
-        for layer in self.layers:
-            z, ld = layer(z)
+        for layer in self.layers:  # input checked once above: call the layers' maps directly
+            z, ld = layer._forward(z)
             log_det = log_det + ld
         return z, log_det
 
@@ -83,9 +89,10 @@ class Flow(nn.Module):
             if reason is not None:
                 raise NotInvertibleError(f"Flow.inverse: layer {k} ({type(layer).__name__}): "
                                          f"{reason}")
+        self._check_like(x, "inverse")
         log_det = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
         for layer in reversed(self.layers):
-            x, ld = layer.inverse(x)
+            x, ld, _ = layer._inverse_where(x)
             log_det = log_det + ld
         return x, log_det
 
@@ -93,12 +100,14 @@ class Flow(nn.Module):
         """Like ``inverse``, never raising: also returns ``unique`` (N,), False where some
         layer has several preimages (there the density is not exact)."""
         self._check(x, "inverse_where")
+        self._check_like(x, "inverse_where")
         log_det = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
         unique = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
         for layer in reversed(self.layers):
-            x, ld, u = layer.inverse_where(x)
+            x, ld, u = layer._inverse_where(x)
             log_det = log_det + ld
-            unique = unique & u
+            if u is not None:
+                unique = unique & u
         return x, log_det, unique
 
     def log_prob(self, x: Tensor) -> Tensor:

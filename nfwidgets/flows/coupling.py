@@ -150,6 +150,16 @@ class AffineCoupling(Layer):
         # x = cat([x_c, x_t])[:, unpermute] puts every coordinate back in its place.
         self.register_buffer("unpermute", torch.argsort(torch.cat([cond, trans])),
                              persistent=False)
+        # Fast path: when the two groups are contiguous blocks ([1, 0], [0, 0, 1, 1], ...) they
+        # are taken by slicing and put back by concatenation, with no gathers.
+        n_c = int(cond.numel())
+        if bool((cond == torch.arange(n_c)).all()):
+            self._blocks: tuple[slice, slice, bool] | None = (slice(0, n_c),
+                                                               slice(n_c, None), True)
+        elif bool((trans == torch.arange(self.dim - n_c)).all()):
+            self._blocks = (slice(self.dim - n_c, None), slice(0, self.dim - n_c), False)
+        else:
+            self._blocks = None
         if conditioner is None:
             conditioner = MLPConditioner(int(cond.numel()), int(trans.numel()))
         self.conditioner = conditioner
@@ -166,20 +176,27 @@ class AffineCoupling(Layer):
             ls = ls.expand(-1, n_trans)
         return ls, t
 
-    def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
-        z_c = z[:, self.cond_index]
-        z_t = z[:, self.trans_index]
-        ls, t = self._scale_shift(z_c, z_t.shape[1])
-        x_t = z_t * torch.exp(ls) + t
-        return torch.cat([z_c, x_t], dim=1)[:, self.unpermute], ls.sum(-1)
+    def _split(self, v: Tensor) -> tuple[Tensor, Tensor]:
+        if self._blocks is not None:
+            return v[:, self._blocks[0]], v[:, self._blocks[1]]
+        return v[:, self.cond_index], v[:, self.trans_index]
 
-    def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        x_c = x[:, self.cond_index]
-        x_t = x[:, self.trans_index]
+    def _join(self, v_c: Tensor, v_t: Tensor) -> Tensor:
+        if self._blocks is not None:
+            return torch.cat([v_c, v_t] if self._blocks[2] else [v_t, v_c], dim=1)
+        return torch.cat([v_c, v_t], dim=1)[:, self.unpermute]
+
+    def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        z_c, z_t = self._split(z)
+        ls, t = self._scale_shift(z_c, z_t.shape[1])
+        x_t = torch.addcmul(t, z_t, torch.exp(ls))
+        return self._join(z_c, x_t), ls.sum(-1)
+
+    def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, None]:
+        x_c, x_t = self._split(x)
         ls, t = self._scale_shift(x_c, x_t.shape[1])
         z_t = (x_t - t) * torch.exp(-ls)
-        unique = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
-        return torch.cat([x_c, z_t], dim=1)[:, self.unpermute], -ls.sum(-1), unique
+        return self._join(x_c, z_t), -ls.sum(-1), None
 
     def extra_repr(self) -> str:
         return f"mask={self.mask.tolist()}, scale={self.scale!r}, bound={self.bound}"

@@ -66,32 +66,38 @@ class Planar(Layer):
         self.constrain = bool(constrain)
 
     # --- parameters seen by the maths -------------------------------------------------------
+    def _effective(self) -> tuple[Tensor, Tensor, Tensor]:
+        """``(û, c, 1 + c)`` with ``c = wᵀû``, in one pass and without host synchronisation.
+
+        ``1 + c = softplus(wᵀu)`` is computed directly (no cancellation near the boundary), and
+        the correction ``(m - wᵀu) w/‖w‖²`` is written as ``((m - wᵀu)/‖w‖) (w/‖w‖)`` so that a
+        tiny ``‖w‖`` cannot overflow; ``w = 0`` gives ``û = u``.
+        """
+        w, u = self.w, self.u
+        wtu = w @ u
+        if not self.constrain:
+            return u, wtu, 1.0 + wtu
+        norm = torch.linalg.vector_norm(w)
+        nonzero = norm > 0
+        safe = torch.where(nonzero, norm, torch.ones_like(norm))
+        one_plus_c = torch.where(nonzero, F.softplus(wtu), 1.0 + wtu)
+        step = torch.where(nonzero, (one_plus_c - 1.0 - wtu) / safe, torch.zeros_like(norm))
+        return u + step * (w / safe), one_plus_c - 1.0, one_plus_c
+
     def _one_plus_c(self) -> tuple[Tensor, Tensor]:
-        """``(c, 1 + c)`` with ``c = wᵀû``; ``1 + c`` computed without cancellation."""
-        wtu = self.w @ self.u
-        if self.constrain and bool((self.w != 0).any()):
-            one_plus_c = F.softplus(wtu)
-            return one_plus_c - 1.0, one_plus_c
-        return wtu, 1.0 + wtu
+        """``(c, 1 + c)`` with ``c = wᵀû``."""
+        _, c, one_plus_c = self._effective()
+        return c, one_plus_c
 
     @property
     def u_hat(self) -> Tensor:
         """The effective translation direction û (equals ``u`` when unconstrained or w = 0)."""
-        if not self.constrain:
-            return self.u
-        w, u = self.w, self.u
-        norm = torch.linalg.vector_norm(w)
-        wtu = w @ u
-        m = -1.0 + F.softplus(wtu)
-        safe = torch.where(norm > 0, norm, torch.ones_like(norm))
-        # (m - wᵀu) w / ‖w‖² written as ((m - wᵀu)/‖w‖) · (w/‖w‖): no overflow for tiny ‖w‖.
-        step = torch.where(norm > 0, (m - wtu) / safe, torch.zeros_like(norm))
-        return u + step * (w / safe)
+        return self._effective()[0]
 
     @property
     def wtu_hat(self) -> Tensor:
         """``wᵀû``: the map is invertible iff this is ≥ -1."""
-        return self._one_plus_c()[0]
+        return self._effective()[1]
 
     def why_not_invertible(self) -> str | None:
         c = float(self.wtu_hat.detach())
@@ -129,21 +135,19 @@ class Planar(Layer):
         return lo, hi
 
     # --- the maps ---------------------------------------------------------------------------
-    def _log_abs_det(self, a: Tensor, one_plus_c: Tensor) -> Tensor:
-        """``log|1 + tanh'(a) c|`` written as ``log|tanh²(a) + sech²(a)(1 + c)|`` (stable)."""
-        t = torch.tanh(a)
-        sech2 = 1.0 - t * t
-        return torch.log(torch.abs(t * t + sech2 * one_plus_c))
+    @staticmethod
+    def _log_abs_det(t: Tensor, c: Tensor, one_plus_c: Tensor) -> Tensor:
+        """``log|1 + tanh'(a) c|`` with ``t = tanh(a)``, written ``log|(1 + c) - c t²|``."""
+        return torch.log(torch.abs(one_plus_c - c * (t * t)))
 
     def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
-        _, one_plus_c = self._one_plus_c()
-        a = z @ self.w + self.b
-        x = z + torch.tanh(a).unsqueeze(-1) * self.u_hat
-        return x, self._log_abs_det(a, one_plus_c)
+        u_hat, c, one_plus_c = self._effective()
+        t = torch.tanh(torch.addmv(self.b.expand(z.shape[0]), z, self.w))
+        x = torch.addr(z, t, u_hat)  # z + t ûᵀ
+        return x, self._log_abs_det(t, c, one_plus_c)
 
-    def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        c, one_plus_c = self._one_plus_c()
-        u_hat = self.u_hat
+    def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        u_hat, c, one_plus_c = self._effective()
         y = x @ self.w
         alpha = _solve_projection(y.detach(), c.detach(), self.b.detach())
         if torch.is_grad_enabled() and (x.requires_grad or any(
@@ -152,14 +156,13 @@ class Planar(Layer):
             g = alpha + c * torch.tanh(alpha + self.b) - y
             dg = 1.0 + c * (1.0 - torch.tanh(alpha + self.b) ** 2)
             alpha = alpha - g / dg
-        a = alpha + self.b
-        z = x - torch.tanh(a).unsqueeze(-1) * u_hat
-        log_det = -self._log_abs_det(a, one_plus_c)
+        t = torch.tanh(alpha + self.b)
+        z = torch.addr(x, t, u_hat, alpha=-1.0)  # x - t ûᵀ
+        log_det = -self._log_abs_det(t, c, one_plus_c)
+        if self.constrain:
+            return z, log_det, None
         fold = self.fold_interval()
-        if fold is None:
-            unique = torch.ones_like(y, dtype=torch.bool)
-        else:
-            unique = (y <= fold[0]) | (y >= fold[1])
+        unique = None if fold is None else (y <= fold[0]) | (y >= fold[1])
         return z, log_det, unique
 
     def extra_repr(self) -> str:

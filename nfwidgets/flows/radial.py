@@ -113,7 +113,7 @@ class Radial(Layer):
         x = z + (beta / (alpha + r)).unsqueeze(-1) * diff
         return x, self._log_abs_det(r, alpha, apb)
 
-    def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         alpha, beta, apb = self._alpha_plus_beta()
         diff = x - self.z0
         rho = torch.linalg.vector_norm(diff, dim=-1)
@@ -123,6 +123,8 @@ class Radial(Layer):
         r = torch.where(q <= 0, 0.5 * (disc - q), 2 * alpha * rho / (q + disc))
         z = self.z0 + ((alpha + r) / (apb + r)).unsqueeze(-1) * diff
         log_det = -self._log_abs_det(r, alpha, apb)
+        if self.constrain:
+            return z, log_det, None
         a, bt = float(alpha.detach()), float(beta.detach())
         if bt < -a:
             # ρ ↦ r(α+β+r)/(α+r) dips to φ_min < 0 at r* = √(-αβ) - α; points closer to z0
@@ -131,7 +133,7 @@ class Radial(Layer):
             phi_min = r_star * (a + bt + r_star) / (a + r_star)
             unique = rho >= abs(phi_min)
         else:
-            unique = torch.ones_like(rho, dtype=torch.bool)
+            unique = None
         return z, log_det, unique
 
     def extra_repr(self) -> str:
