@@ -2,7 +2,7 @@
 
 A trainer is an object a widget (or a loop) drives one step or one chunk at a time; it never
 imports a widget. Every step is checked for non-finite loss or gradients: on one, the last good
-parameters (and optimiser state) are restored and ``TrainingDiverged`` is raised with the reason.
+parameters are restored (Adam's moments reset) and ``TrainingDiverged`` is raised with the reason.
 """
 
 from __future__ import annotations
@@ -103,10 +103,8 @@ class Trainer:
         self.step_count = 0
         self.callbacks: list[Callable[[Trainer, StepInfo], None]] = []
         self.last_error: str | None = None
-        # The last good state (parameters + optimiser moments), kept in preallocated buffers.
-        self._live: list[Tensor] = []
+        # The last good parameters, kept in preallocated buffers.
         self._good: list[Tensor] = []
-        self._live_state_count = -1
 
     # --- settings a widget changes between steps --------------------------------------------
     @property
@@ -131,41 +129,26 @@ class Trainer:
         """Inverse temperature at ``step`` (1 unless annealing)."""
         return 1.0
 
-    def _state_tensors(self) -> list[Tensor]:
-        """Parameters and every tensor of the optimiser state, in a fixed order."""
-        tensors = [p.detach() for p in self.params]
-        for p in self.params:
-            state = self.optimizer.state.get(p, {})
-            tensors += [v for _, v in sorted(state.items()) if isinstance(v, Tensor)]
-        return tensors
-
     def _save_good(self) -> None:
-        n_state = len(self.optimizer.state)
-        if n_state != self._live_state_count or not self._good:
-            self._live = self._state_tensors()
-            self._live_state_count = n_state
-            self._good = [t.clone() for t in self._live]
+        live = [p.detach() for p in self.params]
+        if not self._good:
+            self._good = [t.clone() for t in live]
         else:
-            torch._foreach_copy_(self._good, self._live)
+            torch._foreach_copy_(self._good, live)
 
     def _restore_good(self) -> None:
-        if not self._good:
-            return
-        with torch.no_grad():
-            if len(self._good) < len(self._state_tensors()):
-                # Saved before the optimiser had any state: restore that (empty) state too.
-                torch._foreach_copy_([p.detach() for p in self.params],
-                                     self._good[:len(self.params)])
-                self.optimizer.state.clear()
-            else:
-                torch._foreach_copy_(self._live, self._good)
+        if self._good:
+            with torch.no_grad():
+                torch._foreach_copy_([p.detach() for p in self.params], self._good)
+        # Adam's moments are reset too: the next steps re-estimate them from good gradients.
+        self.optimizer.state.clear()
 
     def step(self) -> StepInfo:
         """One optimisation step; returns its ``StepInfo``.
 
         Raises:
-            TrainingDiverged: if the loss or a gradient is non-finite. The parameters and the
-                optimiser state are those of the last step whose loss was finite.
+            TrainingDiverged: if the loss or a gradient is non-finite. The parameters are those
+                of the last step whose loss was finite, and Adam's moments are reset.
         """
         t = self.step_count + 1
         self.optimizer.zero_grad(set_to_none=True)
@@ -174,7 +157,7 @@ class Trainer:
         grads = [p.grad for p in self.params if p.grad is not None]
         norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))) if grads else (
             torch.zeros((), dtype=self.dtype, device=self.device))
-        value, gnorm = (float(v) for v in torch.stack([loss.detach(), norm.to(loss.dtype)]))
+        value, gnorm = torch.stack([loss.detach(), norm.to(loss.dtype)]).tolist()
         if not (math.isfinite(value) and math.isfinite(gnorm)):
             what = "loss" if not math.isfinite(value) else "gradient"
             self._restore_good()

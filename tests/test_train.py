@@ -122,7 +122,7 @@ def test_nan_guard_rolls_back_params_and_optimizer_and_says_why() -> None:
     assert fit.step_count == 1 and len(fit.optimizer.state) == 0
     assert all(torch.equal(a, b) for a, b in zip(_params(flow), initial, strict=True))
     fit.step()
-    # The parameters step 3 evaluates its (finite) loss at, and the optimiser state then.
+    # The parameters step 3 evaluates its (finite) loss at.
     good = _params(flow)
     good_state = {k: {n: v.clone() for n, v in s.items()} for k, s in
                   fit.optimizer.state.items()}
@@ -135,9 +135,7 @@ def test_nan_guard_rolls_back_params_and_optimizer_and_says_why() -> None:
     assert fit.step_count == 3 and fit.last_error is not None
     for restored, expected in zip(_params(flow), good, strict=True):
         assert torch.equal(restored, expected)
-    for p, state in fit.optimizer.state.items():
-        for name, value in state.items():
-            assert torch.equal(value, good_state[p][name]), name
+    assert len(fit.optimizer.state) == 0 and len(good_state) > 0  # moments were reset
     fit.run(2)  # training goes on from the restored state
     assert fit.step_count == 5 and fit.last_error is None
     assert all(torch.isfinite(p).all() for p in flow.parameters())

@@ -70,6 +70,23 @@ class Layer(nn.Module):
         """``None`` if the map is a bijection with the current parameters, else the reason."""
         return None
 
+    def batch_key(self) -> object | None:
+        """Layers with equal non-None keys can run consecutively through ``forward_run``."""
+        return None
+
+    @classmethod
+    def forward_run(cls, layers: list[Layer], z: Tensor) -> tuple[Tensor, Tensor]:
+        """Apply several layers of this class in order; returns ``(x, Σ log_det)``.
+
+        The default applies them one by one; a subclass may evaluate their parameters together
+        (one set of tensor operations for the whole run instead of one per layer).
+        """
+        log_det = torch.zeros(z.shape[0], dtype=z.dtype, device=z.device)
+        for layer in layers:
+            z, ld = layer._forward(z)
+            log_det = log_det + ld
+        return z, log_det
+
     def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
         raise NotImplementedError
 

@@ -48,6 +48,7 @@ class Flow(nn.Module):
         if not dims:
             raise ValueError("Flow: give at least one layer or a base (to know the dimension)")
         self.dim = dims.pop()
+        self._refs: list[Tensor] | None = None
         self.layers = nn.ModuleList(layers)
         self.base = base if base is not None else StandardNormal(self.dim)
         if base is None and layers:
@@ -64,17 +65,34 @@ class Flow(nn.Module):
 
     def _check_like(self, t: Tensor, what: str) -> None:
         """Every layer must compute in the input's dtype and device (checked once per call)."""
-        for layer in self.layers:
-            check_batch(t, self.dim, owner=f"Flow.{what}", like=layer._reference())
+        if self._refs is None:  # the tensors themselves: .to()/.double() update them in place
+            self._refs = [layer._reference() for layer in self.layers]
+        dtype, device = t.dtype, t.device
+        for ref in self._refs:
+            if ref.dtype != dtype or ref.device != device:
+                check_batch(t, self.dim, owner=f"Flow.{what}", like=ref)
 
     def forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
         """Push base points through every layer: ``(x, Σₖ log|det ∂zₖ/∂zₖ₋₁|)``."""
         self._check(z, "forward")
         self._check_like(z, "forward")
         log_det = torch.zeros(z.shape[0], dtype=z.dtype, device=z.device)
-        for layer in self.layers:  # input checked once above: call the layers' maps directly
-            z, ld = layer._forward(z)
+        # Input checked once above: call the layers' maps directly, consecutive layers that can
+        # share their parameter computations (e.g. a run of planar layers) as one run.
+        layers = list(self.layers)
+        i = 0
+        while i < len(layers):
+            key = layers[i].batch_key()
+            j = i + 1
+            if key is not None:
+                while j < len(layers) and layers[j].batch_key() == key:
+                    j += 1
+            if j - i > 1:
+                z, ld = type(layers[i]).forward_run(layers[i:j], z)
+            else:
+                z, ld = layers[i]._forward(z)
             log_det = log_det + ld
+            i = j
         return z, log_det
 
     def inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:

@@ -141,10 +141,39 @@ class Planar(Layer):
         return torch.log(torch.abs(one_plus_c - c * (t * t)))
 
     def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
-        u_hat, c, one_plus_c = self._effective()
+        return self._forward_with(z, *self._effective())
+
+    def _forward_with(self, z: Tensor, u_hat: Tensor, c: Tensor, one_plus_c: Tensor
+                      ) -> tuple[Tensor, Tensor]:
         t = torch.tanh(torch.addmv(self.b.expand(z.shape[0]), z, self.w))
         x = torch.addr(z, t, u_hat)  # z + t ûᵀ
         return x, self._log_abs_det(t, c, one_plus_c)
+
+    def batch_key(self) -> object | None:
+        return ("planar", self.constrain, self.dim, self.w.dtype, self.w.device)
+
+    @classmethod
+    def forward_run(cls, layers: list[Layer], z: Tensor) -> tuple[Tensor, Tensor]:
+        """A run of planar layers: û, c and 1 + c of all layers in one vectorised pass."""
+        w = torch.stack([layer.w for layer in layers])
+        u = torch.stack([layer.u for layer in layers])
+        wtu = (w * u).sum(-1)
+        if layers[0].constrain:
+            norm = torch.linalg.vector_norm(w, dim=-1)
+            nonzero = norm > 0
+            safe = torch.where(nonzero, norm, torch.ones_like(norm))
+            one_plus_c = torch.where(nonzero, F.softplus(wtu), 1.0 + wtu)
+            step = torch.where(nonzero, (one_plus_c - 1.0 - wtu) / safe, torch.zeros_like(norm))
+            u_hat = u + step.unsqueeze(-1) * (w / safe.unsqueeze(-1))
+        else:
+            u_hat, one_plus_c = u, 1.0 + wtu
+        c = one_plus_c - 1.0
+        log_det = torch.zeros(z.shape[0], dtype=z.dtype, device=z.device)
+        for layer, uh, ck, opck in zip(layers, u_hat.unbind(0), c.unbind(0),
+                                       one_plus_c.unbind(0), strict=True):
+            z, ld = layer._forward_with(z, uh, ck, opck)
+            log_det = log_det + ld
+        return z, log_det
 
     def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         u_hat, c, one_plus_c = self._effective()
