@@ -79,7 +79,10 @@ class FieldPanel:
         self.figure, self.scales = square_figure(title, bounds, size=size,
                                                  color_axis=color_axis, css_class=css_class)
         (x0, x1), (y0, y1) = bounds
-        self._image = ipywidgets.Image(value=b"", format="png")
+        # One Layout shared by every image widget: a new Image would otherwise open (and leak)
+        # a Layout model of its own on every redraw.
+        self._image_layout = ipywidgets.Layout()
+        self._image = ipywidgets.Image(value=b"", format="png", layout=self._image_layout)
         self.mark = bqplot.Image(image=self._image, x=[float(x0), float(x1)],
                                  y=[float(y0), float(y1)],
                                  scales={"x": self.scales["x"], "y": self.scales["y"]})
@@ -91,7 +94,7 @@ class FieldPanel:
         png = field_to_png(field, self.vmin, self.vmax, self.cmap, mask)
         self.last_png = png
         old = self._image
-        self._image = ipywidgets.Image(value=png, format="png")
+        self._image = ipywidgets.Image(value=png, format="png", layout=self._image_layout)
         self.mark.image = self._image
         old.close()
 
@@ -101,6 +104,7 @@ class FieldPanel:
 
     def close(self) -> None:
         self._image.close()
+        self._image_layout.close()
 
 
 def lines_mark(scales: dict[str, bqplot.Scale], color: str = "white", width: float = 1.0,
@@ -126,7 +130,7 @@ def points_mark(scales: dict[str, bqplot.Scale], color: str = "white", size: int
     """An empty scatter mark (samples, centres); fill with ``set_points``."""
     return bqplot.Scatter(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32),
                           scales={"x": scales["x"], "y": scales["y"]}, colors=[color],
-                          default_size=size, default_opacities=[opacity], stroke="black",
+                          default_size=size, opacities=[opacity], stroke="black",
                           stroke_width=0.5)
 
 

@@ -1,0 +1,167 @@
+"""Properties every explorer must have: fuzzed controls never break it, every mark stays finite,
+and one control change sends at most one comm update per widget model."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable
+from typing import ClassVar
+
+import bqplot
+import ipywidgets as W
+import numpy as np
+import pytest
+
+import nfwidgets
+from nfwidgets.widgets import PlanarExplorer
+
+FUZZ_STATES = 1000
+
+
+def _factories() -> dict[str, Callable[..., W.Widget]]:
+    out: dict[str, Callable[..., W.Widget]] = {"planar": PlanarExplorer}
+    for name, attr in (("radial", "RadialExplorer"), ("coupling", "CouplingExplorer"),
+                       ("builder", "FlowBuilder"), ("change_of_variables",
+                                                    "ChangeOfVariables1D")):
+        if hasattr(nfwidgets, attr):
+            out[name] = getattr(nfwidgets, attr)
+    return out
+
+
+FACTORIES = _factories()
+
+
+def _make(name: str, **kwargs: object) -> W.Widget:
+    factory = FACTORIES[name]
+    if name == "change_of_variables":
+        return factory(**{k: v for k, v in kwargs.items() if k == "redraw_delay"})
+    return factory(**kwargs)
+
+
+def _random_value(widget: W.Widget, rng: random.Random) -> object:
+    if isinstance(widget, W.FloatSlider | W.FloatLogSlider | W.BoundedFloatText):
+        lo, hi = widget.min, widget.max
+        if isinstance(widget, W.FloatLogSlider):
+            lo, hi = widget.base ** widget.min, widget.base ** widget.max
+        return rng.choice([lo, hi, rng.uniform(lo, hi), rng.uniform(lo, hi)])
+    if isinstance(widget, W.IntSlider | W.BoundedIntText):
+        return rng.randint(widget.min, widget.max)
+    if isinstance(widget, W.Checkbox | W.ToggleButton):
+        return rng.random() < 0.5
+    if isinstance(widget, W.Dropdown | W.ToggleButtons | W.Select | W.RadioButtons):
+        options = list(widget.options)
+        if not options:
+            return widget.value
+        choice = rng.choice(options)
+        return choice[1] if isinstance(choice, tuple) else choice
+    raise TypeError(type(widget))
+
+
+def _marks_finite(explorer: W.Widget) -> None:
+    for name, fig in explorer.figures.items():
+        assert isinstance(fig, bqplot.Figure), name
+        for mark in fig.marks:
+            for trait in ("x", "y", "color"):
+                value = getattr(mark, trait, None)
+                if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                    assert np.isfinite(value).all(), f"{name}: {type(mark).__name__}.{trait}"
+            if isinstance(mark, bqplot.Image):
+                assert bytes(mark.image.value).startswith(b"\x89PNG"), f"{name}: not drawn"
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+def test_fuzzed_controls_never_raise_and_marks_stay_finite(name: str) -> None:
+    rng = random.Random(hash(name) % 1000)
+    explorer = _make(name, redraw_delay=0, resolution=24)
+    controls = explorer.controls
+    assert controls, "an explorer must expose its controls"
+    changes = 0
+    for _ in range(FUZZ_STATES):
+        key = rng.choice(sorted(controls))
+        widget = controls[key]
+        if isinstance(widget, W.Button):
+            widget.click()
+        else:
+            try:
+                widget.value = _random_value(widget, rng)
+            except TypeError:
+                continue
+        changes += 1
+        frame = explorer.last_frame
+        if frame is not None and hasattr(frame, "density"):
+            assert np.isfinite(frame.density).all() and np.isfinite(frame.log_det).all()
+        # the controls dict may change (e.g. a builder's selected layer): re-read it
+        controls = explorer.controls
+    _marks_finite(explorer)
+    assert changes > FUZZ_STATES // 2
+    assert explorer.frame > 1
+
+
+class _RecordingComm:
+    """Stands in for a kernel comm and records what a widget sends."""
+
+    log: ClassVar[list[tuple[str, str, tuple[str, ...]]]] = []
+
+    def __init__(self, **kwargs: object) -> None:
+        self.comm_id = f"c{len(_RecordingComm.log)}-{id(self)}"
+        self.kernel = "Truthy"
+        _RecordingComm.log.append(("open", self.comm_id, ()))
+
+    def open(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def on_msg(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def send(self, data: dict | None = None, buffers: object = None, **kwargs: object) -> None:
+        data = data or {}
+        keys = tuple(sorted(data.get("state", {})))
+        _RecordingComm.log.append((data.get("method", "?"), self.comm_id, keys))
+
+    def close(self, *args: object, **kwargs: object) -> None:
+        _RecordingComm.log.append(("close", self.comm_id, ()))
+
+
+@pytest.fixture
+def comm_log(monkeypatch: pytest.MonkeyPatch) -> list:
+    import ipywidgets.widgets.widget as widget_module
+
+    monkeypatch.setattr(widget_module.comm, "create_comm",
+                        lambda *a, **k: _RecordingComm(**k))
+    _RecordingComm.log = []
+    return _RecordingComm.log
+
+
+def _first_slider(explorer: W.Widget) -> W.FloatSlider:
+    for _name, widget in sorted(explorer.controls.items()):
+        if isinstance(widget, W.FloatSlider):
+            return widget
+    raise AssertionError("no float slider")
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+def test_one_slider_move_sends_one_update_per_changed_model(name: str, comm_log: list) -> None:
+    explorer = _make(name, redraw_delay=0, resolution=40)
+    slider = _first_slider(explorer)
+    frame = explorer.frame
+    comm_log.clear()
+    slider.value = slider.min + 0.37 * (slider.max - slider.min)
+    assert explorer.frame == frame + 1, "one slider move, one redraw"
+    updates = Counter(cid for method, cid, _ in comm_log if method == "update")
+    assert updates, "nothing was sent"
+    assert max(updates.values()) == 1, f"a model got several updates: {updates.most_common(3)}"
+    opens = [cid for method, cid, _ in comm_log if method == "open"]
+    closes = [cid for method, cid, _ in comm_log if method == "close"]
+    assert len(opens) == len(closes), "replaced image widgets must be closed (no leak)"
+
+
+def test_planar_burst_of_events_ends_on_the_last_state() -> None:
+    explorer = PlanarExplorer(redraw_delay=0, resolution=40)
+    for v in np.linspace(-3, 3, 25):
+        explorer.controls["b"].value = float(v)
+    from nfwidgets.grid import density_grid
+
+    expected = density_grid(explorer.flow, explorer.bounds, 40).density
+    np.testing.assert_array_equal(explorer.last_frame.density, expected)
+    assert float(explorer.layer.b) == pytest.approx(3.0)
