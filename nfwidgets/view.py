@@ -72,6 +72,11 @@ class FlowView:
         start = time.perf_counter()
         flow = self.flow if flow is None else flow
         n = self.resolution if resolution is None else resolution
+        for k, layer in enumerate(flow.layers):  # a broken state is reported, never drawn
+            for name, p in layer.named_parameters():
+                if not bool(torch.isfinite(p).all()):
+                    raise ValueError(f"layer {k + 1} ({type(layer).__name__}): parameter "
+                                     f"{name} = {p.detach().tolist()} is not finite")
         dens = density_grid(flow, self.bounds, n)
         lines = deformed_grid(flow, self.bounds, self.n_lines, 60)
         samples = None
