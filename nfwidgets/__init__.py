@@ -13,6 +13,7 @@ from .flows import (
     SimpleConditioner,
     StandardNormal,
 )
+from .widgets import PlanarExplorer
 
 __version__ = "0.1.0"
 
@@ -25,6 +26,7 @@ __all__ = [
     "MLPConditioner",
     "NotInvertibleError",
     "Planar",
+    "PlanarExplorer",
     "Radial",
     "SimpleConditioner",
     "StandardNormal",
