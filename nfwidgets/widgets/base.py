@@ -76,6 +76,7 @@ class Explorer(W.VBox):
         self._pending: asyncio.TimerHandle | None = None
         self._settle: asyncio.TimerHandle | None = None
         self._last_change = -math.inf
+        self._suppress = False
 
         self.panels = {
             "base": FieldPanel("base density p(z)", self.bounds, 0.0, density_max, "viridis",
@@ -141,6 +142,8 @@ class Explorer(W.VBox):
         """Redraw soon: at once if ``redraw_delay`` is 0 or no event loop runs, else after the
         delay (a burst of changes then ends on one picture of the last state). While changes
         keep coming the grid is coarse; the full grid follows once they stop."""
+        if self._suppress:
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -159,6 +162,24 @@ class Explorer(W.VBox):
             self._pending = loop.call_later(self.redraw_delay, self._flush, res)
         if dragging:
             self._settle = loop.call_later(0.3, self._flush, self.resolution)
+
+    def set(self, **values: object) -> None:
+        """Set several controls by name, then redraw once, synchronously (for lessons/tests).
+
+        ``explorer.set(u1=-1.5, b=0.3)`` is exactly like moving those sliders, but the plots and
+        ``last_frame`` are up to date when it returns.
+        """
+        unknown = sorted(set(values) - set(self.controls))
+        if unknown:
+            raise ValueError(f"unknown control(s) {unknown}; this explorer has "
+                             f"{sorted(self.controls)}")
+        self._suppress = True
+        try:
+            for name, value in values.items():
+                self.controls[name].value = value
+        finally:
+            self._suppress = False
+        self.redraw()
 
     def _flush(self, resolution: int) -> None:
         if resolution == self.resolution and self._settle is not None:
