@@ -66,6 +66,11 @@ def record(paths: list[Path]) -> None:
         rel = str(path.relative_to(LESSONS))
         entry = {c.id: {"source_sha": source_hash(c.source),
                         "outputs": _text_outputs(c.outputs)} for c in checked_cells(nb)}
+        noisy = [cid for cid, e in entry.items()
+                 if any(o.get("name") == "stderr" for o in e["outputs"])]
+        if noisy:  # warnings carry temp paths and would never compare equal: fix them instead
+            raise SystemExit(f"{rel}: checked cell(s) {noisy} wrote to stderr (a warning?); "
+                             "a reference must hold only rounded numbers")
         store = load_store()  # re-read just before writing: others may have recorded meanwhile
         store[rel] = entry
         STORE.write_text(json.dumps(store, indent=1, ensure_ascii=False, sort_keys=True) + "\n")

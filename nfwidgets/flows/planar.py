@@ -91,13 +91,15 @@ class Planar(Layer):
 
     @property
     def u_hat(self) -> Tensor:
-        """The effective translation direction û (equals ``u`` when unconstrained or w = 0)."""
-        return self._effective()[0]
+        """The effective translation direction û (equals ``u`` when unconstrained or w = 0).
+
+        A detached copy, for reading; the maps differentiate through their own computation."""
+        return self._effective()[0].detach()
 
     @property
     def wtu_hat(self) -> Tensor:
-        """``wᵀû``: the map is invertible iff this is ≥ -1."""
-        return self._effective()[1]
+        """``wᵀû`` (detached): the map is invertible iff this is ≥ -1."""
+        return self._effective()[1].detach()
 
     def why_not_invertible(self) -> str | None:
         c = float(self.wtu_hat.detach())
