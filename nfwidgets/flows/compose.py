@@ -48,7 +48,6 @@ class Flow(nn.Module):
         if not dims:
             raise ValueError("Flow: give at least one layer or a base (to know the dimension)")
         self.dim = dims.pop()
-        self._refs: tuple[tuple[int, ...], list[Tensor]] | None = None
         self.layers = nn.ModuleList(layers)
         self.base = base if base is not None else StandardNormal(self.dim)
         if base is None and layers:
@@ -65,12 +64,9 @@ class Flow(nn.Module):
 
     def _check_like(self, t: Tensor, what: str) -> None:
         """Every layer must compute in the input's dtype and device (checked once per call)."""
-        key = tuple(map(id, self.layers))  # layers may be added, removed or reordered
-        if self._refs is None or self._refs[0] != key:
-            # The tensors themselves: .to()/.double() update them in place.
-            self._refs = (key, [layer._reference() for layer in self.layers])
         dtype, device = t.dtype, t.device
-        for ref in self._refs[1]:
+        for layer in self.layers:
+            ref = layer._reference()
             if ref.dtype != dtype or ref.device != device:
                 check_batch(t, self.dim, owner=f"Flow.{what}", like=ref)
 
