@@ -41,11 +41,11 @@ class ElementwiseAffine(Layer):
 
     def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
         x = z * torch.exp(self.log_scale) + self.shift
-        return x, self.log_scale.sum().expand(z.shape[0])
+        return x, self.log_scale.sum().expand(z.shape[0]).contiguous()
 
     def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, None]:
         z = (x - self.shift) * torch.exp(-self.log_scale)
-        return z, (-self.log_scale.sum()).expand(x.shape[0]), None
+        return z, (-self.log_scale.sum()).expand(x.shape[0]).contiguous(), None
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

@@ -55,7 +55,10 @@ class Planar(Layer):
         super().__init__()
         w_t = as_parameter_tensor("w", w, owner="Planar", ndim=1)
         u_t = as_parameter_tensor("u", u, owner="Planar", ndim=1, dtype=w_t.dtype)
-        b_t = as_parameter_tensor("b", b, owner="Planar", dtype=w_t.dtype).reshape(())
+        b_t = as_parameter_tensor("b", b, owner="Planar", dtype=w_t.dtype)
+        if b_t.numel() != 1:
+            raise ValueError(f"Planar: b must be a scalar; got shape {tuple(b_t.shape)}")
+        b_t = b_t.reshape(())
         check_same_shape("Planar", w=w_t, u=u_t)
         if w_t.shape[0] < 1:
             raise ValueError("Planar: w must have at least one entry; got shape (0,)")
@@ -233,8 +236,10 @@ def _bracketed_solve(y: Tensor, c: Tensor, b: Tensor, max_iter: int = 200) -> Te
         # Converged where the residual is at rounding level or the step/bracket is tiny.
         tol = 4 * eps * (torch.abs(alpha) + abs_c + torch.abs(y) + 1.0)
         done = (torch.abs(g) <= 0.5 * tol) | (ok & (last_step <= tol)) | (hi - lo <= tol)
-        # A converged point keeps its Newton update, never a bisection midpoint.
-        alpha = torch.where(done & ~ok, alpha, new)
+        # A converged point keeps its value: a Newton update only when it was a tiny accepted
+        # step (where dg ≈ 0 the step from a rounding-level residual is noise / dg), never a
+        # bisection midpoint.
+        alpha = torch.where(done, torch.where(ok & (last_step <= tol), new, alpha), new)
         n_done = int(done.sum())
         if n_done == done.shape[0]:
             break
@@ -276,10 +281,13 @@ def _solve_projection(y: Tensor, c: Tensor, b: Tensor) -> Tensor:
     eps = torch.finfo(y.dtype).eps
     for _ in range(2):
         t = torch.tanh(alpha + b)
-        alpha = alpha - (alpha + c * t - y) / (1.0 + c * (1.0 - t * t))
+        dg = 1.0 + c * (1.0 - t * t)
+        step = (alpha + c * t - y) / torch.where(dg > 0, dg, torch.ones_like(dg))
+        alpha = alpha - torch.where(dg > 0, step, torch.zeros_like(step))
     residual = alpha + c * torch.tanh(alpha + b) - y
     tol = 4 * eps * (torch.abs(alpha) + torch.abs(c) + torch.abs(y) + 1.0)
-    bad = ~(torch.abs(residual) <= tol)  # also catches NaN from a zero derivative
+    # Anything not at rounding level (NaN and ±inf included) goes to the bracketed solver.
+    bad = ~((torch.abs(residual) <= tol) & torch.isfinite(alpha))
     if bool(bad.any()):
         alpha[bad] = _bracketed_solve(y[bad], c, b)
     return alpha
