@@ -13,12 +13,13 @@ from .flows import (
     SimpleConditioner,
     StandardNormal,
 )
-from .widgets import PlanarExplorer
+from .widgets import CouplingExplorer, PlanarExplorer, RadialExplorer
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AffineCoupling",
+    "CouplingExplorer",
     "DiagonalNormal",
     "ElementwiseAffine",
     "Flow",
@@ -28,6 +29,7 @@ __all__ = [
     "Planar",
     "PlanarExplorer",
     "Radial",
+    "RadialExplorer",
     "SimpleConditioner",
     "StandardNormal",
     "__version__",

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import as_parameter_tensor
+from ._checks import as_parameter_tensor, check_batch
 from .base import Layer
 
 __all__ = ["SCALE_RULES", "AffineCoupling", "MLPConditioner", "SimpleConditioner"]
@@ -197,6 +197,43 @@ class AffineCoupling(Layer):
         ls, t = self._scale_shift(x_c, x_t.shape[1])
         z_t = (x_t - t) * torch.exp(-ls)
         return self._join(x_c, z_t), -ls.sum(-1), None
+
+    def jacobian(self, z: Tensor) -> Tensor:
+        r"""The Jacobian :math:`\partial x/\partial z` at base points ``z`` (N, D) -> (N, D, D).
+
+        Ordered as (conditioning, transformed) coordinates the matrix is block-triangular:
+
+        .. math:: \frac{\partial x}{\partial z} = \begin{pmatrix} I & 0 \\
+                  \partial x_t/\partial z_c & \operatorname{diag}\bigl(e^{\ell(z_c)}\bigr)
+                  \end{pmatrix},
+
+        so :math:`\log|\det J| = \sum_j \ell_j(z_c)` needs no derivative of the conditioner
+        (Dinh et al. 2017, eq. 6). The identity, the zero block (exactly 0: x_c does not depend
+        on z_t) and the diagonal are filled in directly; only the dense block
+        :math:`\partial x_t/\partial z_c = z_t \odot \partial e^{\ell}/\partial z_c +
+        \partial t/\partial z_c` is taken by autograd through the conditioner, which must act
+        on each row of the batch separately (true of ``MLPConditioner`` and
+        ``SimpleConditioner``).
+        """
+        check_batch(z, self.dim, owner="AffineCoupling.jacobian", like=self._reference())
+        n = z.shape[0]
+        with torch.enable_grad():
+            z_c, z_t = self._split(z.detach())
+            z_c = z_c.clone().requires_grad_(True)
+            ls, t = self._scale_shift(z_c, z_t.shape[1])
+            scale = torch.exp(ls)
+            x_t = torch.addcmul(t, z_t, scale)
+            rows = []
+            for j in range(x_t.shape[1]):  # one backward pass per transformed coordinate
+                (g,) = torch.autograd.grad(x_t[:, j].sum(), z_c, retain_graph=True,
+                                           allow_unused=True)
+                rows.append(torch.zeros_like(z_c) if g is None else g)
+        jac = z.new_zeros(n, self.dim, self.dim)
+        cond, trans = self.cond_index, self.trans_index
+        jac[:, cond, cond] = 1.0
+        jac[:, trans[:, None], cond[None, :]] = torch.stack(rows, dim=1).detach()
+        jac[:, trans, trans] = scale.detach()
+        return jac
 
     def extra_repr(self) -> str:
         return f"mask={self.mask.tolist()}, scale={self.scale!r}, bound={self.bound}"

@@ -97,6 +97,56 @@ class Radial(Layer):
                     "of z0 inside out and has no inverse; use constrain=True or β ≥ -α")
         return None
 
+    def _fold(self) -> tuple[float, float, float] | None:
+        """``(α, β̂, r*)`` with ``r* = √(-αβ̂) - α`` when the map folds (β̂ < -α), else ``None``."""
+        if self.constrain:  # β̂ = -α + softplus(β) > -α: never folds
+            return None
+        alpha, beta, _ = self._alpha_plus_beta()
+        a, bt = float(alpha.detach()), float(beta.detach())
+        if not bt < -a:
+            return None
+        return a, bt, math.sqrt(-a * bt) - a
+
+    def fold_radius(self) -> float | None:
+        r"""Radius of the disc around z₀ whose points have several preimages (``None`` if the map
+        is invertible, i.e. β̂ ≥ -α).
+
+        Along each ray from z₀ the map moves the signed distance r to
+        :math:`\varphi(r) = r\,(\alpha + \hat\beta + r)/(\alpha + r)`. For β̂ < -α this dips
+        below zero: the disc :math:`r < -(\alpha + \hat\beta)` is pushed through z₀ to the
+        opposite side (the neighbourhood of z₀ is turned inside out). φ is smallest at
+        :math:`r^* = \sqrt{-\alpha\hat\beta} - \alpha`, where
+        :math:`\varphi_{\min} = -(\sqrt{-\hat\beta} - \sqrt{\alpha})^2`. A point closer to z₀
+        than :math:`|\varphi_{\min}|` is reached once from its own ray and twice from the
+        opposite ray: three preimages, and no single density.
+
+        Returns:
+            :math:`|\varphi_{\min}|` as a float, or ``None``.
+        """
+        fold = self._fold()
+        if fold is None:
+            return None
+        a, bt, r_star = fold
+        return abs(r_star * (a + bt + r_star) / (a + r_star))
+
+    def singular_radii(self) -> tuple[float, ...] | None:
+        r"""Distances from z₀ at which det J = 0 (``None`` if the map is invertible).
+
+        :math:`\det J = (1 + \hat\beta h)^{d-1}\,\varphi'(r)` vanishes at
+        :math:`r^* = \sqrt{-\alpha\hat\beta} - \alpha`, where :math:`\varphi'(r) = 0` (the
+        radial fold, mapped onto the circle of radius ``fold_radius()``), and, for d ≥ 2, at
+        :math:`r = -(\alpha + \hat\beta)`, where :math:`1 + \hat\beta h = 0` (that whole
+        sphere is mapped onto z₀). Between the two, det J < 0: orientation is reversed.
+
+        Returns:
+            ``(r*,)`` in 1-D, ``(r*, -(α + β̂))`` otherwise, or ``None``.
+        """
+        fold = self._fold()
+        if fold is None:
+            return None
+        a, bt, r_star = fold
+        return (r_star,) if self.dim == 1 else (r_star, -(a + bt))
+
     def _log_abs_det(self, r: Tensor, alpha: Tensor, apb: Tensor) -> Tensor:
         # 1 + βh = (α + β + r)/(α + r);  1 + βh + βh'r = 1 + αβ/(α + r)², whose numerator
         # (α + r)² + αβ = r(r + 2α) + α(α + β) is written so that it never cancels near r = 0.
@@ -114,7 +164,7 @@ class Radial(Layer):
         return x, self._log_abs_det(r, alpha, apb)
 
     def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
-        alpha, beta, apb = self._alpha_plus_beta()
+        alpha, _, apb = self._alpha_plus_beta()
         diff = x - self.z0
         rho = torch.linalg.vector_norm(diff, dim=-1)
         q = apb - rho
@@ -123,17 +173,8 @@ class Radial(Layer):
         r = torch.where(q <= 0, 0.5 * (disc - q), 2 * alpha * rho / (q + disc))
         z = self.z0 + ((alpha + r) / (apb + r)).unsqueeze(-1) * diff
         log_det = -self._log_abs_det(r, alpha, apb)
-        if self.constrain:
-            return z, log_det, None
-        a, bt = float(alpha.detach()), float(beta.detach())
-        if bt < -a:
-            # ρ ↦ r(α+β+r)/(α+r) dips to φ_min < 0 at r* = √(-αβ) - α; points closer to z0
-            # than |φ_min| also have two preimages on the opposite ray.
-            r_star = math.sqrt(-a * bt) - a
-            phi_min = r_star * (a + bt + r_star) / (a + r_star)
-            unique = rho >= abs(phi_min)
-        else:
-            unique = None
+        radius = self.fold_radius()
+        unique = None if radius is None else rho >= radius
         return z, log_det, unique
 
     def extra_repr(self) -> str:

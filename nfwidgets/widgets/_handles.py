@@ -1,0 +1,130 @@
+"""Draggable point handles and batched control changes for the explorers (no maths here).
+
+A ``PointHandle`` shows one point as a draggable bqplot ``Scatter`` marker in several panels
+and also places it where the learner clicks on a panel's image. It never stores the point: it
+reports moves to a callback, which writes them into the explorer's sliders, so the state lives
+in one place (the controls); ``place`` then moves the markers to the value the controls took.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+import bqplot
+import ipywidgets as W
+import numpy as np
+
+from ..plots import FieldPanel
+from .base import Explorer
+
+__all__ = ["BatchedExplorer", "PointHandle", "circle_lines"]
+
+
+class BatchedExplorer(Explorer):
+    """An ``Explorer`` whose subclasses can change several controls and redraw once.
+
+    Inside ``with self.one_redraw():`` every redraw request is held and, at the end, one redraw
+    is requested (if any was asked for): a click that sets both coordinates of a point is one
+    learner action, one frame.
+    """
+
+    _batch_depth = 0
+    _batch_dirty = False
+
+    @contextmanager
+    def one_redraw(self) -> Iterator[None]:
+        self._batch_depth += 1
+        try:
+            yield
+        finally:
+            self._batch_depth -= 1
+        if self._batch_depth == 0 and self._batch_dirty:
+            self._batch_dirty = False
+            super().request_redraw()
+
+    def request_redraw(self) -> None:
+        if self._batch_depth > 0:
+            self._batch_dirty = True
+            return
+        super().request_redraw()
+
+    def close(self) -> None:
+        if not hasattr(self, "panels"):  # construction failed before the panels existed
+            W.VBox.close(self)
+            return
+        super().close()
+
+
+class PointHandle:
+    """One point drawn as a draggable marker in each of ``panels``.
+
+    Arguments:
+        panels: the panels to show the marker in (their image takes clicks too).
+        on_move: called with ``(x, y)`` when the learner drags a marker or clicks an image.
+        color, marker, size: the look of the marker (a bqplot ``Scatter`` marker name).
+        tooltip: a name shown next to the marker.
+    """
+
+    def __init__(self, panels: Sequence[FieldPanel], on_move: Callable[[float, float], None],
+                 *, color: str = "#ff3b3b", marker: str = "cross", size: int = 90,
+                 name: str = "") -> None:
+        self._on_move = on_move
+        self._placing = False
+        self.marks: list[bqplot.Scatter] = []
+        for panel in panels:
+            mark = bqplot.Scatter(
+                x=np.zeros(1, np.float32), y=np.zeros(1, np.float32),
+                scales={"x": panel.scales["x"], "y": panel.scales["y"]}, marker=marker,
+                colors=[color], default_size=size, stroke="white", stroke_width=1.0,
+                enable_move=True, update_on_move=True, names=[name] if name else [],
+                display_names=bool(name))
+            mark.observe(self._moved, names=["x", "y"])
+            panel.mark.on_element_click(self._clicked)
+            panel.add_marks(mark)
+            self.marks.append(mark)
+
+    def _moved(self, change: dict) -> None:
+        if self._placing:
+            return
+        mark = change["owner"]
+        try:
+            x, y = float(np.asarray(mark.x).ravel()[0]), float(np.asarray(mark.y).ravel()[0])
+        except (IndexError, TypeError, ValueError):
+            return
+        if math.isfinite(x) and math.isfinite(y):
+            self._on_move(x, y)
+
+    def _clicked(self, _mark: object, content: dict) -> None:
+        data = content.get("data") or {}
+        try:
+            x, y = float(data["click_x"]), float(data["click_y"])
+        except (KeyError, TypeError, ValueError):
+            return
+        if math.isfinite(x) and math.isfinite(y):
+            self._on_move(x, y)
+
+    def place(self, x: float, y: float) -> None:
+        """Move every marker to ``(x, y)``; markers already there are not touched (a marker
+        being dragged is where the learner holds it, and must not be sent back)."""
+        self._placing = True
+        try:
+            for mark in self.marks:
+                mx, my = np.asarray(mark.x).ravel(), np.asarray(mark.y).ravel()
+                if (mx.size == 1 and my.size == 1 and abs(float(mx[0]) - x) <= 1e-6
+                        and abs(float(my[0]) - y) <= 1e-6):
+                    continue
+                with mark.hold_sync(), mark.hold_trait_notifications():
+                    mark.x = np.array([x], np.float32)
+                    mark.y = np.array([y], np.float32)
+        finally:
+            self._placing = False
+
+
+def circle_lines(centre: Sequence[float], radii: Sequence[float], n: int = 121
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Polylines of circles around ``centre``, one row per radius (for ``plots.set_lines``)."""
+    theta = np.linspace(0.0, 2.0 * np.pi, n)
+    r = np.asarray(radii, dtype=np.float64)[:, None]
+    return centre[0] + r * np.cos(theta), centre[1] + r * np.sin(theta)

@@ -1,0 +1,156 @@
+"""``RadialExplorer``: sliders for z₀, α, β of one radial layer; drag z₀ on the plots."""
+
+from __future__ import annotations
+
+import math
+
+import ipywidgets as W
+import torch
+
+from ..flows.compose import Flow
+from ..flows.radial import Radial
+from ..plots import lines_mark, set_lines
+from ._handles import BatchedExplorer, PointHandle, circle_lines
+from .planar import slider
+
+__all__ = ["ALPHA_RANGE", "BETA_RANGE", "RadialExplorer"]
+
+#: Range of the α slider (logarithmic, so α > 0 always).
+ALPHA_RANGE = (0.05, 5.0)
+#: Range of the raw β slider.
+BETA_RANGE = (-5.0, 5.0)
+
+
+class RadialExplorer(BatchedExplorer):
+    r"""Explore one radial layer ``f(z) = z + β̂ h(α, r)(z − z₀)``, ``h = 1/(α + r)``,
+    ``r = ‖z − z₀‖`` (Rezende & Mohamed 2015, eq. 14).
+
+    Sliders bind to z₀ (also set by dragging the red cross, or by clicking a plot), α (on a
+    log scale, so α > 0) and the raw β; a readout shows the effective β̂ and α + β̂. With the
+    constraint on, β̂ = −α + softplus(β) > −α and the map is a bijection: β̂ > 0 pushes mass away
+    from z₀, −α < β̂ < 0 pulls it in. With the constraint off and β < −α the map turns the
+    neighbourhood of z₀ inside out: det J = 0 on two circles (dashed, left), points within
+    ``Radial.fold_radius()`` of z₀ have three preimages (grey, dashed circle on the right), and
+    a warning explains why.
+
+    Arguments:
+        layer: the 2-D ``Radial`` layer to explore (a new one by default); it is moved to
+            float32 and changed in place by the controls.
+        **explorer_kwargs: passed to ``Explorer`` (bounds, resolution, redraw_delay, ...).
+
+    References:
+        D. Rezende and S. Mohamed, "Variational Inference with Normalizing Flows", ICML 2015,
+        arXiv:1505.05770, sec. 4.1 and appendix A.2.
+    """
+
+    css_class = "nfw-radial-explorer"
+
+    def __init__(self, layer: Radial | None = None, **explorer_kwargs: object) -> None:
+        layer = layer if layer is not None else Radial([1.0, 0.5], alpha=0.5, beta=1.0)
+        if not isinstance(layer, Radial) or layer.dim != 2:
+            raise ValueError(f"RadialExplorer needs a 2-D Radial layer; got {layer!r}")
+        self.layer = layer
+        super().__init__(Flow([layer]).to(torch.float32), **explorer_kwargs)
+        (x0, x1), (y0, y1) = self.bounds
+        z0 = layer.z0.detach().tolist()
+        alpha, beta = float(layer.alpha.detach()), float(layer.beta.detach())
+        # Slider ranges cover the view and teaching ranges, widened to hold the layer's values.
+        self._bind("z0_1", slider("z₀₁", z0[0], min(x0, z0[0]), max(x1, z0[0])),
+                   lambda v: self._set_z0(0, v))
+        self._bind("z0_2", slider("z₀₂", z0[1], min(y0, z0[1]), max(y1, z0[1])),
+                   lambda v: self._set_z0(1, v))
+        lo, hi = min(ALPHA_RANGE[0], alpha), max(ALPHA_RANGE[1], alpha)
+        self._bind("alpha", W.FloatLogSlider(
+            value=alpha, base=10, min=math.log10(lo), max=math.log10(hi), step=0.01,
+            description="α", readout_format=".3g", continuous_update=True,
+            style={"description_width": "40px"}, layout=W.Layout(width="260px")),
+            self._set_alpha)
+        self._bind("beta", slider("β", beta, min(BETA_RANGE[0], beta), max(BETA_RANGE[1], beta)),
+                   self._set_beta)
+        self._bind("constrain", W.ToggleButton(value=layer.constrain,
+                                               description="constraint β̂ ≥ −α",
+                                               tooltip="reparametrise β so the map stays "
+                                                       "invertible", icon="lock",
+                                               layout=W.Layout(width="200px")),
+                   self._set_constrain)
+        self.params = W.HTML()
+        self.params.add_class("nfw-params")
+        base, dens, logdet = (self.panels[k] for k in ("base", "density", "log_det"))
+        self._fold_z = lines_mark(base.scales, color="#ff3b3b", width=2, opacity=1.0,
+                                  dashed=True)
+        self._fold_x = lines_mark(dens.scales, color="#ff3b3b", width=2, opacity=1.0,
+                                  dashed=True)
+        self._fold_x_log_det = lines_mark(logdet.scales, color="#ff3b3b", width=2,
+                                          opacity=1.0, dashed=True)
+        base.add_marks(self._fold_z)
+        dens.add_marks(self._fold_x)
+        logdet.add_marks(self._fold_x_log_det)
+        # f(z₀) = z₀, so the centre is the same point in base and data space: one handle
+        # in every panel.
+        self.centre = PointHandle([base, dens, logdet], self._move_centre, name="z₀")
+        c = self.controls
+        hint = W.HTML("<span style='color:#666;font-size:12px'>drag the red cross or click a "
+                      "plot to move z₀</span>")
+        self._layout([W.HBox([W.VBox([c["z0_1"], c["z0_2"]]), W.VBox([c["alpha"], c["beta"]]),
+                              W.VBox([c["constrain"], hint])]), self.params])
+        self.redraw()
+
+    # --- controls → engine ---------------------------------------------------------------
+    def _set_z0(self, index: int, value: float) -> None:
+        with torch.no_grad():
+            self.layer.z0[index] = float(value)
+
+    def _set_alpha(self, value: float) -> None:
+        self.layer.alpha = value  # the engine rejects α ≤ 0 with a ValueError (shown)
+
+    def _set_beta(self, value: float) -> None:
+        with torch.no_grad():
+            self.layer.beta.fill_(float(value))
+
+    def _set_constrain(self, value: bool) -> None:
+        self.layer.constrain = bool(value)
+
+    def _move_centre(self, x: float, y: float) -> None:
+        """A drag or click: both coordinates of z₀ in one change, one redraw."""
+        with self.one_redraw():
+            self.controls["z0_1"].value = x
+            self.controls["z0_2"].value = y
+        # The sliders may have clamped the point to the view: show where it really is.
+        self.centre.place(*self.layer.z0.detach().tolist())
+
+    # --- engine → plots ------------------------------------------------------------------
+    def _before_redraw(self) -> None:
+        layer = self.layer
+        alpha = float(layer.alpha.detach())
+        beta = float(layer.beta.detach())
+        beta_hat = float(layer.beta_hat.detach())
+        self.params.value = (f"α = {alpha:.3g} · β = {beta:+.3f} (raw) · "
+                             f"β̂ = <b>{beta_hat:+.3f}</b> · α + β̂ = <b>{alpha + beta_hat:+.3f}</b>"
+                             + ("" if layer.constrain else " · constraint <b>off</b>"))
+        z0 = layer.z0.detach().tolist()
+        self.centre.place(z0[0], z0[1])
+        radii = layer.singular_radii()
+        fold = layer.fold_radius()
+        self._set_circles(self._fold_z, z0, radii)
+        self._set_circles(self._fold_x, z0, (fold,) if fold else None)
+        self._set_circles(self._fold_x_log_det, z0, (fold,) if fold else None)
+        if radii is not None:
+            r_star, r_collapse = radii
+            self.show_warning(
+                f"⚠ β̂ = {beta_hat:.3f} &lt; −α = {-alpha:.3f}: the map is <b>not "
+                "invertible</b>. It turns the neighbourhood of z₀ inside out: the disc of radius "
+                f"{r_collapse:.2f} around z₀ is pushed through z₀ to the other side (its rim is "
+                f"squeezed onto z₀), and det J = 0 on the dashed circles on the left (radii "
+                f"{r_star:.2f} and {r_collapse:.2f}). Points closer to z₀ than "
+                f"|φ<sub>min</sub>| = {fold:.2f} (dashed circle, right) have three preimages "
+                "(grey), so p(x) has no single value there. Turn the constraint on, or raise "
+                "β to at least −α.")
+        else:
+            self.show_warning(None)
+
+    def _set_circles(self, mark: object, centre: list[float],
+                     radii: tuple[float, ...] | None) -> None:
+        if radii:
+            set_lines(mark, *circle_lines(centre, radii))
+        else:
+            mark.visible = False
