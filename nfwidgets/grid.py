@@ -22,6 +22,8 @@ __all__ = [
     "Bounds",
     "DeformedGrid",
     "DensityGrid",
+    "ForwardCache",
+    "InverseCache",
     "LogDetGrid",
     "check_bounds",
     "deformed_grid",
@@ -147,20 +149,100 @@ class DeformedGrid:
     y: np.ndarray
 
 
+def _layer_state(layer: torch.nn.Module) -> tuple:
+    """Changes whenever the layer's map may have changed: its settings (``extra_repr``) and,
+    for every parameter and buffer, identity, storage, dtype and in-place version counter."""
+    tensors = (*layer.parameters(), *layer.buffers())
+    return (id(layer), layer.extra_repr(),
+            tuple((id(t), t.data_ptr(), t.dtype, t._version) for t in tensors))
+
+
+class _StagedPass:
+    """A pass of a flow over fixed points, kept stage by stage (base class of the caches)."""
+
+    inverse = True
+
+    def __init__(self) -> None:
+        self._points: Tensor | None = None
+        self._stages: list[tuple[tuple, Tensor, Tensor, Tensor]] = []
+
+    def _run(self, flow: Flow, points: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        if (self._points is None or self._points.shape != points.shape
+                or self._points.dtype != points.dtype or not torch.equal(self._points, points)):
+            self._points, self._stages = points, []
+        what = "inverse_where" if self.inverse else "forward"
+        flow._check(points, what)  # validates input and dtypes once
+        flow._check_like(points, what)
+        layers = list(reversed(flow.layers)) if self.inverse else list(flow.layers)
+        keys = [_layer_state(layer) for layer in layers]
+        reuse = 0
+        while (reuse < min(len(keys), len(self._stages))
+               and self._stages[reuse][0] == keys[reuse]):
+            reuse += 1
+        if reuse:
+            _, x, log_det, unique = self._stages[reuse - 1]
+        else:
+            x = points
+            log_det = torch.zeros(points.shape[0], dtype=points.dtype, device=points.device)
+            unique = torch.ones(points.shape[0], dtype=torch.bool, device=points.device)
+        del self._stages[reuse:]
+        for key, layer in zip(keys[reuse:], layers[reuse:], strict=True):
+            if self.inverse:
+                x, ld, u = layer._inverse_where(x)
+                if u is not None:
+                    unique = unique & u
+            else:
+                x, ld = layer._forward(x)
+            log_det = log_det + ld
+            self._stages.append((key, x, log_det, unique))
+        return x, log_det, unique
+
+
+class InverseCache(_StagedPass):
+    """The inverse pass of a flow on fixed points, kept stage by stage.
+
+    ``inverse_where(flow, points)`` equals ``flow.inverse_where(points)``, but the stages whose
+    layers (counted from the data side) are unchanged since the last call are reused, so moving a
+    slider of layer k recomputes only layers k, k-1, …, 1. Parameters edited in place (sliders,
+    optimisers) are detected through tensor version counters.
+    """
+
+    inverse = True
+
+    def inverse_where(self, flow: Flow, points: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        return self._run(flow, points)
+
+
+class ForwardCache(_StagedPass):
+    """The forward pass of a flow on fixed points, kept stage by stage (layers counted from the
+    base side): ``forward(flow, z)`` equals ``flow(z)`` and reuses unchanged leading layers."""
+
+    inverse = False
+
+    def forward(self, flow: Flow, points: Tensor) -> tuple[Tensor, Tensor]:
+        x, log_det, _ = self._run(flow, points)
+        return x, log_det
+
+
 @torch.no_grad()
 def density_grid(flow: Flow, bounds: Sequence[Sequence[float]], n: int = 200,
-                 *, log_ceiling: float = 20.0) -> DensityGrid:
+                 *, log_ceiling: float = 20.0, cache: InverseCache | None = None
+                 ) -> DensityGrid:
     """Exact density ``p_x`` of ``flow`` on an n×n grid, through the inverse of every layer.
 
     ``log p_x(x) = log p_z(f⁻¹(x)) + log|det ∂f⁻¹/∂x|``. Non-invertible layers (constraint off)
-    do not raise: points with several preimages get ``unique = False`` and density 0.
+    do not raise: points with several preimages get ``unique = False`` and density 0. With a
+    ``cache`` (one per grid), layers unchanged since the last call are not recomputed.
     """
     flow = _check_flow(flow)
     if not (math.isfinite(log_ceiling) and log_ceiling > LOG_DENSITY_FLOOR):
         raise ValueError(f"log_ceiling must be finite and > {LOG_DENSITY_FLOOR}; got {log_ceiling}")
     dtype, device = _flow_dtype(flow)
     xs, ys, pts = grid_points(bounds, n, dtype=dtype, device=device)
-    z, log_det, unique = flow.inverse_where(pts)
+    if cache is not None:
+        z, log_det, unique = cache.inverse_where(flow, pts)
+    else:
+        z, log_det, unique = flow.inverse_where(pts)
     logp = flow.base.log_prob(z) + log_det
     finite = torch.isfinite(logp)
     clipped = ~finite | (logp < LOG_DENSITY_FLOOR) | (logp > log_ceiling)
@@ -198,10 +280,12 @@ def log_det_grid(flow: Flow, bounds: Sequence[Sequence[float]], n: int = 200) ->
 
 @torch.no_grad()
 def deformed_grid(flow: Flow, bounds: Sequence[Sequence[float]], n_lines: int = 17,
-                  n_points: int = 100, *, limit: float = 1e3) -> DeformedGrid:
+                  n_points: int = 100, *, limit: float = 1e3, cache: ForwardCache | None = None
+                  ) -> DeformedGrid:
     """Push the lines of an ``n_lines``-per-axis coordinate grid through the forward map.
 
-    Coordinates are clipped to ±``limit`` so the arrays stay finite when a layer explodes.
+    Coordinates are clipped to ±``limit`` so the arrays stay finite when a layer explodes. With
+    a ``cache``, leading layers unchanged since the last call are not recomputed.
     """
     flow = _check_flow(flow)
     (x0, x1), (y0, y1) = check_bounds(bounds)
@@ -215,7 +299,7 @@ def deformed_grid(flow: Flow, bounds: Sequence[Sequence[float]], n_lines: int = 
     vertical = torch.stack(torch.broadcast_tensors(lx[:, None], ty[None, :]), dim=-1)
     horizontal = torch.stack(torch.broadcast_tensors(tx[None, :], ly[:, None]), dim=-1)
     pts = torch.cat([vertical, horizontal]).reshape(-1, 2)
-    out, _ = flow(pts)
+    out, _ = flow(pts) if cache is None else cache.forward(flow, pts)
     out = torch.nan_to_num(out, nan=0.0, posinf=limit, neginf=-limit).clamp(-limit, limit)
     shape = (2 * n_lines, n_points)
     return DeformedGrid(x=_numpy(out[:, 0], shape), y=_numpy(out[:, 1], shape))

@@ -14,7 +14,14 @@ import numpy as np
 import torch
 
 from .flows.compose import Flow
-from .grid import Bounds, check_bounds, deformed_grid, density_grid
+from .grid import (
+    Bounds,
+    ForwardCache,
+    InverseCache,
+    check_bounds,
+    deformed_grid,
+    density_grid,
+)
 
 __all__ = ["FlowView", "Frame", "line_segment"]
 
@@ -62,6 +69,9 @@ class FlowView:
             raise ValueError(f"resolution must be an integer in [8, 1024]; got {resolution!r}")
         self.resolution = resolution
         self.n_lines = n_lines
+        self._caches: dict[int, InverseCache] = {}  # one per grid size (coarse and full)
+        self._lines_cache = ForwardCache()
+        self._samples_cache = ForwardCache()
         gen = torch.Generator().manual_seed(seed)
         self._base_samples = (flow.base.sample(n_samples, generator=gen)
                               if n_samples > 0 else None)
@@ -72,17 +82,20 @@ class FlowView:
         start = time.perf_counter()
         flow = self.flow if flow is None else flow
         n = self.resolution if resolution is None else resolution
-        for k, layer in enumerate(flow.layers):  # a broken state is reported, never drawn
-            for name, p in layer.named_parameters():
-                if not bool(torch.isfinite(p).all()):
-                    raise ValueError(f"layer {k + 1} ({type(layer).__name__}): parameter "
-                                     f"{name} = {p.detach().tolist()} is not finite")
-        dens = density_grid(flow, self.bounds, n)
-        lines = deformed_grid(flow, self.bounds, self.n_lines, 60)
+        params = [p.detach().reshape(-1) for p in flow.parameters()]
+        if params and not bool(torch.isfinite(torch.cat(params)).all()):
+            for k, layer in enumerate(flow.layers):  # a broken state is reported, never drawn
+                for name, p in layer.named_parameters():
+                    if not bool(torch.isfinite(p).all()):
+                        raise ValueError(f"layer {k + 1} ({type(layer).__name__}): parameter "
+                                         f"{name} = {p.detach().tolist()} is not finite")
+        cache = self._caches.setdefault(n, InverseCache())
+        dens = density_grid(flow, self.bounds, n, cache=cache)
+        lines = deformed_grid(flow, self.bounds, self.n_lines, 60, cache=self._lines_cache)
         samples = None
         if self._base_samples is not None:
             ref = next(iter(flow.parameters()), self._base_samples)
-            x, _ = flow(self._base_samples.to(ref.dtype))
+            x, _ = self._samples_cache.forward(flow, self._base_samples.to(ref.dtype))
             samples = np.ascontiguousarray(
                 torch.nan_to_num(x, nan=0.0, posinf=1e3, neginf=-1e3).clamp(-1e3, 1e3)
                 .to(torch.float32).numpy())

@@ -139,3 +139,38 @@ def test_wrong_flow_raises() -> None:
         density_grid(Flow([Planar([1.0, 0, 0], [0, 1.0, 0], 0.0)]), BOX, 10)
     with pytest.raises(ValueError, match="nfwidgets Flow"):
         log_det_grid(Planar([1.0, 0], [0, 1.0], 0.0), BOX, 10)
+
+
+def test_inverse_cache_matches_and_recomputes_only_changed_layers(monkeypatch) -> None:
+    from nfwidgets.grid import InverseCache
+
+    flow = _mixed_flow()
+    cache = InverseCache()
+    first = density_grid(flow, BOX, 30, cache=cache)
+    np.testing.assert_array_equal(first.density, density_grid(flow, BOX, 30).density)
+    calls: list[str] = []
+    def make_spy(original, name):
+        def spy(x):
+            calls.append(name)
+            return original(x)
+        return spy
+
+    for layer in flow.layers:
+        monkeypatch.setattr(layer, "_inverse_where",
+                            make_spy(layer._inverse_where, type(layer).__name__))
+    density_grid(flow, BOX, 30, cache=cache)
+    assert calls == []  # nothing changed: every stage reused
+    with torch.no_grad():
+        flow.layers[1].beta.add_(0.5)  # edit the radial layer (2nd from the base side)
+    again = density_grid(flow, BOX, 30, cache=cache)
+    assert calls == ["Radial", "Planar"]  # the layers above it were reused
+    fresh = density_grid(flow, BOX, 30)
+    np.testing.assert_array_equal(again.density, fresh.density)
+    assert not np.array_equal(again.density, first.density)
+    flow.layers[2].scale = "exp"  # a setting, not a tensor: seen through extra_repr
+    calls.clear()
+    density_grid(flow, BOX, 30, cache=cache)
+    assert calls == ["AffineCoupling", "Radial", "Planar"]
+    flow.layers.append(ElementwiseAffine([0.1, 0.1], [0.0, 0.0]))  # structure changed
+    np.testing.assert_array_equal(density_grid(flow, BOX, 30, cache=cache).density,
+                                  density_grid(flow, BOX, 30).density)
