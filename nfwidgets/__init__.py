@@ -13,16 +13,24 @@ from .flows import (
     SimpleConditioner,
     StandardNormal,
 )
-from .widgets import CouplingExplorer, PlanarExplorer, RadialExplorer
+from .widgets import (
+    ChangeOfVariables1D,
+    CouplingExplorer,
+    FlowBuilder,
+    PlanarExplorer,
+    RadialExplorer,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AffineCoupling",
+    "ChangeOfVariables1D",
     "CouplingExplorer",
     "DiagonalNormal",
     "ElementwiseAffine",
     "Flow",
+    "FlowBuilder",
     "Layer",
     "MLPConditioner",
     "NotInvertibleError",

@@ -1,0 +1,426 @@
+"""``ChangeOfVariables1D``: a monotone map of the line; base density, pushed density and |f′|."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import math
+import time
+from dataclasses import dataclass
+
+import bqplot
+import ipywidgets as W
+import numpy as np
+import torch
+
+from ..flows.affine import ElementwiseAffine
+from ..flows.base import Layer, StandardNormal
+from ..flows.compose import Flow
+from ..flows.planar import Planar
+from ..flows.radial import Radial
+from .planar import slider
+
+__all__ = ["KINDS_1D", "ChangeOfVariables1D", "Frame1D"]
+
+#: Maps the widget offers: key → label of its dropdown.
+KINDS_1D: dict[str, str] = {
+    "affine": "affine: x = eˢ z + t",
+    "planar": "planar 1-D: x = z + û tanh(wz + b)",
+    "radial": "radial 1-D: x = z + β̂ (z − z₀)/(α + |z − z₀|)",
+}
+
+# name → (label, kind, default, lo, hi); the default picture of each kind shows something.
+_SLIDERS = {
+    "log_scale": ("s", "affine", 0.5, -1.5, 1.5),
+    "shift": ("t", "affine", 1.0, -3.0, 3.0),
+    "w": ("w", "planar", 2.0, -4.0, 4.0),
+    "u": ("u", "planar", 1.0, -4.0, 4.0),
+    "b": ("b", "planar", 0.0, -3.0, 3.0),
+    "z0": ("z₀", "radial", 0.0, -3.0, 3.0),
+    "alpha": ("α", "radial", 0.5, 0.05, 3.0),
+    "beta": ("β", "radial", 1.0, -3.0, 3.0),
+}
+#: |f′| is drawn on a log scale over this range (values beyond it are clipped by the figure).
+ABS_DET_RANGE = (0.1, 10.0)
+
+
+@dataclass(frozen=True)
+class Frame1D:
+    """One redraw of ``ChangeOfVariables1D`` (float32 arrays on the plot grid).
+
+    Attributes:
+        x: grid of cell centres (the same points serve as z on the map and |f′| plots).
+        base_density: p_z(x).
+        density: p_x(x) = exp(flow.log_prob(x)), exact.
+        f: f(z) at z = x.
+        log_det: log|f′(z)| from the forward pass.
+        hist_edges, hist_density: histogram of pushed samples, normalised as a density
+            (counts / (n_samples · bin width)).
+        mass: ∫ p_x over the view (midpoint rule on the grid).
+        peak: max of p_x on the grid.
+    """
+
+    x: np.ndarray
+    base_density: np.ndarray
+    density: np.ndarray
+    f: np.ndarray
+    log_det: np.ndarray
+    hist_edges: np.ndarray
+    hist_density: np.ndarray
+    mass: float
+    peak: float
+    compute_ms: float
+
+
+def _finite32(a: torch.Tensor | np.ndarray, limit: float = 1e6) -> np.ndarray:
+    arr = np.asarray(a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else a,
+                     dtype=np.float64)
+    arr = np.nan_to_num(arr, nan=0.0, posinf=limit, neginf=-limit).clip(-limit, limit)
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def _figure(title: str, x_label: str, y_label: str, x_scale: bqplot.Scale,
+            y_scale: bqplot.Scale, css_class: str, width: int = 330) -> bqplot.Figure:
+    axes = [bqplot.Axis(scale=x_scale, label=x_label, num_ticks=5),
+            bqplot.Axis(scale=y_scale, orientation="vertical", label=y_label, num_ticks=5,
+                        tick_format=".2g")]
+    fig = bqplot.Figure(marks=[], axes=axes, title=title, animation_duration=0,
+                        fig_margin={"top": 32, "bottom": 40, "left": 50, "right": 12},
+                        legend_location="top-left",
+                        layout=W.Layout(width=f"{width}px", height="300px"))
+    fig.add_class(css_class)
+    return fig
+
+
+class ChangeOfVariables1D(W.VBox):
+    r"""A monotone map ``x = f(z)`` of the line pushes ``z ~ N(0, 1)`` to a density on x.
+
+    .. math:: p_x(x) = p_z\bigl(f^{-1}(x)\bigr)\,\Bigl|\frac{df^{-1}}{dx}\Bigr|
+              = \frac{p_z(z)}{|f'(z)|}, \qquad z = f^{-1}(x),
+
+    because the mass of a small interval is kept: :math:`p_x(x)\,|dx| = p_z(z)\,|dz|`
+    (Papamakarios et al. 2021, "Normalizing Flows for Probabilistic Modeling and Inference",
+    JMLR 22(57), sec. 2.1; Rezende & Mohamed 2015, arXiv:1505.05770, eq. 5).
+
+    Three maps, each a 1-D layer of the engine: ``"affine"`` (``ElementwiseAffine``,
+    x = eˢ z + t), ``"planar"`` (``Planar`` with D = 1, constrained so wû > -1 and f is
+    increasing) and ``"radial"`` (``Radial`` with D = 1, β̂ = -α + softplus(β) > -α). Each kind
+    keeps its own layer, so switching kinds and back keeps the slider values.
+
+    Plots: ``figures["map"]`` (f(z) against the identity), ``figures["density"]`` (p_z dashed,
+    the exact p_x from ``Flow.log_prob`` on the grid, a histogram of pushed samples) and
+    ``figures["log_det"]`` (|f′(z)| = exp(log|det J|) from the forward pass, on a log scale:
+    above 1 the map stretches and p_x falls, below 1 it squeezes and p_x rises).
+
+    Controls (``.controls``): ``"kind"`` (Dropdown of ``KINDS_1D``), ``"log_scale"``, ``"shift"``
+    (affine), ``"w"``, ``"u"``, ``"b"`` (planar), ``"z0"``, ``"alpha"``, ``"beta"`` (radial; β
+    raw), ``"samples"`` (Checkbox: show the histogram). Sliders of the other kinds are hidden
+    but keep their values. One change redraws once; ``set(**values)`` sets several and redraws
+    once, synchronously.
+
+    Attributes:
+        flow: a one-layer 1-D ``Flow`` (the same object throughout; its layer follows "kind").
+        layers: kind → that kind's layer.
+        frame: completed redraws (also in the DOM as ``.nfw-frame``); last_frame: a ``Frame1D``.
+
+    Arguments:
+        kind: the map shown first.
+        x_range: the plotted interval (x and z).
+        n_points: grid cells on it.
+        n_samples: base samples pushed through f for the histogram (fixed by ``seed``).
+        bins: histogram bins over ``x_range``.
+        density_max: top of the density axis (fixed, so curves can be compared).
+        redraw_delay: seconds to gather a burst of events into one redraw (0: synchronous).
+    """
+
+    css_class = "nfw-change-of-variables"
+
+    def __init__(self, kind: str = "affine", *, x_range: tuple[float, float] = (-5.0, 5.0),
+                 n_points: int = 400, n_samples: int = 1000, bins: int = 50, seed: int = 0,
+                 density_max: float = 0.8, redraw_delay: float = 0.03) -> None:
+        super().__init__()
+        if kind not in KINDS_1D:
+            raise ValueError(f"kind must be one of {sorted(KINDS_1D)}; got {kind!r}")
+        try:
+            lo, hi = (float(v) for v in x_range)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"x_range must be (low, high); got {x_range!r}") from err
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise ValueError(f"x_range needs finite low < high; got {x_range!r}")
+        for name, v, least in (("n_points", n_points, 8), ("n_samples", n_samples, 1),
+                               ("bins", bins, 1)):
+            if not isinstance(v, int) or isinstance(v, bool) or not least <= v <= 100_000:
+                raise ValueError(f"{name} must be an integer in [{least}, 100000]; got {v!r}")
+        if not (isinstance(density_max, int | float) and math.isfinite(density_max)
+                and density_max > 0):
+            raise ValueError(f"density_max must be a number > 0; got {density_max!r}")
+        if not (isinstance(redraw_delay, int | float) and math.isfinite(redraw_delay)
+                and redraw_delay >= 0):
+            raise ValueError(f"redraw_delay must be a number ≥ 0 (seconds); got {redraw_delay!r}")
+        self.x_range = (lo, hi)
+        self.n_points, self.bins = n_points, bins
+        self.density_max = float(density_max)
+        self.redraw_delay = float(redraw_delay)
+        self._pending: asyncio.TimerHandle | None = None
+        self._suppress = False
+        self.frame = 0
+        self.last_frame: Frame1D | None = None
+
+        d = {name: spec[2] for name, spec in _SLIDERS.items()}
+        self.layers: dict[str, Layer] = {
+            "affine": ElementwiseAffine([d["log_scale"]], [d["shift"]]),
+            "planar": Planar([d["w"]], [d["u"]], d["b"]),
+            "radial": Radial([d["z0"]], alpha=d["alpha"], beta=d["beta"]),
+        }
+        for layer in self.layers.values():
+            layer.double()
+        self.flow = Flow([self.layers[kind]], base=StandardNormal(1).double())
+        gen = torch.Generator().manual_seed(seed)
+        self._base_samples = self.flow.base.sample(n_samples, generator=gen)
+        h = (hi - lo) / n_points
+        self._grid = torch.linspace(lo + h / 2, hi - h / 2, n_points, dtype=torch.float64)
+
+        self.controls: dict[str, W.ValueWidget] = {}
+        self._bind("kind", W.Dropdown(options=[(v, k) for k, v in KINDS_1D.items()], value=kind,
+                                      description="map", style={"description_width": "40px"},
+                                      layout=W.Layout(width="380px")),
+                   self._set_kind)
+        for name, (label, owner, default, s_lo, s_hi) in _SLIDERS.items():
+            self._bind(name, slider(label, default, s_lo, s_hi),
+                       lambda v, name=name, owner=owner: self._set(owner, name, v))
+        self._bind("samples", W.Checkbox(value=True, description="histogram of samples",
+                                         indent=False), lambda _v: None)
+        self._boxes = {k: W.HBox([self.controls[n] for n, s in _SLIDERS.items() if s[1] == k])
+                       for k in KINDS_1D}
+        self._sliders = W.VBox([self._boxes[kind]])
+
+        self._build_figures()
+        self.readout = W.HTML()
+        self.readout.add_class("nfw-readout")
+        self.message = W.HTML(layout=W.Layout(display="none"))
+        self.message.add_class("nfw-message")
+        self.status = W.HTML()
+        self.status.add_class("nfw-status")
+        formula = W.HTMLMath(
+            r"$p_x(x) = p_z\big(f^{-1}(x)\big)\,\Big|\frac{df^{-1}}{dx}\Big|"
+            r" = \frac{p_z(z)}{|f'(z)|}$ with $z = f^{-1}(x)$")
+        self.children = [W.HBox([self.controls["kind"], self.controls["samples"]]),
+                         self._sliders, formula, self.readout, self.message,
+                         W.HBox(list(self.figures.values()),
+                                layout=W.Layout(flex_flow="row wrap")),
+                         self.status]
+        self.add_class(self.css_class)
+        self.redraw()
+
+    # --- building ----------------------------------------------------------------------------
+    def _build_figures(self) -> None:
+        lo, hi = self.x_range
+        sx = {n: bqplot.LinearScale(min=lo, max=hi) for n in ("map", "density", "log_det")}
+        fx = bqplot.LinearScale(min=lo, max=hi)
+        fy = bqplot.LinearScale(min=0.0, max=self.density_max)
+        fd = bqplot.LogScale(min=ABS_DET_RANGE[0], max=ABS_DET_RANGE[1])
+        empty = np.zeros(2, np.float32)
+        ends = np.array([lo, hi], np.float32)
+
+        def line(scales: dict, color: str, label: str, *, width: float = 2.0,
+                 dashed: bool = False, fill: bool = False) -> bqplot.Lines:
+            return bqplot.Lines(x=empty, y=empty, scales=scales, colors=[color],
+                                stroke_width=width, labels=[label], display_legend=True,
+                                line_style="dashed" if dashed else "solid",
+                                fill="bottom" if fill else "none",
+                                fill_colors=[color], fill_opacities=[0.25 if fill else 0.0])
+
+        map_scales = {"x": sx["map"], "y": fx}
+        den_scales = {"x": sx["density"], "y": fy}
+        det_scales = {"x": sx["log_det"], "y": fd}
+        self.marks = {
+            "identity": line(map_scales, "#999999", "x = z", width=1, dashed=True),
+            "map": line(map_scales, "#1f77b4", "x = f(z)"),
+            "histogram": line(den_scales, "#ff7f0e", "samples f(z)", width=1, fill=True),
+            "base": line(den_scales, "#777777", "p_z", width=1.5, dashed=True),
+            "density": line(den_scales, "#1f77b4", "p_x (exact)", width=2.5),
+            "unit": line(det_scales, "#999999", "|f′| = 1", width=1, dashed=True),
+            "abs_det": line(det_scales, "#d62728", "|f′(z)|"),
+        }
+        self.marks["identity"].x, self.marks["identity"].y = ends, ends
+        self.marks["unit"].x, self.marks["unit"].y = ends, np.ones(2, np.float32)
+        m = self.marks
+        self.figures = {
+            "map": _figure("the map x = f(z)", "z", "x", sx["map"], fx,
+                           "nfw-figure-map"),
+            "density": _figure("densities: base p_z, pushed p_x", "x", "density",
+                               sx["density"], fy, "nfw-figure-density"),
+            "log_det": _figure("stretch |f′(z)| (log scale)", "z", "|f′(z)|",
+                               sx["log_det"], fd, "nfw-figure-log-det"),
+        }
+        self.figures["map"].marks = [m["identity"], m["map"]]
+        self.figures["density"].marks = [m["histogram"], m["base"], m["density"]]
+        self.figures["log_det"].marks = [m["unit"], m["abs_det"]]
+
+    def _bind(self, name: str, widget: W.ValueWidget, apply: object) -> None:
+        widget.add_class(f"nfw-control-{name.replace('_', '-')}")
+
+        def on_change(change: dict) -> None:
+            try:
+                apply(change["new"])
+            except Exception as err:  # shown to the learner; state kept
+                self._show_error(err)
+                return
+            self.request_redraw()
+
+        widget.observe(on_change, "value")
+        self.controls[name] = widget
+
+    # --- controls → engine -------------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        return self.controls["kind"].value
+
+    @property
+    def layer(self) -> Layer:
+        """The layer shown (``flow.layers[0]``)."""
+        return self.flow.layers[0]
+
+    def _set_kind(self, kind: str) -> None:
+        if kind not in KINDS_1D:
+            raise ValueError(f"kind must be one of {sorted(KINDS_1D)}; got {kind!r}")
+        self.flow.layers[0] = self.layers[kind]
+        self._sliders.children = [self._boxes[kind]]
+
+    def _set(self, kind: str, name: str, value: float) -> None:
+        layer = self.layers[kind]
+        if name == "alpha":
+            layer.alpha = float(value)  # the engine checks α > 0
+            return
+        with torch.no_grad():  # the control names are the layers' parameter names
+            getattr(layer, name).fill_(float(value))
+
+    def set(self, **values: object) -> None:
+        """Set several controls by name, then redraw once, synchronously (lessons, tests):
+        ``widget.set(kind="planar", w=2.0, u=1.0)``; ``last_frame`` is current on return."""
+        unknown = sorted(set(values) - set(self.controls))
+        if unknown:
+            raise ValueError(f"unknown control(s) {unknown}; this widget has "
+                             f"{sorted(self.controls)}")
+        self._suppress = True
+        try:
+            for name, value in values.items():
+                self.controls[name].value = value
+        finally:
+            self._suppress = False
+        self.redraw()
+
+    # --- redraw ------------------------------------------------------------------------------
+    def request_redraw(self) -> None:
+        """Redraw at once if ``redraw_delay`` is 0 or no event loop runs; else once after the
+        delay, for the last state of a burst of changes."""
+        if self._suppress:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or self.redraw_delay <= 0:
+            self.redraw()
+        elif self._pending is None:
+            self._pending = loop.call_later(self.redraw_delay, self._flush)
+
+    def _flush(self) -> None:
+        self._pending = None
+        self.redraw()
+
+    @torch.no_grad()
+    def compute(self) -> Frame1D:
+        """Evaluate the current map on the grid with the engine (no maths here)."""
+        start = time.perf_counter()
+        x = self._grid[:, None]
+        log_px = self.flow.log_prob(x)  # exact: base log-density at f⁻¹(x) + inverse log-det
+        log_pz = self.flow.base.log_prob(x)
+        fz, log_det = self.flow(x)  # the same grid read as z: f(z) and log|f′(z)|
+        pushed, _ = self.flow(self._base_samples)
+        density = _finite32(torch.exp(log_px))
+        lo, hi = self.x_range
+        counts, edges = np.histogram(_finite32(pushed[:, 0]), bins=self.bins, range=(lo, hi))
+        hist = counts / (pushed.shape[0] * (edges[1] - edges[0]))
+        h = (hi - lo) / self.n_points
+        mass = float(np.sum(density, dtype=np.float64) * h)
+        return Frame1D(x=_finite32(self._grid), base_density=_finite32(torch.exp(log_pz)),
+                       density=density, f=_finite32(fz[:, 0]), log_det=_finite32(log_det, 700.0),
+                       hist_edges=_finite32(edges), hist_density=_finite32(hist), mass=mass,
+                       peak=float(density.max()),
+                       compute_ms=(time.perf_counter() - start) * 1e3)
+
+    def redraw(self) -> None:
+        """Recompute and redraw now (synchronously); errors go to the message area."""
+        try:
+            frame = self.compute()
+            self._draw(frame)
+        except Exception as err:  # shown to the learner; state kept
+            self._show_error(err, stale=True)
+            return
+        self.last_frame = frame
+        self.frame += 1
+        self._clear_error()
+        self.status.value = (f'<span class="nfw-frame" data-frame="{self.frame}" '
+                             f'style="color:#888;font-size:11px">frame {self.frame} · '
+                             f'{frame.x.shape[0]} points · {frame.compute_ms:.1f} ms</span>')
+
+    def _draw(self, frame: Frame1D) -> None:
+        m = self.marks
+        abs_det = np.exp(np.clip(frame.log_det, -7.0, 7.0)).astype(np.float32)
+        with m["map"].hold_sync():
+            m["map"].x, m["map"].y = frame.x, frame.f
+        with m["base"].hold_sync():
+            m["base"].x, m["base"].y = frame.x, frame.base_density
+        with m["density"].hold_sync():
+            m["density"].x, m["density"].y = frame.x, frame.density
+        with m["abs_det"].hold_sync():
+            m["abs_det"].x, m["abs_det"].y = frame.x, abs_det
+        show = bool(self.controls["samples"].value)
+        with m["histogram"].hold_sync():
+            if show:  # a step line: each bin's height held across its width
+                m["histogram"].x = np.repeat(frame.hist_edges, 2)
+                m["histogram"].y = np.concatenate(
+                    [[0.0], np.repeat(frame.hist_density, 2), [0.0]]).astype(np.float32)
+            m["histogram"].visible = show
+        self._update_readout(frame, abs_det)
+
+    def _update_readout(self, frame: Frame1D, abs_det: np.ndarray) -> None:
+        parts = [f"∫ p_x dx over the view: <b>{frame.mass:.3f}</b>",
+                 f"peak p_x: <b>{frame.peak:.3g}</b>",
+                 f"|f′| from {float(abs_det.min()):.3g} to {float(abs_det.max()):.3g}"]
+        if frame.peak > self.density_max:
+            parts.append("<span style='color:#b35806'>(p_x peaks above the plot)</span>")
+        if self.spike_unresolved(frame):
+            parts.append("<span style='color:#b35806'>f′ ≈ 0 somewhere: p_x has a spike "
+                         "narrower than the grid, so the sum over the grid is only "
+                         "approximate</span>")
+        layer = self.layer
+        if isinstance(layer, Planar):
+            parts.append(f"û = {float(layer.u_hat.detach()[0]):+.3f}, "
+                         f"wû = {float(layer.wtu_hat.detach()):+.3f} > −1, so f′ > 0")
+        elif isinstance(layer, Radial):
+            parts.append(f"β̂ = {float(layer.beta_hat.detach()):+.3f} ≥ −α = "
+                         f"{-float(layer.alpha.detach()):+.3f}, so f′ > 0")
+        self.readout.value = " · ".join(parts)
+
+    def spike_unresolved(self, frame: Frame1D | None = None) -> bool:
+        """True when one grid cell holds over 5% of the mass (peak × cell width > 0.05): p_x
+        then has a spike the grid cannot resolve (f′ ≈ 0 nearby), and ∫ p_x on it is rough."""
+        frame = frame or self.last_frame
+        lo, hi = self.x_range
+        return frame is not None and frame.peak * (hi - lo) / self.n_points > 0.05
+
+    # --- messages ----------------------------------------------------------------------------
+    def _show_error(self, err: BaseException, stale: bool = False) -> None:
+        text = html.escape(str(err)) or type(err).__name__
+        note = (" The plots show the last state that could be drawn." if stale else
+                " The change was not applied.")
+        self.message.value = (f"<div style='color:#8b0000;background:#fff0f0;padding:4px 8px;"
+                              f"border-left:3px solid #c00'>⚠ {text}{note}</div>")
+        self.message.layout.display = None
+
+    def _clear_error(self) -> None:
+        if self.message.value:
+            self.message.value = ""
+            self.message.layout.display = "none"
