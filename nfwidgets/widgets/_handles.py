@@ -64,11 +64,11 @@ class PointHandle:
         panels: the panels to show the marker in (their image takes clicks too).
         on_move: called with ``(x, y)`` when the learner drags a marker or clicks an image.
         color, marker, size: the look of the marker (a bqplot ``Scatter`` marker name).
-        tooltip: a name shown next to the marker.
+        name: a label drawn next to the marker ("" for none).
     """
 
     def __init__(self, panels: Sequence[FieldPanel], on_move: Callable[[float, float], None],
-                 *, color: str = "#ff3b3b", marker: str = "cross", size: int = 90,
+                 *, color: str = "#ff3b3b", marker: str = "cross", size: int = 64,
                  name: str = "") -> None:
         self._on_move = on_move
         self._placing = False

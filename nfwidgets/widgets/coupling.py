@@ -111,14 +111,14 @@ class CouplingExplorer(BatchedExplorer):
         self.last_jacobian: np.ndarray | None = None
         self.last_probe_log_det: float | None = None
         self.probe = PointHandle([self.panels["base"]], self._move_probe, color="white",
-                                 marker="circle", size=70, name="z")
-        self._probe_image = points_mark(self.panels["density"].scales, color="white", size=70,
+                                 marker="circle", size=64, name="z")
+        self._probe_image = points_mark(self.panels["density"].scales, color="white", size=64,
                                         opacity=1.0)
         self.panels["density"].add_marks(self._probe_image)
         c = self.controls
         sliders = [c[name] for name in CONDITIONER_RANGES]
         jac_box = W.VBox([W.HTML("<b>Jacobian ∂x/∂z at the probe z</b>"), self.jacobian_html,
-                          c["probe_1"], c["probe_2"]], layout=W.Layout(width="300px"))
+                          c["probe_1"], c["probe_2"]], layout=W.Layout(width="270px"))
         self._layout([W.HBox([c["split"], c["scale"]]),
                       W.HBox([W.VBox(sliders[:2]), W.VBox(sliders[2:])]), self.params],
                      [jac_box])
@@ -194,8 +194,9 @@ class CouplingExplorer(BatchedExplorer):
                 zero = i == cond_i and j == trans_i
                 style = ("background:#ffe08a;font-weight:bold" if zero else
                          "background:#f3f3f3")
+                text = "0" if zero and jac[i, j] == 0 else f"{jac[i, j]:+.3f}"
                 row.append(f"<td data-entry='{i},{j}' style='padding:4px 10px;"
-                           f"text-align:right;{style}'>{jac[i, j]:+.3f}</td>")
+                           f"text-align:right;{style}'>{text}</td>")
             cells.append(f"<tr><td style='padding-right:6px'>∂x{_SUB[i]}</td>{''.join(row)}"
                          "</tr>")
         c, t = _SUB[cond_i], _SUB[trans_i]
