@@ -49,7 +49,10 @@ class Radial(Layer):
         super().__init__()
         z0_t = as_parameter_tensor("z0", z0, owner="Radial", ndim=1)
         alpha_t = as_parameter_tensor("alpha", alpha, owner="Radial", dtype=z0_t.dtype)
-        beta_t = as_parameter_tensor("beta", beta, owner="Radial", dtype=z0_t.dtype).reshape(())
+        beta_t = as_parameter_tensor("beta", beta, owner="Radial", dtype=z0_t.dtype)
+        if beta_t.numel() != 1:
+            raise ValueError(f"Radial: beta must be a scalar; got shape {tuple(beta_t.shape)}")
+        beta_t = beta_t.reshape(())
         if alpha_t.numel() != 1:
             raise ValueError(f"Radial: alpha must be a scalar; got shape {tuple(alpha_t.shape)}")
         if not float(alpha_t) > 0:
@@ -171,7 +174,17 @@ class Radial(Layer):
         disc = torch.sqrt(q * q + 4 * alpha * rho)
         # Non-negative root of r² + q r - αρ = 0, in the form that avoids cancellation.
         r = torch.where(q <= 0, 0.5 * (disc - q), 2 * alpha * rho / (q + disc))
-        z = self.z0 + ((alpha + r) / (apb + r)).unsqueeze(-1) * diff
+        # x = z0 has the preimage z0 (r = 0); a folded map also sends the sphere r = -(α + β̂)
+        # there, where det J = 0: take r = 0 so the log-det is that of z0.
+        r = torch.where(rho > 0, r, torch.zeros_like(r))
+        # At x = z0 (ρ = r = 0) with α + β̂ = 0 the factor α/(α + β̂ + r) divides by zero; the
+        # preimage there is z0 itself, so use factor 1 (elsewhere the formula, for autograd).
+        denom = apb + r
+        nonzero = denom != 0
+        factor = torch.where(nonzero, (alpha + r) / torch.where(nonzero, denom,
+                                                                  torch.ones_like(denom)),
+                             torch.ones_like(rho))
+        z = self.z0 + factor.unsqueeze(-1) * diff
         log_det = -self._log_abs_det(r, alpha, apb)
         radius = self.fold_radius()
         unique = None if radius is None else rho >= radius

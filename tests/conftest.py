@@ -1,0 +1,100 @@
+"""Shared test configuration: hypothesis profiles and a generic flow-layer contract check.
+
+Profiles (choose with ``HYPOTHESIS_PROFILE=<name>``): ``dev`` (default, fast), ``thorough``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "dev", max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "thorough", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def _batched_jacobian(fn, z: torch.Tensor) -> torch.Tensor:
+    """Per-point Jacobians (N, D, D) of a row-wise map ``fn`` (N, D) -> (N, D), by autograd."""
+    jac = torch.autograd.functional.jacobian(lambda v: fn(v).sum(0), z)  # (D, N, D)
+    return jac.permute(1, 0, 2)
+
+
+def _check_layer_contract(layer, z: torch.Tensor, *, round_trip_tol: float = 1e-6,
+                          det_floor: float = 0.0, positive_det: bool = True
+                          ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Assert the ``Layer`` contract on base points ``z`` (N, D); return ``(x, log_det)``.
+
+    Checks: shapes (N, D)/(N,) and dtype preserved; ``log_det`` equals autograd's
+    ``slogdet`` of ∂x/∂z; ``inverse(forward(z))`` recovers ``z`` to ``round_trip_tol`` (max-abs,
+    over the whole batch at once) at points where ``|det| > det_floor`` (the inverse of a map with
+    a near-singular Jacobian is ill-conditioned, however exact the algorithm); the inverse log-det
+    is minus the forward one; ``forward(inverse(x))`` reproduces ``x`` (the solve's residual)
+    everywhere; the inverse log-det equals autograd's ``slogdet`` of ∂z/∂x; with ``positive_det``
+    the Jacobian determinant is positive (the map preserves orientation).
+    """
+    n, d = z.shape
+    dtype = z.dtype
+    with torch.no_grad():
+        x, log_det = layer(z)
+    assert x.shape == (n, d) and log_det.shape == (n,)
+    assert x.dtype == dtype and log_det.dtype == dtype
+    assert torch.isfinite(x).all() and torch.isfinite(log_det).all()
+
+    fine = dtype == torch.float64
+    jac = _batched_jacobian(lambda v: layer(v)[0], z)
+    sign, ref = torch.linalg.slogdet(jac)
+    det_ref = torch.exp(ref)
+    # Everywhere: |det| in linear space, to the rounding error of det J (~ eps ‖J‖_F²).
+    scale = 1.0 + (jac * jac).sum((-2, -1))
+    det_err = (torch.exp(log_det) - det_ref).abs() / scale
+    assert float(det_err.max()) <= (1e-10 if fine else 1e-5), (log_det, ref)
+    # Where det J is not tiny: log|det| itself.
+    well = det_ref > max(det_floor, 1e-6 if fine else 1e-2)
+    if positive_det:  # an orientation-preserving layer (all of planar/radial/coupling/affine)
+        assert (sign[well] > 0).all()
+    assert torch.allclose(log_det[well], ref[well], rtol=0.0, atol=1e-7 if fine else 1e-3)
+
+    with torch.no_grad():
+        z_back, inv_log_det = layer.inverse(x)
+    assert z_back.shape == (n, d) and inv_log_det.shape == (n,)
+    assert z_back.dtype == dtype and inv_log_det.dtype == dtype
+    keep = det_ref > det_floor
+    err = (z_back - z).abs().amax(-1)
+    assert bool((err[keep] <= round_trip_tol).all()), float(err[keep].max())
+    # At the recovered point the inverse log-det is minus the forward one.
+    with torch.no_grad():
+        x_again, ld_again = layer(z_back)
+    x_scale = 1.0 + x.abs().amax(-1)
+    assert bool(((x_again - x).abs().amax(-1) <= (1e-10 if fine else 1e-4) * x_scale).all())
+    back = torch.exp(ld_again) > det_floor  # log|det| is hypersensitive where det ≈ 0
+    assert torch.allclose(inv_log_det[back], -ld_again[back], rtol=0.0,
+                          atol=1e-9 if fine else 1e-4)
+    assert torch.allclose(inv_log_det[keep], -log_det[keep], rtol=0.0,
+                          atol=1e-7 if fine else 1e-3)
+
+    # The inverse's log-det against autograd through the inverse (exercises any implicit
+    # gradient used by an iterative inverse).
+    jac_inv = _batched_jacobian(lambda v: layer.inverse(v)[0], x[keep & well])
+    sign_inv, ref_inv = torch.linalg.slogdet(jac_inv)
+    if positive_det:
+        assert (sign_inv > 0).all()
+    assert torch.allclose(inv_log_det[keep & well], ref_inv, rtol=0.0,
+                          atol=1e-6 if fine else 1e-2)
+    return x, log_det
+
+
+@pytest.fixture(scope="session")
+def check_layer_contract():
+    """The function :func:`_check_layer_contract` (session-scoped: safe under hypothesis)."""
+    return _check_layer_contract
+
+
+@pytest.fixture(scope="session")
+def batched_jacobian():
+    """The function :func:`_batched_jacobian`."""
+    return _batched_jacobian
