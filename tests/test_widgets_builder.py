@@ -442,3 +442,30 @@ def test_set_and_edit_layer_change_several_controls_with_one_redraw() -> None:
         b.edit_layer(0, w1=1.0)
     with pytest.raises(ValueError, match=r"index must be an integer in \[0, 2\]; got 3"):
         b.edit_layer(3, alpha=1.0)
+
+
+def test_the_browser_snapping_a_shown_value_is_not_an_edit() -> None:
+    """A rendered slider sends back its value put on the step grid; that must not quantise the
+    parameter, redraw, or turn the preset into "custom" (seen in JupyterLab: 0.15 in float32 is
+    0.15000000596 and comes back as 0.1499999999999999)."""
+    b = make(preset="mixed_8")
+    b.controls["layers"].value = 2
+    slope = b.controls["layer.s_slope"]
+    frames, before = b.frame, float(b.flow.layers[2].conditioner.s_slope.detach())
+    slope.set_state({"value": 0.1499999999999999})  # the path of a message from the browser
+    assert b.frame == frames and b.controls["preset"].value == "mixed_8"
+    assert float(b.flow.layers[2].conditioner.s_slope.detach()) == before
+    # a trained value off the grid survives being shown ...
+    flow = Flow([Planar([0.123, 1.0], [0.5, 0.0], 0.0)])
+    b = make(flow=flow)
+    w1 = b.controls["layer.w1"]
+    w1.set_state({"value": 0.1})
+    assert float(flow.layers[0].w[0].detach()) == pytest.approx(0.123)
+    # ... and the learner's moves from the snapped position are edits
+    w1.set_state({"value": 0.15})
+    assert float(flow.layers[0].w[0].detach()) == pytest.approx(0.15)
+    w1.set_state({"value": 0.1})
+    assert float(flow.layers[0].w[0].detach()) == pytest.approx(0.1)
+    w1.value = 0.1049  # from Python, any value is an edit
+    assert float(flow.layers[0].w[0].detach()) == pytest.approx(0.1049)
+    assert_shows_engine(b)

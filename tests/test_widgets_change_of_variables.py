@@ -160,6 +160,17 @@ def test_set_changes_several_controls_with_one_redraw(widget: ChangeOfVariables1
         widget.set(gamma=1.0)
 
 
+def test_the_browser_snapping_a_shown_value_is_not_an_edit(widget: ChangeOfVariables1D) -> None:
+    widget.set(log_scale=0.123)  # from code: off the slider's 0.05 grid
+    frames = widget.frame
+    widget.controls["log_scale"].set_state({"value": 0.1})  # the browser snaps what it shows
+    assert widget.frame == frames
+    assert float(widget.layer.log_scale.detach()) == pytest.approx(0.123)
+    widget.controls["log_scale"].set_state({"value": 0.15})  # a learner's move
+    assert widget.frame == frames + 1
+    assert float(widget.layer.log_scale.detach()) == pytest.approx(0.15)
+
+
 def test_samples_checkbox_hides_the_histogram(widget: ChangeOfVariables1D) -> None:
     assert widget.marks["histogram"].visible
     widget.controls["samples"].value = False

@@ -15,6 +15,7 @@ from ..flows.compose import Flow
 from ..view import FlowView, Frame
 from .base import Explorer
 from .layer_editors import KINDS, LayerEditor, kind_of, layer_label, new_layer
+from .slider_snap import is_display_snap
 from .stack_presets import PRESET_LABELS, preset_layers, resolve_preset
 
 __all__ = ["DEFAULT_PRESET", "FlowBuilder"]
@@ -264,14 +265,17 @@ class FlowBuilder(Explorer):
         self._after = int(value)
         self.request_redraw()
 
-    def _on_layer_edit(self, name: str, value: object) -> None:
+    def _on_layer_edit(self, kind: str, name: str, change: dict) -> None:
         if self._quiet or self._selected is None:
             return
         i = self._selected
         layer = self.flow.layers[i]
         editor = self.editors.get(kind_of(layer))
-        if editor is None:
-            return
+        if editor is None or editor.kind != kind or name not in editor.active(layer):
+            return  # a late browser message from an editor that is no longer shown
+        value = change["new"]
+        if is_display_snap(change, editor.params[name].get(layer)):
+            return  # the browser put the shown value on the slider's steps: not an edit
         try:
             replacement = editor.apply(layer, name, value)
         except Exception as err:  # shown to the learner; the control snaps back

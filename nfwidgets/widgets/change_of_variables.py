@@ -19,6 +19,7 @@ from ..flows.compose import Flow
 from ..flows.planar import Planar
 from ..flows.radial import Radial
 from .planar import slider
+from .slider_snap import is_display_snap
 
 __all__ = ["KINDS_1D", "ChangeOfVariables1D", "Frame1D"]
 
@@ -80,11 +81,16 @@ def _finite32(a: torch.Tensor | np.ndarray, limit: float = 1e6) -> np.ndarray:
 
 
 def _figure(title: str, x_label: str, y_label: str, x_scale: bqplot.Scale,
-            y_scale: bqplot.Scale, css_class: str, width: int = 330) -> bqplot.Figure:
-    axes = [bqplot.Axis(scale=x_scale, label=x_label, num_ticks=5),
-            bqplot.Axis(scale=y_scale, orientation="vertical", label=y_label, num_ticks=5,
-                        tick_format=".2g")]
+            y_scale: bqplot.Scale, css_class: str, width: int = 300,
+            y_ticks: list[float] | None = None) -> bqplot.Figure:
+    y_axis = (bqplot.Axis(scale=y_scale, orientation="vertical", label=y_label,
+                          tick_values=np.asarray(y_ticks), tick_format=".2~f")
+              if y_ticks else
+              bqplot.Axis(scale=y_scale, orientation="vertical", label=y_label, num_ticks=5,
+                          tick_format=".2g"))
+    axes = [bqplot.Axis(scale=x_scale, label=x_label, num_ticks=5), y_axis]
     fig = bqplot.Figure(marks=[], axes=axes, title=title, animation_duration=0,
+                        padding_x=0.0, padding_y=0.0,  # the scales' fixed ranges, exactly
                         fig_margin={"top": 32, "bottom": 40, "left": 50, "right": 12},
                         legend_location="top-left",
                         layout=W.Layout(width=f"{width}px", height="300px"))
@@ -248,10 +254,12 @@ class ChangeOfVariables1D(W.VBox):
         self.figures = {
             "map": _figure("the map x = f(z)", "z", "x", sx["map"], fx,
                            "nfw-figure-map"),
-            "density": _figure("densities: base p_z, pushed p_x", "x", "density",
-                               sx["density"], fy, "nfw-figure-density"),
+            "density": _figure("densities p_z and p_x", "x", "density",
+                               sx["density"], fy, "nfw-figure-density",
+                               y_ticks=[float(v) for v in np.linspace(0, self.density_max, 5)]),
             "log_det": _figure("stretch |f′(z)| (log scale)", "z", "|f′(z)|",
-                               sx["log_det"], fd, "nfw-figure-log-det"),
+                               sx["log_det"], fd, "nfw-figure-log-det",
+                               y_ticks=[0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0]),
         }
         self.figures["map"].marks = [m["identity"], m["map"]]
         self.figures["density"].marks = [m["histogram"], m["base"], m["density"]]
@@ -261,6 +269,8 @@ class ChangeOfVariables1D(W.VBox):
         widget.add_class(f"nfw-control-{name.replace('_', '-')}")
 
         def on_change(change: dict) -> None:
+            if name in _SLIDERS and is_display_snap(change, self._current(name)):
+                return  # the browser put the shown value on the slider's steps: not an edit
             try:
                 apply(change["new"])
             except Exception as err:  # shown to the learner; state kept
@@ -286,6 +296,11 @@ class ChangeOfVariables1D(W.VBox):
             raise ValueError(f"kind must be one of {sorted(KINDS_1D)}; got {kind!r}")
         self.flow.layers[0] = self.layers[kind]
         self._sliders.children = [self._boxes[kind]]
+
+    def _current(self, name: str) -> float:
+        """The engine value behind slider ``name`` (α for "alpha", raw β for "beta")."""
+        layer = self.layers[_SLIDERS[name][1]]
+        return float((layer.alpha if name == "alpha" else getattr(layer, name)).detach())
 
     def _set(self, kind: str, name: str, value: float) -> None:
         layer = self.layers[kind]

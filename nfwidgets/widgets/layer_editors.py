@@ -221,17 +221,18 @@ class LayerEditor:
 
     Arguments:
         kind: one of ``KINDS``.
-        on_edit: called as ``on_edit(name, value)`` when the learner changes a control (the
-            owner decides whether to apply it: it suppresses the calls made by ``load``).
+        on_edit: called as ``on_edit(kind, name, change)`` (``change`` is the traitlets change
+            dict) when a control changes; the owner decides whether to apply it (it ignores the
+            changes made by ``load`` and the browser's snapping, see ``slider_snap``).
     """
 
-    def __init__(self, kind: str, on_edit: Callable[[str, object], None]) -> None:
+    def __init__(self, kind: str, on_edit: Callable[[str, str, dict], None]) -> None:
         self.kind = kind
         self.params = {p.name: p for p in _params(kind)}
         self.widgets: dict[str, W.ValueWidget] = {n: p.widget for n, p in self.params.items()}
         for name, widget in self.widgets.items():
             widget.add_class(f"nfw-control-layer-{name}")
-            widget.observe(lambda change, name=name: on_edit(name, change["new"]), "value")
+            widget.observe(lambda change, name=name: on_edit(kind, name, change), "value")
         self.note = W.HTML()
         w = self.widgets
         if kind == "planar":
