@@ -6,6 +6,7 @@ inside ``hold_sync()``, so one redraw sends one update per changed mark.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 
 import bqplot
@@ -17,6 +18,7 @@ from .render import field_to_png
 __all__ = [
     "FIGURE_SIZE",
     "FieldPanel",
+    "colorbar",
     "lines_mark",
     "points_mark",
     "set_lines",
@@ -37,29 +39,49 @@ def _f32(a: np.ndarray | Sequence[float]) -> np.ndarray:
 
 
 def square_figure(title: str, bounds: tuple[tuple[float, float], tuple[float, float]],
-                  *, size: int = FIGURE_SIZE, color_axis: bqplot.ColorAxis | None = None,
-                  css_class: str = "nfw-figure") -> tuple[bqplot.Figure, dict[str, bqplot.Scale]]:
-    """An empty square figure over ``bounds`` with x₁/x₂ axes; returns ``(figure, scales)``."""
+                  *, size: int = FIGURE_SIZE, css_class: str = "nfw-figure"
+                  ) -> tuple[bqplot.Figure, dict[str, bqplot.Scale]]:
+    """An empty square figure over ``bounds`` with x₁/x₂ axes; returns ``(figure, scales)``.
+
+    The scales do not pad (``allow_padding=False``) and the figure has no padding, so an image
+    spanning ``bounds`` lines up with the axes exactly.
+    """
     (x0, x1), (y0, y1) = bounds
-    xs = bqplot.LinearScale(min=float(x0), max=float(x1))
-    ys = bqplot.LinearScale(min=float(y0), max=float(y1))
+    xs = bqplot.LinearScale(min=float(x0), max=float(x1), allow_padding=False)
+    ys = bqplot.LinearScale(min=float(y0), max=float(y1), allow_padding=False)
     axes = [bqplot.Axis(scale=xs, label="x₁", num_ticks=5),
             bqplot.Axis(scale=ys, orientation="vertical", label="x₂", num_ticks=5)]
-    if color_axis is not None:
-        axes.append(color_axis)
-    right = 70 if color_axis is not None else 12
     fig = bqplot.Figure(
-        marks=[], axes=axes, title=title, animation_duration=0,
-        fig_margin={"top": 32, "bottom": 36, "left": 42, "right": right},
+        marks=[], axes=axes, title=title, animation_duration=0, padding_x=0.0, padding_y=0.0,
+        fig_margin={"top": 30, "bottom": 36, "left": 40, "right": 8},
         min_aspect_ratio=0.01, max_aspect_ratio=100,
-        layout=ipywidgets.Layout(width=f"{size + right - 12}px", height=f"{size}px"),
+        title_style={"font-size": "14px"},
+        layout=ipywidgets.Layout(width=f"{size}px", height=f"{size}px"),
     )
     fig.add_class(css_class)
     return fig, {"x": xs, "y": ys}
 
 
+def colorbar(vmin: float, vmax: float, cmap: str, label: str, height: int) -> ipywidgets.HTML:
+    """A vertical colour bar (kernel-drawn gradient) with min / middle / max labels."""
+    field = np.linspace(vmin, vmax, 128, dtype=np.float32)[:, None].repeat(8, axis=1)
+    png = base64.b64encode(field_to_png(field, vmin, vmax, cmap)).decode()
+    bar = height - 84
+    ticks = "".join(
+        f"<div style='position:absolute;top:{top - 7}px;left:16px'>{v:g}</div>"
+        for top, v in ((0, vmax), (bar // 2, (vmin + vmax) / 2), (bar, vmin)))
+    html = (f"<div style='font-size:11px;color:#444;margin-top:16px'>{label}"
+            f"<div style='position:relative;height:{bar}px;margin-top:4px'>"
+            f"<img src='data:image/png;base64,{png}' style='width:12px;height:{bar}px;"
+            f"image-rendering:pixelated;border:1px solid #ccc'/>{ticks}</div></div>")
+    widget = ipywidgets.HTML(html, layout=ipywidgets.Layout(width="64px"))
+    widget.add_class("nfw-colorbar")
+    return widget
+
+
 class FieldPanel:
-    """A scalar field on a grid shown as a colour image with a fixed colour range and colour bar.
+    """A scalar field on a grid shown as a colour image with a fixed colour range and colour bar
+    (``widget`` holds both).
 
     The field is colour-mapped and PNG-encoded in the kernel (``nfwidgets.render``) and shown by
     a bqplot ``Image`` mark; ``update`` replaces the mark's image widget (bqplot 0.13 redraws an
@@ -71,13 +93,10 @@ class FieldPanel:
                  size: int = FIGURE_SIZE, css_class: str = "nfw-figure") -> None:
         self.bounds = bounds
         self.vmin, self.vmax, self.cmap = float(vmin), float(vmax), cmap
-        scheme = {"viridis": "viridis", "RdBu": "RdBu"}[cmap]
-        kw = {"mid": 0.0} if cmap == "RdBu" else {}
-        self.color_scale = bqplot.ColorScale(min=self.vmin, max=self.vmax, scheme=scheme, **kw)
-        color_axis = bqplot.ColorAxis(scale=self.color_scale, orientation="vertical",
-                                      side="right", label=label, num_ticks=5)
-        self.figure, self.scales = square_figure(title, bounds, size=size,
-                                                 color_axis=color_axis, css_class=css_class)
+        self.figure, self.scales = square_figure(title, bounds, size=size, css_class=css_class)
+        self.colorbar = colorbar(self.vmin, self.vmax, cmap, label, size)
+        #: What to place in a layout: the figure and its colour bar.
+        self.widget = ipywidgets.HBox([self.figure, self.colorbar])
         (x0, x1), (y0, y1) = bounds
         # One Layout shared by every image widget: a new Image would otherwise open (and leak)
         # a Layout model of its own on every redraw.
@@ -105,6 +124,7 @@ class FieldPanel:
     def close(self) -> None:
         self._image.close()
         self._image_layout.close()
+        self.colorbar.close()
 
 
 def lines_mark(scales: dict[str, bqplot.Scale], color: str = "white", width: float = 1.0,

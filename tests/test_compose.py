@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
@@ -322,6 +322,11 @@ def test_input_gradient_matches_finite_differences(seed):
 def test_parameter_gradients_match_finite_differences(seed):
     flow = _mixed_flow(seed)
     data = _points(seed + 1, n=32)
+    # Far out, an unbounded coupling makes log p ~ -1e19, where float64 differences are pure
+    # rounding (steps of 4096): keep the points where finite differences mean something.
+    with torch.no_grad():
+        data = data[flow.log_prob(data) > -200.0]
+    assume(data.shape[0] >= 8)
     loss = -flow.log_prob(data).mean()
     loss.backward()
     h = 1e-6

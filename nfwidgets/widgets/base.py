@@ -56,7 +56,7 @@ class Explorer(W.VBox):
     def __init__(self, flow: Flow, *, bounds: Bounds = ((-4.0, 4.0), (-4.0, 4.0)),
                  resolution: int = 200, coarse_resolution: int | None = None,
                  redraw_delay: float = 0.03, density_max: float = DENSITY_MAX,
-                 n_samples: int = 300, seed: int = 0, panel_size: int = 280) -> None:
+                 n_samples: int = 300, seed: int = 0, panel_size: int = 250) -> None:
         super().__init__()
         if not (isinstance(redraw_delay, int | float) and math.isfinite(redraw_delay)
                 and redraw_delay >= 0):
@@ -109,12 +109,14 @@ class Explorer(W.VBox):
         self.warning.add_class("nfw-warning")
         self.status = W.HTML()
         self.status.add_class("nfw-status")
-        self.add_class(self.css_class)
+        self.add_class("nfw-explorer")
+        if self.css_class != "nfw-explorer":
+            self.add_class(self.css_class)
         self._draw_base()
 
     # --- layout helpers for subclasses -------------------------------------------------------
     def _layout(self, control_rows: list[W.Widget], extra_panels: list[W.Widget] = ()) -> None:
-        figures = W.HBox([p.figure for p in self.panels.values()] + list(extra_panels),
+        figures = W.HBox([p.widget for p in self.panels.values()] + list(extra_panels),
                          layout=W.Layout(flex_flow="row wrap"))
         toggles = W.HBox([self.show_grid, self.show_samples, self.status])
         self.children = [W.VBox(control_rows), self.readout, self.warning, self.message,
@@ -265,7 +267,9 @@ class Explorer(W.VBox):
 
     # --- messages ----------------------------------------------------------------------------
     def _show_error(self, err: BaseException, stale: bool = False) -> None:
-        text = html.escape(str(err)) or type(err).__name__
+        text = (html.escape(str(err)) or type(err).__name__).rstrip()
+        if not text.endswith((".", "!", "?")):
+            text += "."
         note = (" The plots show the last state that could be drawn." if stale else
                 " The change was not applied.")
         self.message.value = (f"<div style='color:#8b0000;background:#fff0f0;padding:4px 8px;"
@@ -286,6 +290,6 @@ class Explorer(W.VBox):
             self.warning.layout.display = None if text else "none"
 
     def close(self) -> None:
-        for p in self.panels.values():
+        for p in getattr(self, "panels", {}).values():  # a constructor may have failed early
             p.close()
         super().close()
