@@ -104,7 +104,7 @@ class DensityGrid:
         log_det: log|det ∂f/∂z| of the forward map at the preimage z = f⁻¹(x) of each grid point
             x (so ``log p_x(x) = log p_z(z) - log_det``), clipped to ±LOG_DET_LIMIT.
         unique: True where the point has exactly one preimage (the density is exact there).
-        clipped: True where the value was clipped or non-finite before clipping.
+        clipped: True where log p was non-finite or above ``log_ceiling`` before clipping.
         mass: ∑ density × cell area, the probability mass inside the view (midpoint rule).
     """
 
@@ -245,7 +245,9 @@ def density_grid(flow: Flow, bounds: Sequence[Sequence[float]], n: int = 200,
         z, log_det, unique = flow.inverse_where(pts)
     logp = flow.base.log_prob(z) + log_det
     finite = torch.isfinite(logp)
-    clipped = ~finite | (logp < LOG_DENSITY_FLOOR) | (logp > log_ceiling)
+    # "clipped" marks values that could not be shown as they are: non-finite or above the
+    # ceiling (det J ≈ 0). Below the floor the density is ≈ 0 and drawn as 0: nothing is lost.
+    clipped = ~finite | (logp > log_ceiling)
     logp = torch.where(finite, logp, torch.full_like(logp, LOG_DENSITY_FLOOR))
     logp = torch.where(torch.isnan(logp), torch.full_like(logp, LOG_DENSITY_FLOOR), logp)
     logp = logp.clamp(LOG_DENSITY_FLOOR, log_ceiling)

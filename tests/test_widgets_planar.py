@@ -97,3 +97,12 @@ def test_public_surface() -> None:
     assert {"density", "log_det"} <= set(e.figures)
     assert "nfw-planar-explorer" in e._dom_classes
     assert 'data-frame="1"' in e.status.value
+
+
+def test_browser_snapping_a_shown_value_does_not_edit_the_layer() -> None:
+    e = PlanarExplorer(Planar([0.123, 0.0], [1.0, 0.5], 0.0), redraw_delay=0, resolution=16)
+    frames = e.frame
+    e.controls["w1"].set_state({"value": 0.1})  # the browser snaps 0.123 onto the 0.05 grid
+    assert float(e.layer.w[0]) == pytest.approx(0.123) and e.frame == frames
+    e.controls["w1"].set_state({"value": 0.5})  # a learner's move
+    assert float(e.layer.w[0]) == pytest.approx(0.5) and e.frame == frames + 1

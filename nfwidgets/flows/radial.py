@@ -80,10 +80,8 @@ class Radial(Layer):
 
     @property
     def beta_hat(self) -> Tensor:
-        """The effective strength β̂ (≥ -α when constrained)."""
-        if self.constrain:
-            return -self.alpha + F.softplus(self.beta)
-        return self.beta
+        """The effective strength β̂ (≥ -α when constrained); a detached copy, for reading."""
+        return self._alpha_plus_beta()[1].detach()
 
     def _alpha_plus_beta(self) -> tuple[Tensor, Tensor, Tensor]:
         """``(α, β̂, α + β̂)``, the sum computed without cancellation when constrained."""

@@ -21,6 +21,7 @@ from ..flows.compose import Flow
 from ..grid import Bounds, grid_points
 from ..plots import FieldPanel, lines_mark, points_mark, set_lines, set_points
 from ..view import FlowView, Frame
+from .slider_snap import is_display_snap
 
 __all__ = ["DENSITY_MAX", "LOG_DET_RANGE", "Explorer"]
 
@@ -128,6 +129,8 @@ class Explorer(W.VBox):
         widget.add_class(f"nfw-control-{name}")
 
         def on_change(change: dict) -> None:
+            if is_display_snap(change, change["old"]):
+                return  # the browser snapped a shown value onto the step grid: not an edit
             try:
                 apply(change["new"])
             except Exception as err:  # shown to the learner; state kept
@@ -222,8 +225,8 @@ class Explorer(W.VBox):
             parts.append("<span style='color:#b35806'>(above the colour scale: brightest "
                          "colour = ≥ {:.2f})</span>".format(self.panels["density"].vmax))
         if frame.clipped.any():
-            parts.append("<span style='color:#b35806'>some values clipped (det J ≈ 0 or "
-                         "extreme)</span>")
+            parts.append("<span style='color:#b35806'>density too high to show exactly in "
+                         f"{int(frame.clipped.sum())} cells (det J ≈ 0 there)</span>")
         extra = self._readout_extra()
         self.readout.value = " · ".join(parts + ([extra] if extra else []))
 
