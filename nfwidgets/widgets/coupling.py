@@ -118,7 +118,7 @@ class CouplingExplorer(BatchedExplorer):
         c = self.controls
         sliders = [c[name] for name in CONDITIONER_RANGES]
         jac_box = W.VBox([W.HTML("<b>Jacobian ∂x/∂z at the probe z</b>"), self.jacobian_html,
-                          c["probe_1"], c["probe_2"]], layout=W.Layout(width="270px"))
+                          c["probe_1"], c["probe_2"]], layout=W.Layout(width="460px"))
         self._layout([W.HBox([c["split"], c["scale"]]),
                       W.HBox([W.VBox(sliders[:2]), W.VBox(sliders[2:])]), self.params],
                      [jac_box])
