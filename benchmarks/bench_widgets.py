@@ -59,12 +59,15 @@ class SerialisingComm:
         self._send({"method": "close"}, None)
 
 
-def _builder(n: int) -> object | None:
+def _builder(n: int, layer: int = 0) -> object | None:
+    """A FlowBuilder with 8 mixed layers, layer ``layer`` (0-based) selected for editing."""
     try:
         from nfwidgets.widgets import FlowBuilder
     except ImportError:
         return None
-    return FlowBuilder(preset="mixed 8 layers", resolution=n, redraw_delay=0)
+    builder = FlowBuilder(preset="mixed_8", resolution=n, redraw_delay=0)
+    builder.controls["layers"].value = layer
+    return builder
 
 
 def _first_float_slider(explorer: object) -> object:
@@ -119,9 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     subjects: dict[tuple[str, int], object] = {}
     for n in sizes:
         subjects[("PlanarExplorer", n)] = PlanarExplorer(resolution=n, redraw_delay=0)
-        b = _builder(n)
-        if b is not None:
-            subjects[("FlowBuilder, 8 mixed layers", n)] = b
+        first, last = _builder(n, 0), _builder(n, 7)
+        if first is not None:
+            # Editing layer 1 recomputes 1 layer of the inverse pass (the stage caches keep the
+            # other 7); editing layer 8 recomputes all 8: the best and the worst case.
+            subjects[("FlowBuilder 8 mixed, edit layer 1", n)] = first
+            subjects[("FlowBuilder 8 mixed, edit layer 8", n)] = last
         subjects[("interact + matplotlib (planar)", n)] = MatplotlibInteract(n)
 
     times: dict[tuple[str, int], list[float]] = {k: [] for k in subjects}
@@ -146,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     print(f"widget redraw, kernel side (torch {torch.__version__}, 1 thread), "
           f"{repeats} slider moves each, interleaved")
-    print(f"{'subject':34s} {'grid':>5s} {'p50 ms':>8s} {'p95 ms':>8s} {'compute p50':>11s} "
+    print(f"{'subject':36s} {'grid':>5s} {'p50 ms':>8s} {'p95 ms':>8s} {'compute p50':>11s} "
           f"{'vs interact':>11s}")
     for n in sizes:
         base = statistics.median(times[("interact + matplotlib (planar)", n)])
@@ -157,14 +163,14 @@ def main(argv: list[str] | None = None) -> int:
             p50, p95 = statistics.median(ts), ts[min(len(ts) - 1, int(0.95 * len(ts)))]
             c50 = statistics.median(compute[key]) if compute[key] else float("nan")
             ratio = base / p50
-            print(f"{key[0]:34s} {n:>4d}² {p50:8.1f} {p95:8.1f} {c50:11.1f} {ratio:10.1f}×")
+            print(f"{key[0]:36s} {n:>4d}² {p50:8.1f} {p95:8.1f} {c50:11.1f} {ratio:10.1f}×")
             rows.append({"subject": key[0], "grid": n, "p50_ms": p50, "p95_ms": p95,
                          "compute_p50_ms": c50, "speedup_vs_interact": ratio})
-    target = [r for r in rows if r["grid"] == 200 and r["subject"].startswith("FlowBuilder")]
-    if target:
-        ok = target[0]["p50_ms"] <= 10.0
-        print(f"target: FlowBuilder 8 layers at 200² ≤ 10 ms kernel side: "
-              f"{target[0]['p50_ms']:.1f} ms {'PASS' if ok else 'FAIL'}")
+    for r in rows:
+        if r["grid"] == 200 and r["subject"].startswith("FlowBuilder"):
+            ok = r["p50_ms"] <= 10.0
+            print(f"target ≤ 10 ms kernel side at 200², {r['subject']}: "
+                  f"{r['p50_ms']:.1f} ms {'PASS' if ok else 'FAIL'}")
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / ("widgets-quick.json" if args.quick else "widgets.json")).write_text(
