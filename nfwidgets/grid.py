@@ -248,9 +248,10 @@ def density_grid(flow: Flow, bounds: Sequence[Sequence[float]], n: int = 200,
     # "clipped" marks values that could not be shown as they are: non-finite or above the
     # ceiling (det J ≈ 0). Below the floor the density is ≈ 0 and drawn as 0: nothing is lost.
     clipped = ~finite | (logp > log_ceiling)
-    logp = torch.where(finite, logp, torch.full_like(logp, LOG_DENSITY_FLOOR))
-    logp = torch.where(torch.isnan(logp), torch.full_like(logp, LOG_DENSITY_FLOOR), logp)
-    logp = logp.clamp(LOG_DENSITY_FLOOR, log_ceiling)
+    # +inf (det J = 0 exactly: an infinite spike) is shown at the ceiling, -inf as 0, and NaN
+    # (undefined) as 0 and marked clipped.
+    logp = torch.nan_to_num(logp, nan=LOG_DENSITY_FLOOR, posinf=log_ceiling,
+                            neginf=LOG_DENSITY_FLOOR).clamp(LOG_DENSITY_FLOOR, log_ceiling)
     dens = torch.where(unique, torch.exp(logp), torch.zeros_like(logp))
     fwd_log_det = torch.nan_to_num(-log_det, nan=0.0, posinf=LOG_DET_LIMIT,
                                    neginf=-LOG_DET_LIMIT).clamp(-LOG_DET_LIMIT, LOG_DET_LIMIT)

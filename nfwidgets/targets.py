@@ -193,13 +193,16 @@ class Energy:
 
 
 _BOX_NOTE = (
-    "ln Z (log_z) is computed on the box [-4, 4]² of the paper's Figure 3 (bounds), i.e. the "
-    "density is the energy restricted to that box."
+    "ln Z (log_z) is computed on the box [-4, 4]² of the paper's Figure 3 (bounds): it "
+    "normalises the density restricted to that box. Calling the energy does not restrict "
+    "anything: U is evaluated wherever it is asked."
 )
 _NOT_INTEGRABLE = (
     "exp(-{name}) does not decay along z₁ (every vertical line z₁ = c carries mass of the same "
     "order, as the ridge follows sin(πz₁/2) forever), so it is not integrable on ℝ²: {name} "
-    "only defines a probability density on a bounded domain. " + _BOX_NOTE
+    "only defines a probability density on a bounded domain. Reverse KL against it has no lower "
+    "bound on ℝ² (a flow can lower the loss by spreading mass along z₁ out of the box); the "
+    "bound F ≥ -ln Z holds for flows whose samples stay in the box. " + _BOX_NOTE
 )
 
 _ENERGIES: dict[str, Energy] = {

@@ -244,7 +244,10 @@ class ReverseKL(Trainer):
     .. math:: \mathcal F = \mathbb E_{z_0\sim q_0}\Bigl[\ln q_0(z_0) - \sum_k \ln|\det J_k|
               + \beta_t\, U(z_K)\Bigr] \;\ge\; -\ln Z \quad (\beta_t = 1),
 
-    with the annealing :math:`\beta_t = \min(1, 0.01 + t/10^4)` of the paper (``anneal_steps``
+    where the bound holds when :math:`e^{-U}` is integrable (U1); U2–U4 do not decay along
+    z₁, so on ℝ² the loss has no lower bound and the bound only holds for flows that keep their
+    samples in the energy's box (see ``nfwidgets.targets.Energy.domain_note``). With the
+    annealing :math:`\beta_t = \min(1, 0.01 + t/10^4)` of the paper (``anneal_steps``
     sets the 10⁴; 0 disables it). Reverse KL is mode-seeking: it may cover only some modes.
 
     Arguments:

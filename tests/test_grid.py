@@ -107,6 +107,9 @@ def test_near_singular_planar_is_clipped_and_finite() -> None:
     dens = density_grid(Flow([layer]), ((-1, 1), (-1, 1)), n=201)
     assert np.isfinite(dens.density).all() and np.isfinite(dens.log_density).all()
     assert dens.log_density.min() >= LOG_DENSITY_FLOOR
+    # the spike on the line x₁ = 0 (column 100) is drawn at the ceiling, not as 0
+    assert (dens.log_density[:, 100] == 20.0).all() and dens.clipped[:, 100].all()
+    assert dens.density[:, 100].min() > 1e8
 
 
 def test_exploding_coupling_stays_finite() -> None:

@@ -165,3 +165,42 @@ def test_planar_burst_of_events_ends_on_the_last_state() -> None:
     expected = density_grid(explorer.flow, explorer.bounds, 40).density
     np.testing.assert_array_equal(explorer.last_frame.density, expected)
     assert float(explorer.layer.b) == pytest.approx(3.0)
+
+
+def test_coalescing_on_a_running_event_loop() -> None:
+    """With an event loop (as in a kernel): a quick burst gives one redraw of the last state, a
+    drag gives coarse frames then one full frame of the final state, and nothing is drawn twice."""
+    import asyncio
+
+    from nfwidgets.grid import density_grid
+
+    async def scenario() -> tuple[int, int, PlanarExplorer]:
+        e = PlanarExplorer(redraw_delay=0.02, resolution=32, coarse_resolution=16)
+        start = e.frame
+        e.controls["b"].value = 0.5
+        e.controls["b"].value = 0.7  # 1 ms later: same redraw
+        await asyncio.sleep(0.5)
+        burst = e.frame - start
+        assert e.last_frame.resolution == 32
+        start = e.frame
+        for v in np.linspace(-1.0, 1.0, 8):  # a drag: one event every 40 ms
+            e.controls["b"].value = float(v)
+            await asyncio.sleep(0.04)
+        await asyncio.sleep(0.6)
+        return burst, e.frame - start, e
+
+    burst, drag, e = asyncio.run(scenario())
+    assert burst == 1
+    assert 2 <= drag <= 9  # coarse frames while dragging, then exactly one settle frame
+    assert e.last_frame.resolution == 32 and float(e.layer.b) == pytest.approx(1.0)
+    np.testing.assert_array_equal(e.last_frame.density,
+                                  density_grid(e.flow, e.bounds, 32).density)
+
+
+def test_close_closes_every_model_and_pending_redraw(comm_log: list) -> None:
+    e = PlanarExplorer(redraw_delay=0, resolution=16)
+    e.controls["b"].value = 0.3
+    opened = {cid for method, cid, _ in comm_log if method == "open"}
+    e.close()
+    closed = {cid for method, cid, _ in comm_log if method == "close"}
+    assert opened - closed == set(), f"{len(opened - closed)} of {len(opened)} models left open"

@@ -247,3 +247,14 @@ def test_public_surface() -> None:
     assert 'data-frame="1"' in e.status.value
     for mark in e.centre.marks:
         assert mark.enable_move and mark.update_on_move
+
+
+def test_browser_snapping_alpha_on_its_log_slider_is_not_an_edit() -> None:
+    e = RadialExplorer(Radial([0.5, 0.5], alpha=0.7, beta=0.3), redraw_delay=0, resolution=16)
+    frames = e.frame
+    slider = e.controls["alpha"]
+    snapped = slider.base ** (round(math.log(0.7, slider.base) / slider.step) * slider.step)
+    slider.set_state({"value": snapped})  # what the browser sends after rendering 0.7
+    assert float(e.layer.alpha) == pytest.approx(0.7, rel=1e-6) and e.frame == frames
+    slider.set_state({"value": 2.0})  # a learner's move
+    assert float(e.layer.alpha) == pytest.approx(2.0, rel=1e-6) and e.frame == frames + 1

@@ -186,10 +186,11 @@ class Planar(Layer):
         alpha = _solve_projection(y.detach(), c.detach(), self.b.detach())
         if torch.is_grad_enabled() and (x.requires_grad or any(
                 p.requires_grad for p in self.parameters())):
-            # One Newton step through autograd gives the implicit-function gradient of α.
+            # Implicit-function gradient of α: a Newton step whose value is zero (g - g.detach())
+            # but whose derivative is -∂g/∂θ / g'(α); the solved value itself is not touched.
             g = alpha + c * torch.tanh(alpha + self.b) - y
-            dg = 1.0 + c * (1.0 - torch.tanh(alpha + self.b) ** 2)
-            alpha = alpha - g / dg
+            dg = (1.0 + c * (1.0 - torch.tanh(alpha + self.b) ** 2)).detach()
+            alpha = alpha - (g - g.detach()) / torch.where(dg != 0, dg, torch.ones_like(dg))
         t = torch.tanh(alpha + self.b)
         z = torch.addr(x, t, u_hat, alpha=-1.0)  # x - t ûᵀ
         log_det = -self._log_abs_det(t, c, one_plus_c)

@@ -29,6 +29,27 @@ __all__ = ["DENSITY_MAX", "LOG_DET_RANGE", "Explorer"]
 DENSITY_MAX = 0.25
 #: log|det J| colour range: ±this, centred at 0 (diverging map).
 LOG_DET_RANGE = 3.0
+#: Below -this, log|det J| means a spike the grid cannot resolve (|det J| < e⁻¹⁰).
+LOG_DET_LIMIT_HINT = 10.0
+
+
+def _descendants(root: W.Widget) -> list[W.Widget]:
+    """Every widget reachable from ``root`` through children, figures (marks, axes, scales),
+    layouts and styles, ``root`` excluded."""
+    seen: dict[int, W.Widget] = {}
+    stack = [root]
+    while stack:
+        w = stack.pop()
+        for name in ("children", "marks", "axes", "layout", "style", "scale", "scales",
+                     "image", "interaction", "scale_x", "scale_y"):
+            value = getattr(w, name, None)
+            items = (value.values() if isinstance(value, dict)
+                     else value if isinstance(value, list | tuple) else [value])
+            for item in items:
+                if isinstance(item, W.Widget) and id(item) not in seen and item is not root:
+                    seen[id(item)] = item
+                    stack.append(item)
+    return list(seen.values())
 
 
 class Explorer(W.VBox):
@@ -159,14 +180,12 @@ class Explorer(W.VBox):
         now = time.perf_counter()
         dragging = now - self._last_change < 0.25
         self._last_change = now
+        if self._pending is None:  # later changes in the window are drawn by this redraw
+            res = self.coarse_resolution if dragging else self.resolution
+            self._pending = loop.call_later(self.redraw_delay, self._on_pending, res)
         if self._settle is not None:
             self._settle.cancel()
-            self._settle = None
-        if self._pending is None:
-            res = self.coarse_resolution if dragging else self.resolution
-            self._pending = loop.call_later(self.redraw_delay, self._flush, res)
-        if dragging:
-            self._settle = loop.call_later(0.3, self._flush, self.resolution)
+        self._settle = loop.call_later(0.3, self._on_settle)
 
     def set(self, **values: object) -> None:
         """Set several controls by name, then redraw once, synchronously (for lessons/tests).
@@ -186,11 +205,16 @@ class Explorer(W.VBox):
             self._suppress = False
         self.redraw()
 
-    def _flush(self, resolution: int) -> None:
-        if resolution == self.resolution and self._settle is not None:
-            self._settle = None
+    def _on_pending(self, resolution: int) -> None:
         self._pending = None
         self.redraw(resolution)
+
+    def _on_settle(self) -> None:
+        """Changes stopped: draw the full grid unless it is already on screen."""
+        self._settle = None
+        if self._pending is None and (self.last_frame is None
+                                      or self.last_frame.resolution != self.resolution):
+            self.redraw(self.resolution)
 
     def redraw(self, resolution: int | None = None) -> None:
         """Recompute and redraw now (synchronously); errors go to the message area."""
@@ -224,6 +248,9 @@ class Explorer(W.VBox):
         if frame.peak > self.panels["density"].vmax:
             parts.append("<span style='color:#b35806'>(above the colour scale: brightest "
                          "colour = ≥ {:.2f})</span>".format(self.panels["density"].vmax))
+        if frame.log_det.min() < -LOG_DET_LIMIT_HINT:
+            parts.append("<span style='color:#b35806'>det J ≈ 0 somewhere: the density has a "
+                         "spike narrower than a pixel, so the mass readout undercounts</span>")
         if frame.clipped.any():
             parts.append("<span style='color:#b35806'>density too high to show exactly in "
                          f"{int(frame.clipped.sum())} cells (det J ≈ 0 there)</span>")
@@ -293,6 +320,13 @@ class Explorer(W.VBox):
             self.warning.layout.display = None if text else "none"
 
     def close(self) -> None:
+        """Close every widget model this explorer opened and cancel pending redraws."""
+        for handle in (getattr(self, "_pending", None), getattr(self, "_settle", None)):
+            if handle is not None:
+                handle.cancel()
+        self._pending = self._settle = None
         for p in getattr(self, "panels", {}).values():  # a constructor may have failed early
             p.close()
+        for widget in _descendants(self):
+            widget.close()
         super().close()

@@ -82,19 +82,24 @@ class PlanarExplorer(Explorer):
 
     def _before_redraw(self) -> None:
         layer: Layer = self.layer
-        u_hat = layer.u_hat.detach().tolist()
-        c = float(layer.wtu_hat.detach())
+        u_hat = layer.u_hat.tolist()
+        c, one_plus_c = (float(v.detach()) for v in layer._one_plus_c())
         self.params.value = (f"û = ({u_hat[0]:+.3f}, {u_hat[1]:+.3f}) · "
-                             f"wᵀû = <b>{c:+.3f}</b>"
+                             f"wᵀû = <b>{c:+.3f}</b> (1 + wᵀû = {one_plus_c:.3g})"
                              + ("" if layer.constrain else " · constraint <b>off</b>"))
         w = tuple(layer.w.detach().tolist())
         fold_z = layer.singular_projections()
         fold_x = layer.fold_interval()
         self._set_fold(self._fold_z, w, fold_z)
         self._set_fold(self._fold_x, w, fold_x)
-        if fold_z is not None:
+        if fold_z is not None and fold_x is None:  # wᵀû = -1 exactly (or rounds to it)
             self.show_warning(
-                f"⚠ wᵀû = {c:.3f} ≤ −1: the map is <b>not invertible</b>. It folds the plane: "
+                "⚠ 1 + wᵀû = 0 (to float32 precision): the map is still one-to-one, but "
+                "det J = 0 on the dashed line, so the density is infinite there: the plot "
+                "clips it to the top of the colour scale.")
+        elif fold_z is not None:
+            self.show_warning(
+                f"⚠ wᵀû = {c:.3f} < −1: the map is <b>not invertible</b>. It folds the plane: "
                 "det J = 0 on the dashed lines (left) and is negative between them, and points "
                 "between the dashed lines on the right have three preimages (grey), so "
                 "p(x) has no single value there. Turn the constraint on to restore "

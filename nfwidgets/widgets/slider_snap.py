@@ -11,6 +11,8 @@ move from the snapped position always lands at least half a step away.
 
 from __future__ import annotations
 
+import math
+
 import ipywidgets as W
 
 __all__ = ["from_browser", "is_display_snap"]
@@ -23,11 +25,18 @@ def from_browser(change: dict) -> bool:
 
 
 def is_display_snap(change: dict, current: float) -> bool:
-    """True when a ``FloatSlider`` change only snaps ``current`` onto the slider's step grid."""
+    """True when a ``FloatSlider`` (or ``FloatLogSlider``, in exponent space) change only snaps
+    ``current`` onto the slider's step grid."""
     owner = change.get("owner")
-    if not isinstance(owner, W.FloatSlider) or not from_browser(change):
+    if not isinstance(owner, W.FloatSlider | W.FloatLogSlider) or not from_browser(change):
         return False
     try:
-        return abs(float(change["new"]) - float(current)) < 0.5 * float(owner.step)
+        new, old = float(change["new"]), float(current)
+        if isinstance(owner, W.FloatLogSlider):  # its steps are steps of the exponent
+            if new <= 0 or old <= 0:
+                return False
+            base = math.log(float(owner.base))
+            return abs(math.log(new) / base - math.log(old) / base) < 0.5 * float(owner.step)
+        return abs(new - old) < 0.5 * float(owner.step)
     except (TypeError, ValueError):
         return False
