@@ -8,10 +8,8 @@ and hands its arrays to the panels. No maths here.
 from __future__ import annotations
 
 import asyncio
-import html
 import math
 import time
-from collections.abc import Callable
 
 import ipywidgets as W
 import numpy as np
@@ -21,7 +19,7 @@ from ..flows.compose import Flow
 from ..grid import Bounds, grid_points
 from ..plots import FieldPanel, lines_mark, points_mark, set_lines, set_points
 from ..view import FlowView, Frame
-from .slider_snap import is_display_snap
+from .controls import ControlsMixin
 
 __all__ = ["DENSITY_MAX", "LOG_DET_RANGE", "Explorer"]
 
@@ -52,7 +50,7 @@ def _descendants(root: W.Widget) -> list[W.Widget]:
     return list(seen.values())
 
 
-class Explorer(W.VBox):
+class Explorer(ControlsMixin, W.VBox):
     """Base of the 2-D explorers: base density, exact transformed density, log|det J|.
 
     Attributes:
@@ -144,25 +142,6 @@ class Explorer(W.VBox):
         self.children = [W.VBox(control_rows), self.readout, self.warning, self.message,
                          figures, toggles]
 
-    def _bind(self, name: str, widget: W.ValueWidget,
-              apply: Callable[[object], None]) -> W.ValueWidget:
-        """Register ``widget`` as control ``name``; on change ``apply(value)`` then redraw."""
-        widget.add_class(f"nfw-control-{name}")
-
-        def on_change(change: dict) -> None:
-            if is_display_snap(change, change["old"]):
-                return  # the browser snapped a shown value onto the step grid: not an edit
-            try:
-                apply(change["new"])
-            except Exception as err:  # shown to the learner; state kept
-                self._show_error(err)
-                return
-            self.request_redraw()
-
-        widget.observe(on_change, "value")
-        self.controls[name] = widget
-        return widget
-
     # --- redraw ------------------------------------------------------------------------------
     def request_redraw(self) -> None:
         """Redraw soon: at once if ``redraw_delay`` is 0 or no event loop runs, else after the
@@ -186,24 +165,6 @@ class Explorer(W.VBox):
         if self._settle is not None:
             self._settle.cancel()
         self._settle = loop.call_later(0.3, self._on_settle)
-
-    def set(self, **values: object) -> None:
-        """Set several controls by name, then redraw once, synchronously (for lessons/tests).
-
-        ``explorer.set(u1=-1.5, b=0.3)`` is exactly like moving those sliders, but the plots and
-        ``last_frame`` are up to date when it returns.
-        """
-        unknown = sorted(set(values) - set(self.controls))
-        if unknown:
-            raise ValueError(f"unknown control(s) {unknown}; this explorer has "
-                             f"{sorted(self.controls)}")
-        self._suppress = True
-        try:
-            for name, value in values.items():
-                self.controls[name].value = value
-        finally:
-            self._suppress = False
-        self.redraw()
 
     def _on_pending(self, resolution: int) -> None:
         self._pending = None
@@ -296,21 +257,6 @@ class Explorer(W.VBox):
         self._base_points.visible = False
 
     # --- messages ----------------------------------------------------------------------------
-    def _show_error(self, err: BaseException, stale: bool = False) -> None:
-        text = (html.escape(str(err)) or type(err).__name__).rstrip()
-        if not text.endswith((".", "!", "?")):
-            text += "."
-        note = (" The plots show the last state that could be drawn." if stale else
-                " The change was not applied.")
-        self.message.value = (f"<div style='color:#8b0000;background:#fff0f0;padding:4px 8px;"
-                              f"border-left:3px solid #c00'>⚠ {text}{note}</div>")
-        self.message.layout.display = None
-
-    def _clear_error(self) -> None:
-        if self.message.value:
-            self.message.value = ""
-            self.message.layout.display = "none"
-
     def show_warning(self, text: str | None) -> None:
         """Show (or with ``None`` hide) a warning that is part of the lesson, not an error."""
         value = (f"<div style='color:#7a4a00;background:#fff7e6;padding:4px 8px;"

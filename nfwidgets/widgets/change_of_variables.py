@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import html
 import math
 import time
 from dataclasses import dataclass
@@ -18,8 +17,8 @@ from ..flows.base import Layer, StandardNormal
 from ..flows.compose import Flow
 from ..flows.planar import Planar
 from ..flows.radial import Radial
+from .controls import ControlsMixin
 from .planar import slider
-from .slider_snap import is_display_snap
 
 __all__ = ["KINDS_1D", "ChangeOfVariables1D", "Frame1D"]
 
@@ -98,7 +97,7 @@ def _figure(title: str, x_label: str, y_label: str, x_scale: bqplot.Scale,
     return fig
 
 
-class ChangeOfVariables1D(W.VBox):
+class ChangeOfVariables1D(ControlsMixin, W.VBox):
     r"""A monotone map ``x = f(z)`` of the line pushes ``z ~ N(0, 1)`` to a density on x.
 
     .. math:: p_x(x) = p_z\bigl(f^{-1}(x)\bigr)\,\Bigl|\frac{df^{-1}}{dx}\Bigr|
@@ -265,22 +264,6 @@ class ChangeOfVariables1D(W.VBox):
         self.figures["density"].marks = [m["histogram"], m["base"], m["density"]]
         self.figures["log_det"].marks = [m["unit"], m["abs_det"]]
 
-    def _bind(self, name: str, widget: W.ValueWidget, apply: object) -> None:
-        widget.add_class(f"nfw-control-{name.replace('_', '-')}")
-
-        def on_change(change: dict) -> None:
-            if name in _SLIDERS and is_display_snap(change, self._current(name)):
-                return  # the browser put the shown value on the slider's steps: not an edit
-            try:
-                apply(change["new"])
-            except Exception as err:  # shown to the learner; state kept
-                self._show_error(err)
-                return
-            self.request_redraw()
-
-        widget.observe(on_change, "value")
-        self.controls[name] = widget
-
     # --- controls → engine -------------------------------------------------------------------
     @property
     def kind(self) -> str:
@@ -297,11 +280,6 @@ class ChangeOfVariables1D(W.VBox):
         self.flow.layers[0] = self.layers[kind]
         self._sliders.children = [self._boxes[kind]]
 
-    def _current(self, name: str) -> float:
-        """The engine value behind slider ``name`` (α for "alpha", raw β for "beta")."""
-        layer = self.layers[_SLIDERS[name][1]]
-        return float((layer.alpha if name == "alpha" else getattr(layer, name)).detach())
-
     def _set(self, kind: str, name: str, value: float) -> None:
         layer = self.layers[kind]
         if name == "alpha":
@@ -309,21 +287,6 @@ class ChangeOfVariables1D(W.VBox):
             return
         with torch.no_grad():  # the control names are the layers' parameter names
             getattr(layer, name).fill_(float(value))
-
-    def set(self, **values: object) -> None:
-        """Set several controls by name, then redraw once, synchronously (lessons, tests):
-        ``widget.set(kind="planar", w=2.0, u=1.0)``; ``last_frame`` is current on return."""
-        unknown = sorted(set(values) - set(self.controls))
-        if unknown:
-            raise ValueError(f"unknown control(s) {unknown}; this widget has "
-                             f"{sorted(self.controls)}")
-        self._suppress = True
-        try:
-            for name, value in values.items():
-                self.controls[name].value = value
-        finally:
-            self._suppress = False
-        self.redraw()
 
     # --- redraw ------------------------------------------------------------------------------
     def request_redraw(self) -> None:
@@ -425,17 +388,3 @@ class ChangeOfVariables1D(W.VBox):
         frame = frame or self.last_frame
         lo, hi = self.x_range
         return frame is not None and frame.peak * (hi - lo) / self.n_points > 0.05
-
-    # --- messages ----------------------------------------------------------------------------
-    def _show_error(self, err: BaseException, stale: bool = False) -> None:
-        text = html.escape(str(err)) or type(err).__name__
-        note = (" The plots show the last state that could be drawn." if stale else
-                " The change was not applied.")
-        self.message.value = (f"<div style='color:#8b0000;background:#fff0f0;padding:4px 8px;"
-                              f"border-left:3px solid #c00'>⚠ {text}{note}</div>")
-        self.message.layout.display = None
-
-    def _clear_error(self) -> None:
-        if self.message.value:
-            self.message.value = ""
-            self.message.layout.display = "none"

@@ -1,0 +1,87 @@
+"""``ControlsMixin``: controls bound to an engine object, batched settings and the error area.
+
+Shared by every widget of nfwidgets (the 2-D explorers and the 1-D change of variables): a
+control's change is applied to the engine, then a redraw is requested; an engine error is shown
+in the widget's ``message`` area and the learner's state is kept.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+import ipywidgets as W
+
+from .slider_snap import is_display_snap
+
+__all__ = ["ControlsMixin"]
+
+
+class ControlsMixin:
+    """Needs ``self.controls`` (dict), ``self.message`` (an ``HTML`` widget), ``request_redraw``
+    and ``redraw`` from the widget class it is mixed into."""
+
+    controls: dict[str, W.ValueWidget]
+    message: W.HTML
+    _suppress: bool = False
+
+    def request_redraw(self) -> None:  # pragma: no cover - provided by the widget class
+        raise NotImplementedError
+
+    def redraw(self) -> None:  # pragma: no cover - provided by the widget class
+        raise NotImplementedError
+
+    def _bind(self, name: str, widget: W.ValueWidget,
+              apply: Callable[[object], None]) -> W.ValueWidget:
+        """Register ``widget`` as control ``name``; on change ``apply(value)`` then redraw."""
+        widget.add_class(f"nfw-control-{name}")
+
+        def on_change(change: dict) -> None:
+            if is_display_snap(change, change["old"]):
+                return  # the browser snapped a shown value onto the step grid: not an edit
+            try:
+                apply(change["new"])
+            except Exception as err:  # shown to the learner; state kept
+                self._show_error(err)
+                return
+            self.request_redraw()
+
+        widget.observe(on_change, "value")
+        self.controls[name] = widget
+        return widget
+
+    def set(self, **values: object) -> None:
+        """Set several controls by name, then redraw once, synchronously (for lessons/tests).
+
+        ``widget.set(u1=-1.5, b=0.3)`` is exactly like moving those sliders, but the plots and
+        ``last_frame`` are up to date when it returns.
+        """
+        unknown = sorted(set(values) - set(self.controls))
+        if unknown:
+            raise ValueError(f"unknown control(s) {unknown}; this widget has "
+                             f"{sorted(self.controls)}")
+        buttons = sorted(k for k in values if isinstance(self.controls[k], W.Button))
+        if buttons:
+            raise ValueError(f"{buttons} are buttons, not values: call .click() on them")
+        self._suppress = True
+        try:
+            for name, value in values.items():
+                self.controls[name].value = value
+        finally:
+            self._suppress = False
+        self.redraw()
+
+    def _show_error(self, err: BaseException, stale: bool = False) -> None:
+        text = (html.escape(str(err)) or type(err).__name__).rstrip()
+        if not text.endswith((".", "!", "?")):
+            text += "."
+        note = (" The plots show the last state that could be drawn." if stale else
+                " The change was not applied.")
+        self.message.value = (f"<div style='color:#8b0000;background:#fff0f0;padding:4px 8px;"
+                              f"border-left:3px solid #c00'>⚠ {text}{note}</div>")
+        self.message.layout.display = None
+
+    def _clear_error(self) -> None:
+        if self.message.value:
+            self.message.value = ""
+            self.message.layout.display = "none"
