@@ -103,7 +103,9 @@ class Trainer:
         self.step_count = 0
         self.callbacks: list[Callable[[Trainer, StepInfo], None]] = []
         self.last_error: str | None = None
-        # The last good parameters, kept in preallocated buffers.
+        # The last good parameters, kept in preallocated buffers (and detached views of the
+        # live parameters, made once).
+        self._live: list[Tensor] = []
         self._good: list[Tensor] = []
 
     # --- settings a widget changes between steps --------------------------------------------
@@ -130,7 +132,10 @@ class Trainer:
         return 1.0
 
     def _save_good(self) -> None:
-        live = [p.detach() for p in self.params]
+        live = self._live
+        if not live or live[0].data_ptr() != self.params[0].data_ptr():  # (re)built after .to()
+            live = self._live = [p.detach() for p in self.params]
+            self._good = []
         if not self._good:
             self._good = [t.clone() for t in live]
         else:

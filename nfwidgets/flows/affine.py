@@ -39,6 +39,9 @@ class ElementwiseAffine(Layer):
         self.log_scale = nn.Parameter(s)
         self.shift = nn.Parameter(t)
 
+    def _reference(self) -> Tensor:
+        return self.log_scale
+
     def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
         x = z * torch.exp(self.log_scale) + self.shift
         return x, self.log_scale.sum().expand(z.shape[0]).contiguous()

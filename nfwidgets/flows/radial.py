@@ -65,6 +65,9 @@ class Radial(Layer):
         self.beta = nn.Parameter(beta_t)
         self.constrain = bool(constrain)
 
+    def _reference(self) -> Tensor:
+        return self.z0
+
     @property
     def alpha(self) -> Tensor:
         """α = exp(log_alpha) > 0."""
