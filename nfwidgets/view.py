@@ -77,8 +77,10 @@ class FlowView:
                               if n_samples > 0 else None)
 
     @torch.no_grad()
-    def compute(self, resolution: int | None = None, flow: Flow | None = None) -> Frame:
-        """Evaluate ``flow`` (default: the view's flow) at ``resolution`` (default: the view's)."""
+    def compute(self, resolution: int | None = None, flow: Flow | None = None,
+                samples: bool = True) -> Frame:
+        """Evaluate ``flow`` (default: the view's flow) at ``resolution`` (default: the view's);
+        ``samples=False`` skips pushing the samples (``Frame.samples`` is then ``None``)."""
         start = time.perf_counter()
         flow = self.flow if flow is None else flow
         n = self.resolution if resolution is None else resolution
@@ -92,17 +94,17 @@ class FlowView:
         cache = self._caches.setdefault(n, InverseCache())
         dens = density_grid(flow, self.bounds, n, cache=cache)
         lines = deformed_grid(flow, self.bounds, self.n_lines, 60, cache=self._lines_cache)
-        samples = None
-        if self._base_samples is not None:
+        pushed = None
+        if samples and self._base_samples is not None:
             ref = next(iter(flow.parameters()), self._base_samples)
             x, _ = self._samples_cache.forward(flow, self._base_samples.to(ref.dtype))
-            samples = np.ascontiguousarray(
+            pushed = np.ascontiguousarray(
                 torch.nan_to_num(x, nan=0.0, posinf=1e3, neginf=-1e3).clamp(-1e3, 1e3)
                 .to(torch.float32).numpy())
         peak = float(dens.density.max()) if dens.density.size else 0.0
         return Frame(resolution=n, density=dens.density, log_det=dens.log_det,
                      unique=dens.unique, clipped=dens.clipped, mass=dens.mass, peak=peak,
-                     grid_x=lines.x, grid_y=lines.y, samples=samples,
+                     grid_x=lines.x, grid_y=lines.y, samples=pushed,
                      compute_ms=(time.perf_counter() - start) * 1e3)
 
 

@@ -86,6 +86,8 @@ def test_scrubber_shows_the_first_k_layers(preset: str) -> None:
 def test_samples_are_pushed_through_the_first_k_layers_only() -> None:
     b = make(preset="five_affine")
     b.controls["after_layer"].value = 2
+    assert b.last_frame.samples is None  # not computed while hidden
+    b.show_samples.value = True
     z = b.flow.base.sample(64, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         x, _ = b.flow.truncated(2)(z)

@@ -120,7 +120,8 @@ class Explorer(ControlsMixin, W.VBox):
         self.show_samples = W.Checkbox(value=False, description="samples", indent=False)
         for box in (self.show_grid, self.show_samples):
             box.layout.width = "110px"
-            box.observe(lambda _change: self._redraw_overlays(), "value")
+        self.show_grid.observe(lambda _change: self._redraw_overlays(), "value")
+        self.show_samples.observe(self._on_show_samples, "value")
         self.readout = W.HTML()
         self.readout.add_class("nfw-readout")
         self.message = W.HTML(layout=W.Layout(display="none"))
@@ -181,7 +182,8 @@ class Explorer(ControlsMixin, W.VBox):
         """Recompute and redraw now (synchronously); errors go to the message area."""
         try:
             self._before_redraw()
-            frame = self.view.compute(resolution)
+            # samples are pushed through the flow only while they are shown
+            frame = self.view.compute(resolution, samples=bool(self.show_samples.value))
             self._draw(frame)
         except Exception as err:  # shown to the learner; state kept
             self._show_error(err, stale=True)
@@ -234,6 +236,12 @@ class Explorer(ControlsMixin, W.VBox):
         else:
             self._points.visible = False
             self._base_points.visible = False
+
+    def _on_show_samples(self, change: dict) -> None:
+        if change["new"] and self.last_frame is not None and self.last_frame.samples is None:
+            self.redraw(self.last_frame.resolution)  # samples were not computed: compute them
+        else:
+            self._redraw_overlays()
 
     def _draw_base(self) -> None:
         """The base panel never changes: p_z on the grid, straight lines, base samples."""

@@ -34,10 +34,11 @@ class _PrefixView(FlowView):
 
     after: int | None = None
 
-    def compute(self, resolution: int | None = None, flow: Flow | None = None) -> Frame:
+    def compute(self, resolution: int | None = None, flow: Flow | None = None,
+                samples: bool = True) -> Frame:
         if flow is None and self.after is not None:
             flow = self.flow.truncated(max(0, min(self.after, len(self.flow))))
-        return super().compute(resolution, flow)
+        return super().compute(resolution, flow, samples)
 
 
 class FlowBuilder(Explorer):
