@@ -180,20 +180,13 @@ class Explorer(ControlsMixin, W.VBox):
 
     def redraw(self, resolution: int | None = None) -> None:
         """Recompute and redraw now (synchronously); errors go to the message area."""
-        try:
+
+        def compute() -> Frame:
             self._before_redraw()
             # samples are pushed through the flow only while they are shown
-            frame = self.view.compute(resolution, samples=bool(self.show_samples.value))
-            self._draw(frame)
-        except Exception as err:  # shown to the learner; state kept
-            self._show_error(err, stale=True)
-            return
-        self.last_frame = frame
-        self.frame += 1
-        self._clear_error()
-        self.status.value = (f'<span class="nfw-frame" data-frame="{self.frame}" '
-                             f'style="color:#888;font-size:11px">frame {self.frame} · '
-                             f'{frame.resolution}² · {frame.compute_ms:.1f} ms</span>')
+            return self.view.compute(resolution, samples=bool(self.show_samples.value))
+
+        self._publish(compute, lambda frame: f"{frame.resolution}²")
 
     def _before_redraw(self) -> None:
         """Hook: subclasses update readouts and overlays that depend on the parameters."""

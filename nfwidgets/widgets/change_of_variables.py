@@ -330,18 +330,7 @@ class ChangeOfVariables1D(ControlsMixin, W.VBox):
 
     def redraw(self) -> None:
         """Recompute and redraw now (synchronously); errors go to the message area."""
-        try:
-            frame = self.compute()
-            self._draw(frame)
-        except Exception as err:  # shown to the learner; state kept
-            self._show_error(err, stale=True)
-            return
-        self.last_frame = frame
-        self.frame += 1
-        self._clear_error()
-        self.status.value = (f'<span class="nfw-frame" data-frame="{self.frame}" '
-                             f'style="color:#888;font-size:11px">frame {self.frame} · '
-                             f'{frame.x.shape[0]} points · {frame.compute_ms:.1f} ms</span>')
+        self._publish(self.compute, lambda frame: f"{frame.x.shape[0]} points")
 
     def _draw(self, frame: Frame1D) -> None:
         m = self.marks

@@ -18,8 +18,8 @@ __all__ = ["ControlsMixin"]
 
 
 class ControlsMixin:
-    """Needs ``self.controls`` (dict), ``self.message`` (an ``HTML`` widget), ``request_redraw``
-    and ``redraw`` from the widget class it is mixed into."""
+    """Needs ``controls`` (dict), ``message`` and ``status`` (``HTML`` widgets), ``frame`` (int),
+    ``request_redraw``, ``redraw`` and ``_draw`` from the widget class it is mixed into."""
 
     controls: dict[str, W.ValueWidget]
     message: W.HTML
@@ -70,6 +70,24 @@ class ControlsMixin:
         finally:
             self._suppress = False
         self.redraw()
+
+    def _publish(self, compute: Callable[[], object], describe: Callable[[object], str]
+                 ) -> None:
+        """One redraw: ``compute()`` a frame, ``_draw`` it, count it and show the counter
+        (``.nfw-frame``, for tests and browser harnesses); an error keeps the last picture and
+        says so."""
+        try:
+            frame = compute()
+            self._draw(frame)
+        except Exception as err:  # shown to the learner; state kept
+            self._show_error(err, stale=True)
+            return
+        self.last_frame = frame
+        self.frame += 1
+        self._clear_error()
+        self.status.value = (f'<span class="nfw-frame" data-frame="{self.frame}" '
+                             f'style="color:#888;font-size:11px">frame {self.frame} · '
+                             f'{describe(frame)} · {frame.compute_ms:.1f} ms</span>')
 
     def _show_error(self, err: BaseException, stale: bool = False) -> None:
         text = (html.escape(str(err)) or type(err).__name__).rstrip()
