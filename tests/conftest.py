@@ -101,3 +101,20 @@ def check_layer_contract():
 def batched_jacobian():
     """The function :func:`_batched_jacobian`."""
     return _batched_jacobian
+
+
+def assert_rejects_bad_batches(call, n: int = 5, non_tensor: object = ((0.0, 0.0),),
+                               int_dtype: torch.dtype = torch.int64) -> None:
+    """``call`` (a float64 layer's or flow's method on 2-D batches) raises ValueError naming the
+    bad shape, type, dtype or dtype mismatch, and what is allowed."""
+    with pytest.raises(ValueError, match=rf"shape \(N, 2\); got shape \({n},\)"):
+        call(torch.zeros(n, dtype=torch.float64))
+    with pytest.raises(ValueError, match=rf"shape \(N, 2\); got shape \({n}, 3\)"):
+        call(torch.zeros(n, 3, dtype=torch.float64))
+    with pytest.raises(ValueError, match=rf"torch.Tensor of shape \(N, 2\); got "
+                                         rf"{type(non_tensor).__name__}"):
+        call(non_tensor)
+    with pytest.raises(ValueError, match=rf"floating-point tensor; got dtype {int_dtype}"):
+        call(torch.zeros(n, 2, dtype=int_dtype))
+    with pytest.raises(ValueError, match=r"torch.float32 .*parameters are torch.float64"):
+        call(torch.zeros(n, 2, dtype=torch.float32))

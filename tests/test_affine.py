@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from conftest import assert_rejects_bad_batches
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -118,13 +119,4 @@ def test_bad_parameter_shapes_rejected():
 def test_bad_input_rejected(method):
     layer = _layer([0.1, 0.2], [0.3, 0.4])
     call = getattr(layer, method)
-    with pytest.raises(ValueError, match=r"shape \(N, 2\); got shape \(3,\)"):
-        call(torch.zeros(3, dtype=F64))
-    with pytest.raises(ValueError, match=r"shape \(N, 2\); got shape \(3, 3\)"):
-        call(torch.zeros(3, 3, dtype=F64))
-    with pytest.raises(ValueError, match=r"torch.Tensor of shape \(N, 2\); got float"):
-        call(1.0)
-    with pytest.raises(ValueError, match=r"floating-point tensor; got dtype torch.int64"):
-        call(torch.zeros(3, 2, dtype=torch.int64))
-    with pytest.raises(ValueError, match=r"torch.float32 .*parameters are torch.float64"):
-        call(torch.zeros(3, 2, dtype=torch.float32))
+    assert_rejects_bad_batches(call, 3, 1.0, torch.int64)

@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from conftest import assert_rejects_bad_batches
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from torch import nn
@@ -212,16 +213,7 @@ def test_sample_bad_n(n):
 def test_bad_input_rejected(method):
     flow = _mixed_flow(0)
     call = getattr(flow, method)
-    with pytest.raises(ValueError, match=r"shape \(N, 2\); got shape \(5,\)"):
-        call(torch.zeros(5, dtype=F64))
-    with pytest.raises(ValueError, match=r"shape \(N, 2\); got shape \(5, 3\)"):
-        call(torch.zeros(5, 3, dtype=F64))
-    with pytest.raises(ValueError, match=r"torch.Tensor of shape \(N, 2\); got list"):
-        call([[0.0, 0.0]])
-    with pytest.raises(ValueError, match=r"floating-point tensor; got dtype torch.int64"):
-        call(torch.zeros(5, 2, dtype=torch.int64))
-    with pytest.raises(ValueError, match=r"torch.float32 .*parameters are torch.float64"):
-        call(torch.zeros(5, 2, dtype=torch.float32))
+    assert_rejects_bad_batches(call, 5, [[0.0, 0.0]], torch.int64)
 
 
 # --------------------------------------------------------------------------------------------

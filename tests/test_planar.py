@@ -7,6 +7,7 @@ import re
 
 import pytest
 import torch
+from conftest import assert_rejects_bad_batches
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -537,13 +538,4 @@ def test_non_scalar_b_rejected_with_value_error():
 def test_bad_input_rejected(method):
     layer = _planar([1.0, 0.5], [0.2, -0.3], 0.1)
     call = getattr(layer, method)
-    with pytest.raises(ValueError, match=r"shape \(N, 2\); got shape \(5,\)"):
-        call(torch.zeros(5, dtype=F64))
-    with pytest.raises(ValueError, match=r"shape \(N, 2\); got shape \(5, 3\)"):
-        call(torch.zeros(5, 3, dtype=F64))
-    with pytest.raises(ValueError, match=r"torch.Tensor of shape \(N, 2\); got list"):
-        call([[0.0, 0.0]])
-    with pytest.raises(ValueError, match=r"floating-point tensor; got dtype torch.int64"):
-        call(torch.zeros(5, 2, dtype=torch.int64))
-    with pytest.raises(ValueError, match=r"torch.float32 .*parameters are torch.float64"):
-        call(torch.zeros(5, 2, dtype=torch.float32))
+    assert_rejects_bad_batches(call, 5, [[0.0, 0.0]], torch.int64)

@@ -7,6 +7,7 @@ import re
 
 import pytest
 import torch
+from conftest import assert_rejects_bad_batches
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -323,13 +324,4 @@ def test_non_scalar_beta_rejected_with_value_error():
 def test_bad_input_rejected(method):
     layer = _radial([0.5, 0.5], 1.0, 0.2)
     call = getattr(layer, method)
-    with pytest.raises(ValueError, match=r"shape \(N, 2\); got shape \(4,\)"):
-        call(torch.zeros(4, dtype=F64))
-    with pytest.raises(ValueError, match=r"shape \(N, 2\); got shape \(4, 3\)"):
-        call(torch.zeros(4, 3, dtype=F64))
-    with pytest.raises(ValueError, match=r"torch.Tensor of shape \(N, 2\); got ndarray"):
-        call(torch.zeros(4, 2, dtype=F64).numpy())
-    with pytest.raises(ValueError, match=r"floating-point tensor; got dtype torch.int32"):
-        call(torch.zeros(4, 2, dtype=torch.int32))
-    with pytest.raises(ValueError, match=r"torch.float32 .*parameters are torch.float64"):
-        call(torch.zeros(4, 2, dtype=torch.float32))
+    assert_rejects_bad_batches(call, 4, torch.zeros(4, 2, dtype=F64).numpy(), torch.int32)
