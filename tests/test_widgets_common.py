@@ -134,8 +134,9 @@ def comm_log(monkeypatch: pytest.MonkeyPatch) -> list:
 
 
 def _first_slider(explorer: W.Widget) -> W.FloatSlider:
-    for _name, widget in sorted(explorer.controls.items()):
-        if isinstance(widget, W.FloatSlider):
+    """The first slider that changes the flow (a probe only moves a readout)."""
+    for name, widget in sorted(explorer.controls.items()):
+        if isinstance(widget, W.FloatSlider) and not name.startswith("probe"):
             return widget
     raise AssertionError("no float slider")
 

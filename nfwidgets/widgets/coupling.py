@@ -14,6 +14,7 @@ from ..flows.coupling import SCALE_RULES, AffineCoupling, SimpleConditioner
 from ..plots import points_mark, set_points
 from ._handles import BatchedExplorer, PointHandle
 from .planar import slider
+from .slider_snap import is_display_snap
 
 __all__ = ["CONDITIONER_RANGES", "SPLITS", "CouplingExplorer"]
 
@@ -102,8 +103,14 @@ class CouplingExplorer(BatchedExplorer):
             self._bind(name, w, lambda value, name=name: self._set_parameter(name, value))
         (x0, x1), (y0, y1) = self.bounds
         p = (min(max(1.0, x0), x1), min(max(1.0, y0), y1))
-        self._bind("probe_1", slider("z₁", p[0], x0, x1), lambda v: None)
-        self._bind("probe_2", slider("z₂", p[1], y0, y1), lambda v: None)
+        # The probe only moves the Jacobian table and two markers: no full redraw.
+        self._probe_hold = False
+        for name, label, value, lo, hi in (("probe_1", "z₁", p[0], x0, x1),
+                                           ("probe_2", "z₂", p[1], y0, y1)):
+            probe_slider = slider(label, value, lo, hi)
+            probe_slider.add_class(f"nfw-control-{name}")
+            probe_slider.observe(self._on_probe_change, "value")
+            self.controls[name] = probe_slider
         self.params = W.HTML()
         self.params.add_class("nfw-params")
         self.jacobian_html = W.HTML()
@@ -150,10 +157,28 @@ class CouplingExplorer(BatchedExplorer):
             getattr(self.layer.conditioner, name).fill_(float(value))
 
     def _move_probe(self, x: float, y: float) -> None:
-        with self.one_redraw():
+        self._probe_hold = True  # both coordinates first, then one update
+        try:
             self.controls["probe_1"].value = x
             self.controls["probe_2"].value = y
+        finally:
+            self._probe_hold = False
+        self._refresh_probe()
         self.probe.place(self.controls["probe_1"].value, self.controls["probe_2"].value)
+
+    def _on_probe_change(self, change: dict) -> None:
+        if self._probe_hold or is_display_snap(change, change["old"]):
+            return
+        self._refresh_probe()
+
+    def _refresh_probe(self) -> None:
+        """Update the Jacobian table and the probe markers only (errors to the message area)."""
+        try:
+            self._update_probe()
+        except Exception as err:  # shown to the learner; state kept
+            self._show_error(err)
+            return
+        self._clear_error()
 
     # --- engine → plots ------------------------------------------------------------------
     def _before_redraw(self) -> None:
@@ -164,6 +189,13 @@ class CouplingExplorer(BatchedExplorer):
             f"mask b = {[int(v) for v in layer.mask.tolist()]}: x{_SUB[cond_i]} passes "
             f"unchanged, x{_SUB[trans_i]} = z{_SUB[trans_i]}·exp(ℓ(z{_SUB[cond_i]})) + "
             f"t(z{_SUB[cond_i]}) · {_rule_text(layer.scale, layer.bound)}")
+        self._update_probe()
+
+    def _update_probe(self) -> None:
+        """J, f(z) and log|det J| at the probe, from the engine, into the table and markers."""
+        layer = self.layer
+        cond_i = int(layer.cond_index[0])
+        trans_i = int(layer.trans_index[0])
         z_probe = (float(self.controls["probe_1"].value), float(self.controls["probe_2"].value))
         self.probe.place(*z_probe)
         ref = layer.mask
