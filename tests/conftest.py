@@ -10,6 +10,7 @@ import os
 import pytest
 import torch
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 # The default profile is derandomized: the test command (and CI) sees the same examples on
 # every run; HYPOTHESIS_PROFILE=thorough explores 10x more, randomly.
@@ -118,3 +119,13 @@ def assert_rejects_bad_batches(call, n: int = 5, non_tensor: object = ((0.0, 0.0
         call(torch.zeros(n, 2, dtype=int_dtype))
     with pytest.raises(ValueError, match=r"torch.float32 .*parameters are torch.float64"):
         call(torch.zeros(n, 2, dtype=torch.float32))
+
+
+#: SimpleConditioner parameters over the CouplingExplorer's slider ranges.
+simple_conditioner_params = st.fixed_dictionaries({
+    "s_slope": st.floats(-2.0, 2.0),
+    "s_shift": st.floats(-2.0, 2.0),
+    "t_amplitude": st.floats(-3.0, 3.0),
+    "t_frequency": st.floats(0.0, 4.0),
+    "t_shift": st.floats(-2.0, 2.0),
+})

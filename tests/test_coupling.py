@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from conftest import assert_rejects_bad_batches
+from conftest import assert_rejects_bad_batches, simple_conditioner_params
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from torch import nn
@@ -22,13 +22,7 @@ from nfwidgets.flows import (
 F64 = torch.float64
 
 # SimpleConditioner slider ranges; points in [-5, 5]^D.
-_simple = st.fixed_dictionaries({
-    "s_slope": st.floats(-2.0, 2.0),
-    "s_shift": st.floats(-2.0, 2.0),
-    "t_amplitude": st.floats(-3.0, 3.0),
-    "t_frequency": st.floats(0.0, 4.0),
-    "t_shift": st.floats(-2.0, 2.0),
-})
+_simple = simple_conditioner_params
 _mask_2d = st.sampled_from([(1, 0), (0, 1)])
 _mask_3d = st.sampled_from([(1, 0, 1), (0, 1, 0), (1, 0, 0), (0, 0, 1)])
 _point = st.tuples(st.floats(-5.0, 5.0), st.floats(-5.0, 5.0))

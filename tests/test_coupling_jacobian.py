@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import simple_conditioner_params
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -11,13 +12,7 @@ from nfwidgets.flows import SCALE_RULES, AffineCoupling, MLPConditioner, SimpleC
 
 F64 = torch.float64
 
-_simple = st.fixed_dictionaries({
-    "s_slope": st.floats(-2.0, 2.0),
-    "s_shift": st.floats(-2.0, 2.0),
-    "t_amplitude": st.floats(-3.0, 3.0),
-    "t_frequency": st.floats(0.0, 4.0),
-    "t_shift": st.floats(-2.0, 2.0),
-})
+_simple = simple_conditioner_params
 
 
 def _autograd_jacobian(layer: AffineCoupling, z: torch.Tensor) -> torch.Tensor:

@@ -148,14 +148,8 @@ class Explorer(ControlsMixin, W.VBox):
         """Redraw soon: at once if ``redraw_delay`` is 0 or no event loop runs, else after the
         delay (a burst of changes then ends on one picture of the last state). While changes
         keep coming the grid is coarse; the full grid follows once they stop."""
-        if self._suppress:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is None or self.redraw_delay <= 0:
-            self.redraw()
+        loop = self._deferred_loop()
+        if loop is None:
             return
         now = time.perf_counter()
         dragging = now - self._last_change < 0.25

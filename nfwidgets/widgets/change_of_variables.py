@@ -292,15 +292,8 @@ class ChangeOfVariables1D(ControlsMixin, W.VBox):
     def request_redraw(self) -> None:
         """Redraw at once if ``redraw_delay`` is 0 or no event loop runs; else once after the
         delay, for the last state of a burst of changes."""
-        if self._suppress:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is None or self.redraw_delay <= 0:
-            self.redraw()
-        elif self._pending is None:
+        loop = self._deferred_loop()
+        if loop is not None and self._pending is None:
             self._pending = loop.call_later(self.redraw_delay, self._flush)
 
     def _flush(self) -> None:

@@ -7,6 +7,7 @@ in the widget's ``message`` area and the learner's state is kept.
 
 from __future__ import annotations
 
+import asyncio
 import html
 from collections.abc import Callable
 
@@ -23,6 +24,7 @@ class ControlsMixin:
 
     controls: dict[str, W.ValueWidget]
     message: W.HTML
+    redraw_delay: float
     _suppress: bool = False
 
     def request_redraw(self) -> None:  # pragma: no cover - provided by the widget class
@@ -30,6 +32,21 @@ class ControlsMixin:
 
     def redraw(self) -> None:  # pragma: no cover - provided by the widget class
         raise NotImplementedError
+
+    def _deferred_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop to schedule a deferred redraw on, or ``None`` after redrawing at once
+        (``redraw_delay`` 0, or no loop running: tests, scripts) or when redraws are suppressed
+        (inside ``set``)."""
+        if self._suppress:
+            return None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or self.redraw_delay <= 0:
+            self.redraw()
+            return None
+        return loop
 
     def _bind(self, name: str, widget: W.ValueWidget,
               apply: Callable[[object], None]) -> W.ValueWidget:
