@@ -169,17 +169,25 @@ def test_planar_burst_of_events_ends_on_the_last_state() -> None:
 
 
 def test_coalescing_on_a_running_event_loop() -> None:
-    """With an event loop (as in a kernel): a quick burst gives one redraw of the last state, a
-    drag gives coarse frames then one full frame of the final state, and nothing is drawn twice."""
+    """With an event loop (as in a kernel): an isolated change is drawn at once and in full; a
+    quick burst adds one coarse redraw of its last state and one full settle frame; a drag gives
+    coarse frames then one full frame of the final state. Nothing queues up."""
     import asyncio
 
     from nfwidgets.grid import density_grid
 
-    async def scenario() -> tuple[int, int, PlanarExplorer]:
+    async def scenario() -> tuple[int, int, int, PlanarExplorer]:
         e = PlanarExplorer(redraw_delay=0.02, resolution=32, coarse_resolution=16)
+        await asyncio.sleep(0.3)
+        start = e.frame
+        e.controls["b"].value = 0.3  # isolated: drawn before the assignment returns
+        assert e.frame == start + 1 and e.last_frame.resolution == 32
+        await asyncio.sleep(0.5)
+        isolated = e.frame - start
         start = e.frame
         e.controls["b"].value = 0.5
-        e.controls["b"].value = 0.7  # 1 ms later: same redraw
+        e.controls["b"].value = 0.7  # 1 ms later: gathered into one deferred redraw
+        e.controls["b"].value = 0.9
         await asyncio.sleep(0.5)
         burst = e.frame - start
         assert e.last_frame.resolution == 32
@@ -188,10 +196,11 @@ def test_coalescing_on_a_running_event_loop() -> None:
             e.controls["b"].value = float(v)
             await asyncio.sleep(0.04)
         await asyncio.sleep(0.6)
-        return burst, e.frame - start, e
+        return isolated, burst, e.frame - start, e
 
-    burst, drag, e = asyncio.run(scenario())
-    assert burst == 1
+    isolated, burst, drag, e = asyncio.run(scenario())
+    assert isolated == 1
+    assert burst == 3  # the first change at once, one coarse frame of the last, one settle frame
     assert 2 <= drag <= 9  # coarse frames while dragging, then exactly one settle frame
     assert e.last_frame.resolution == 32 and float(e.layer.b) == pytest.approx(1.0)
     np.testing.assert_array_equal(e.last_frame.density,

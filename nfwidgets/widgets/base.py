@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 
 import ipywidgets as W
 import numpy as np
@@ -95,7 +94,6 @@ class Explorer(ControlsMixin, W.VBox):
         self.last_frame: Frame | None = None
         self._pending: asyncio.TimerHandle | None = None
         self._settle: asyncio.TimerHandle | None = None
-        self._last_change = -math.inf
         self._suppress = False
 
         self.panels = {
@@ -145,18 +143,20 @@ class Explorer(ControlsMixin, W.VBox):
 
     # --- redraw ------------------------------------------------------------------------------
     def request_redraw(self) -> None:
-        """Redraw soon: at once if ``redraw_delay`` is 0 or no event loop runs, else after the
-        delay (a burst of changes then ends on one picture of the last state). While changes
-        keep coming the grid is coarse; the full grid follows once they stop."""
+        """Redraw soon. Synchronously if ``redraw_delay`` is 0 or no event loop runs. Else an
+        isolated change (a click, a key press, the first event of a drag) is drawn at once in
+        full, and later changes of the same gesture are gathered into one coarse redraw after
+        ``redraw_delay`` (a burst ends on the picture of the last state); the full grid follows
+        0.3 s after the last change."""
         loop = self._deferred_loop()
         if loop is None:
             return
-        now = time.perf_counter()
-        dragging = now - self._last_change < 0.25
-        self._last_change = now
+        if self._starts_gesture() and self._pending is None:
+            self.redraw(self.resolution)
+            return
         if self._pending is None:  # later changes in the window are drawn by this redraw
-            res = self.coarse_resolution if dragging else self.resolution
-            self._pending = loop.call_later(self.redraw_delay, self._on_pending, res)
+            self._pending = loop.call_later(self.redraw_delay, self._on_pending,
+                                            self.coarse_resolution)
         if self._settle is not None:
             self._settle.cancel()
         self._settle = loop.call_later(0.3, self._on_settle)

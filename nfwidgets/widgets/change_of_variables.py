@@ -290,10 +290,14 @@ class ChangeOfVariables1D(ControlsMixin, W.VBox):
 
     # --- redraw ------------------------------------------------------------------------------
     def request_redraw(self) -> None:
-        """Redraw at once if ``redraw_delay`` is 0 or no event loop runs; else once after the
-        delay, for the last state of a burst of changes."""
+        """Redraw at once if ``redraw_delay`` is 0, no event loop runs or the change starts a
+        gesture; else once after the delay, for the last state of a burst of changes."""
         loop = self._deferred_loop()
-        if loop is not None and self._pending is None:
+        if loop is None:
+            return
+        if self._starts_gesture() and self._pending is None:
+            self.redraw()
+        elif self._pending is None:
             self._pending = loop.call_later(self.redraw_delay, self._flush)
 
     def _flush(self) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import html
+import math
+import time
 from collections.abc import Callable
 
 import ipywidgets as W
@@ -26,6 +28,10 @@ class ControlsMixin:
     message: W.HTML
     redraw_delay: float
     _suppress: bool = False
+    #: A change this long (seconds) after the previous one starts a new gesture: it is drawn at
+    #: once (leading edge); closer changes are gathered into one deferred redraw.
+    QUIET = 0.25
+    _last_change: float = -math.inf
 
     def request_redraw(self) -> None:  # pragma: no cover - provided by the widget class
         raise NotImplementedError
@@ -47,6 +53,14 @@ class ControlsMixin:
             self.redraw()
             return None
         return loop
+
+    def _starts_gesture(self) -> bool:
+        """Record a change now; True when the previous one is at least ``QUIET`` seconds old (an
+        isolated click or key press, or the first event of a drag)."""
+        now = time.perf_counter()
+        quiet = now - self._last_change >= self.QUIET
+        self._last_change = now
+        return quiet
 
     def _bind(self, name: str, widget: W.ValueWidget,
               apply: Callable[[object], None]) -> W.ValueWidget:
