@@ -164,12 +164,14 @@ class Trainer:
             torch.zeros((), dtype=self.dtype, device=self.device))
         value, gnorm = torch.stack([loss.detach(), norm.to(loss.dtype)]).tolist()
         if not (math.isfinite(value) and math.isfinite(gnorm)):
-            what = "loss" if not math.isfinite(value) else "gradient"
+            what, bad = ("loss", value) if not math.isfinite(value) else ("gradient", gnorm)
+            meaning = "not a number" if math.isnan(bad) else "infinite"
             self._restore_good()
             self.last_error = (
-                f"step {t}: the {what} became {value if what == 'loss' else gnorm} "
-                f"(lr = {self.lr:g}); parameters were rolled back to the last good step "
-                f"({self.step_count}). Try a smaller learning rate or a bounded scale rule.")
+                f"step {t}: the {what} became {bad} ({meaning}) at lr = {self.lr:g}, so training "
+                f"stopped and the parameters were rolled back to the last good step "
+                f"({self.step_count}). Try a smaller learning rate, or a bounded scale rule "
+                f"(tanh or softclip) for coupling layers.")
             raise TrainingDiverged(self.last_error)
         self._save_good()
         if self.grad_clip is not None and gnorm > self.grad_clip:
