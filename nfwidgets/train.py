@@ -253,7 +253,9 @@ class ReverseKL(Trainer):
 
     where the bound holds when :math:`e^{-U}` is integrable (U1); U2–U4 do not decay along
     z₁, so on ℝ² the loss has no lower bound and the bound only holds for flows that keep their
-    samples in the energy's box (see ``nfwidgets.targets.Energy.domain_note``). With the
+    samples in the energy's box (see ``nfwidgets.targets.Energy.domain_note``;
+    ``energy("U2").confined()`` adds a smooth wall outside the box, after which the bound holds
+    for every flow). With the
     annealing :math:`\beta_t = \min(1, 0.01 + t/10^4)` of the paper (``anneal_steps``
     sets the 10⁴; 0 disables it). Reverse KL is mode-seeking: it may cover only some modes.
 

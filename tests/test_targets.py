@@ -411,3 +411,95 @@ def test_checkerboard_samples_reach_the_entropy_floor() -> None:
     # And the black squares have total area 32: 8 of the 16 cells of side 2 in [-4, 4]².
     centres = torch.cartesian_prod(*(torch.arange(-3.0, 4.0, 2.0),) * 2)
     assert _on_black_squares(centres).sum().item() * 2 * 2 == 32
+
+
+# --------------------------------------------------------------------------------------------
+# Confined energies: U plus a smooth wall outside the box
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ENERGY_NAMES)
+def test_confined_equals_u_inside_the_box(name: str) -> None:
+    g = torch.Generator().manual_seed(0)
+    z = 8 * torch.rand(2000, 2, generator=g, dtype=torch.float64) - 4
+    plain, confined = energy(name), energy(name).confined(0.3)
+    assert torch.equal(confined(z), plain(z))
+    assert confined.name == name and confined.envelope == 0.3 and plain.envelope is None
+    assert confined.bounds == plain.bounds and "Confined" in confined.domain_note
+
+
+@pytest.mark.parametrize("name", ENERGY_NAMES)
+def test_confined_grows_outside_the_box_by_the_envelope(name: str) -> None:
+    s = 0.2
+    d = torch.tensor([0.0, 0.1, 0.5, 1.0, 3.0], dtype=torch.float64)
+    for direction in ((1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0)):
+        normal = torch.tensor(direction, dtype=torch.float64)
+        along = torch.tensor([0.3, -0.2], dtype=torch.float64) * (1 - normal.abs())
+        z = 4.0 * normal + along + d[:, None] * normal  # leaving the box through an edge
+        extra = energy(name).confined(s)(z) - energy(name)(z)
+        torch.testing.assert_close(extra, 0.5 * (d / s) ** 2)
+    # In a corner the distance is Euclidean.
+    corner = torch.tensor([[5.0, -6.0]], dtype=torch.float64)
+    extra = energy(name).confined(s)(corner) - energy(name)(corner)
+    torch.testing.assert_close(extra, torch.tensor([0.5 * 5.0 / s**2], dtype=torch.float64))
+
+
+@pytest.mark.parametrize("name", ENERGY_NAMES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_confined_is_finite_with_finite_gradients(name: str, dtype: torch.dtype) -> None:
+    z = torch.tensor([[1e3, 0.0], [-1e3, 1e3], [4.0, 4.0], [4.0, 0.5], [0.0, 0.0]],
+                     dtype=dtype, requires_grad=True)
+    u = energy(name).confined()(z)
+    assert torch.isfinite(u).all()
+    u.sum().backward()
+    assert z.grad is not None and torch.isfinite(z.grad).all()
+    zz = torch.tensor([[4.05, 0.3], [-4.2, -4.1], [3.9, 1.1]], dtype=torch.float64,
+                      requires_grad=True)
+    assert torch.autograd.gradcheck(energy(name).confined(0.5), (zz,))
+
+
+def test_confined_envelope_gradient_is_continuous_at_the_edge() -> None:
+    z = torch.tensor([[4.0 - 1e-9, 0.5], [4.0 + 1e-9, 0.5]], dtype=torch.float64,
+                     requires_grad=True)
+    energy("U2").confined(0.1)(z).sum().backward()
+    torch.testing.assert_close(z.grad[0], z.grad[1], atol=1e-6, rtol=0)
+
+
+def test_confined_log_z_of_u2_matches_the_closed_form_tail() -> None:
+    # Outside the box along z₁ every column of U2 carries 0.4·√(2π) (|w₁| ≤ 1 keeps the ridge
+    # far from the z₂ edges), and the envelope integrates to s·√(π/2) on each side.
+    s = 0.2
+    tail = 2 * 0.4 * math.sqrt(2 * math.pi) * s * math.sqrt(math.pi / 2)
+    expected = math.log(math.exp(energy("U2").log_z) + tail)
+    assert energy("U2").confined(s).log_z == pytest.approx(expected, abs=1e-4)
+
+
+def test_confined_log_z_by_monte_carlo_and_for_u1() -> None:
+    # U1 has ~1e-8 of its mass outside the box: confining it changes nothing measurable.
+    assert energy("U1").confined().log_z == pytest.approx(energy("U1").log_z, abs=1e-6)
+    # Independent check on the widened box [-6, 6]²: Z_c = 144 · E_uniform[exp(-U_c)].
+    g = torch.Generator().manual_seed(4)
+    z = 12 * torch.rand(800_000, 2, generator=g, dtype=torch.float64) - 6
+    u4 = energy("U4").confined(0.2)
+    estimate = math.log(144 * torch.exp(-u4(z)).mean().item())
+    assert estimate == pytest.approx(u4.log_z, abs=0.02)
+    assert u4.log_z > energy("U4").log_z
+
+
+@pytest.mark.parametrize("bad", [0, -0.1, float("inf"), float("nan"), "1", True])
+def test_confined_bad_width(bad: object) -> None:
+    with pytest.raises(ValueError, match="width must be a finite number > 0"):
+        energy("U2").confined(bad)  # type: ignore[arg-type]
+
+
+def test_reverse_kl_on_a_confined_energy_stays_above_minus_log_z() -> None:
+    from nfwidgets.flows import Flow, Planar
+    from nfwidgets.train import ReverseKL
+
+    g = torch.Generator().manual_seed(0)
+    flow = Flow([Planar(0.3 * torch.randn(2, generator=g), 0.3 * torch.randn(2, generator=g))
+                 for _ in range(4)])
+    u2 = energy("U2").confined()
+    vi = ReverseKL(flow, u2, n_samples=128, lr=1e-2, anneal_steps=0, seed=0)
+    vi.run(150)
+    assert vi.free_energy(4000) > -u2.log_z - 0.05
