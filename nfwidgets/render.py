@@ -11,7 +11,8 @@ import zlib
 
 import numpy as np
 
-__all__ = ["COLOR_MAPS", "colorize", "encode_png", "field_to_png"]
+__all__ = ["COLOR_MAPS", "MASK_COLOR", "N_LEVELS", "colorize", "colorize_index", "encode_png",
+           "encode_png_indexed", "field_to_png", "palette"]
 
 # Anchor colours of the maps bqplot/d3 draw under the same names, interpolated linearly.
 # viridis (van der Walt & Smith 2015): perceptually uniform and colour-blind safe.
@@ -30,19 +31,15 @@ def _lut(anchors: list[tuple[int, int, int]], n: int = 256) -> np.ndarray:
     return np.stack([np.interp(s, t, a[:, k]) for k in range(3)], axis=1).round().astype(np.uint8)
 
 
-#: Name → (256, 3) uint8 lookup table.
-COLOR_MAPS: dict[str, np.ndarray] = {"viridis": _lut(_VIRIDIS), "RdBu": _lut(_RDBU)}
+#: Colours per map: index 255 of a palette is reserved for masked and undefined cells.
+N_LEVELS = 255
+#: Name → (N_LEVELS, 3) uint8 lookup table.
+COLOR_MAPS: dict[str, np.ndarray] = {"viridis": _lut(_VIRIDIS, N_LEVELS),
+                                     "RdBu": _lut(_RDBU, N_LEVELS)}
+MASK_COLOR = (190, 190, 190)
 
 
-def colorize(field: np.ndarray, vmin: float, vmax: float, cmap: str = "viridis",
-             mask: np.ndarray | None = None,
-             mask_color: tuple[int, int, int] = (190, 190, 190)) -> np.ndarray:
-    """Map a 2-D float field to RGB (H, W, 3) uint8 with a fixed range [vmin, vmax].
-
-    Values outside the range take the end colours; NaN and masked cells take ``mask_color``.
-    Row 0 of ``field`` is the *lowest* y (bqplot/heat-map layout); the image is flipped so that
-    row 0 of the picture is the top.
-    """
+def _check_field(field: np.ndarray, vmin: float, vmax: float, cmap: str) -> np.ndarray:
     if cmap not in COLOR_MAPS:
         raise ValueError(f"cmap must be one of {sorted(COLOR_MAPS)}; got {cmap!r}")
     if not (np.isfinite(vmin) and np.isfinite(vmax) and vmax > vmin):
@@ -50,37 +47,80 @@ def colorize(field: np.ndarray, vmin: float, vmax: float, cmap: str = "viridis",
     f = np.asarray(field, dtype=np.float32)
     if f.ndim != 2:
         raise ValueError(f"field must be 2-D; got shape {f.shape}")
-    lut = COLOR_MAPS[cmap]
-    idx = (f - np.float32(vmin)) * np.float32((lut.shape[0] - 1) / (vmax - vmin))
-    bad = ~np.isfinite(idx)
-    np.clip(idx, 0, lut.shape[0] - 1, out=idx)
-    idx[bad] = 0
-    rgb = lut[idx.astype(np.intp)]
+    return f
+
+
+def palette(cmap: str = "viridis", mask_color: tuple[int, int, int] = MASK_COLOR) -> np.ndarray:
+    """The (256, 3) uint8 palette of ``cmap``: its ``N_LEVELS`` colours, then ``mask_color``."""
+    if cmap not in COLOR_MAPS:
+        raise ValueError(f"cmap must be one of {sorted(COLOR_MAPS)}; got {cmap!r}")
+    return np.concatenate([COLOR_MAPS[cmap], np.asarray([mask_color], dtype=np.uint8)])
+
+
+def colorize_index(field: np.ndarray, vmin: float, vmax: float, mask: np.ndarray | None = None,
+                   cmap: str = "viridis") -> np.ndarray:
+    """Map a 2-D float field to palette indices (H, W) uint8 with a fixed range [vmin, vmax].
+
+    Level ``k`` of ``N_LEVELS`` covers ``[vmin + k h, vmin + (k + 1) h)``, ``h = (vmax - vmin)
+    / N_LEVELS``; values outside the range take the end levels; NaN and masked cells take index
+    255 (the palette's mask colour). Row 0 of ``field`` is the *lowest* y (bqplot/heat-map
+    layout); the result is flipped so that row 0 of the picture is the top.
+    """
+    f = _check_field(field, vmin, vmax, cmap)
+    idx = (f - np.float32(vmin)) * np.float32(N_LEVELS / (vmax - vmin))
+    bad = np.isnan(idx)
+    np.clip(idx, 0, N_LEVELS - 1, out=idx)  # ±inf go to the end levels
+    out = idx.astype(np.uint8)
     if mask is not None:
         bad |= np.asarray(mask, dtype=bool)
     if bad.any():
-        rgb[bad] = mask_color
-    return np.ascontiguousarray(rgb[::-1])
+        out[bad] = 255
+    return np.ascontiguousarray(out[::-1])
+
+
+def colorize(field: np.ndarray, vmin: float, vmax: float, cmap: str = "viridis",
+             mask: np.ndarray | None = None,
+             mask_color: tuple[int, int, int] = MASK_COLOR) -> np.ndarray:
+    """Map a 2-D float field to RGB (H, W, 3) uint8: ``palette(cmap)[colorize_index(...)]``,
+    so an RGB picture and the indexed PNG of the same field show the same colours."""
+    return palette(cmap, mask_color)[colorize_index(field, vmin, vmax, mask, cmap)]
+
+
+def _png(header: bytes, chunks: list[tuple[bytes, bytes]], raw: np.ndarray, level: int) -> bytes:
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + tag + data
+                + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF))
+
+    body = b"".join(chunk(tag, data) for tag, data in chunks)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + body
+            + chunk(b"IDAT", zlib.compress(raw.tobytes(), level)) + chunk(b"IEND", b""))
 
 
 def encode_png(rgb: np.ndarray, level: int = 1) -> bytes:
-    """Encode an (H, W, 3) uint8 image as PNG (no filtering, zlib ``level``): W3C PNG spec."""
+    """Encode an (H, W, 3) uint8 image as an RGB PNG (no filtering, zlib ``level``): W3C PNG."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 array; got {rgb.shape} {rgb.dtype}")
     h, w, _ = rgb.shape
     raw = np.zeros((h, w * 3 + 1), dtype=np.uint8)  # filter byte 0 (None) per row
     raw[:, 1:] = rgb.reshape(h, w * 3)
+    return _png(struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0), [], raw, level)
 
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + tag + data
-                + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF))
 
-    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(raw.tobytes(), level)) + chunk(b"IEND", b""))
+def encode_png_indexed(index: np.ndarray, colors: np.ndarray, level: int = 1) -> bytes:
+    """Encode (H, W) uint8 palette indices with a (≤256, 3) uint8 palette as an indexed PNG
+    (colour type 3: one byte a pixel, a third of RGB's size to compress and send)."""
+    if index.ndim != 2 or index.dtype != np.uint8:
+        raise ValueError(f"expected an (H, W) uint8 array; got {index.shape} {index.dtype}")
+    if colors.ndim != 2 or colors.shape[1] != 3 or not 1 <= colors.shape[0] <= 256:
+        raise ValueError(f"expected a (≤256, 3) palette; got shape {colors.shape}")
+    h, w = index.shape
+    raw = np.zeros((h, w + 1), dtype=np.uint8)  # filter byte 0 (None) per row
+    raw[:, 1:] = index
+    plte = np.ascontiguousarray(colors, dtype=np.uint8).tobytes()
+    return _png(struct.pack(">IIBBBBB", w, h, 8, 3, 0, 0, 0), [(b"PLTE", plte)], raw, level)
 
 
 def field_to_png(field: np.ndarray, vmin: float, vmax: float, cmap: str = "viridis",
                  mask: np.ndarray | None = None) -> bytes:
-    """``encode_png(colorize(...))``: a field on a grid straight to PNG bytes."""
-    return encode_png(colorize(field, vmin, vmax, cmap, mask))
+    """A field on a grid straight to an indexed PNG (same colours as ``colorize``)."""
+    return encode_png_indexed(colorize_index(field, vmin, vmax, mask, cmap), palette(cmap))

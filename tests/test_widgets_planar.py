@@ -8,7 +8,7 @@ import torch
 
 from nfwidgets import Planar
 from nfwidgets.grid import density_grid, grid_points
-from nfwidgets.render import colorize, encode_png
+from nfwidgets.render import colorize
 from nfwidgets.widgets import PlanarExplorer
 
 
@@ -28,7 +28,7 @@ def test_sliders_write_the_layer_parameters(explorer: PlanarExplorer) -> None:
     assert explorer.flow.layers[0] is layer
 
 
-def test_plotted_density_and_log_det_are_the_engines(explorer: PlanarExplorer) -> None:
+def test_plotted_density_and_log_det_are_the_engines(explorer: PlanarExplorer, png_pixels) -> None:
     explorer.controls["u1"].value = -2.5
     explorer.controls["b"].value = 0.7
     expected = density_grid(explorer.flow, explorer.bounds, 48)
@@ -43,7 +43,8 @@ def test_plotted_density_and_log_det_are_the_engines(explorer: PlanarExplorer) -
     np.testing.assert_allclose(frame.log_det.reshape(-1), fwd_ld.numpy(), atol=1e-4)
     # and the picture sent to the browser is exactly that field, colour-mapped
     panel = explorer.panels["density"]
-    assert panel.last_png == encode_png(colorize(frame.density, panel.vmin, panel.vmax))
+    np.testing.assert_array_equal(png_pixels(panel.last_png),
+                                  colorize(frame.density, panel.vmin, panel.vmax))
 
 
 def test_readout_shows_u_hat_and_wtu_hat(explorer: PlanarExplorer) -> None:

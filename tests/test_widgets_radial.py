@@ -14,7 +14,7 @@ import torch.nn.functional as F
 import nfwidgets
 from nfwidgets import Radial
 from nfwidgets.grid import density_grid, grid_points
-from nfwidgets.render import colorize, encode_png
+from nfwidgets.render import colorize
 from nfwidgets.widgets import RadialExplorer
 
 N = 48
@@ -48,7 +48,7 @@ def test_sliders_write_the_layer_parameters(explorer: RadialExplorer) -> None:
     assert explorer.flow.layers[0] is layer
 
 
-def test_plotted_density_and_log_det_are_the_engines(explorer: RadialExplorer) -> None:
+def test_plotted_density_and_log_det_are_the_engines(explorer: RadialExplorer, png_pixels) -> None:
     explorer.set(z0_1=0.4, z0_2=-0.7, alpha=0.3, beta=2.0)
     expected = density_grid(explorer.flow, explorer.bounds, N)
     frame = explorer.last_frame
@@ -62,7 +62,8 @@ def test_plotted_density_and_log_det_are_the_engines(explorer: RadialExplorer) -
         _, fwd_ld = explorer.flow(z)
     np.testing.assert_allclose(frame.log_det.reshape(-1), fwd_ld.numpy(), atol=1e-4)
     panel = explorer.panels["density"]
-    assert panel.last_png == encode_png(colorize(frame.density, panel.vmin, panel.vmax))
+    np.testing.assert_array_equal(png_pixels(panel.last_png),
+                                  colorize(frame.density, panel.vmin, panel.vmax))
 
 
 @pytest.mark.parametrize(("alpha", "beta", "constrain"),

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from ._checks import check_batch
+from ._ops import row_sum
 
 __all__ = ["DiagonalNormal", "Layer", "NotInvertibleError", "StandardNormal"]
 
@@ -108,7 +109,7 @@ class StandardNormal(nn.Module):
     def log_prob(self, z: Tensor) -> Tensor:
         """Log density at ``z`` (N, dim) -> (N,)."""
         check_batch(z, self.dim, owner="StandardNormal.log_prob")
-        return -0.5 * (z * z).sum(-1) - 0.5 * self.dim * math.log(2 * math.pi)
+        return -0.5 * row_sum(z * z) - 0.5 * self.dim * math.log(2 * math.pi)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """Draw ``n`` points, shape (n, dim), in this module's dtype and device."""
@@ -141,7 +142,7 @@ class DiagonalNormal(nn.Module):
         """Log density at ``z`` (N, dim) -> (N,)."""
         check_batch(z, self.dim, owner="DiagonalNormal.log_prob", like=self.loc)
         e = (z - self.loc) * torch.exp(-self.log_scale)
-        return (-0.5 * (e * e) - self.log_scale).sum(-1) - 0.5 * self.dim * math.log(2 * math.pi)
+        return row_sum(-0.5 * (e * e) - self.log_scale) - 0.5 * self.dim * math.log(2 * math.pi)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """Draw ``n`` points, shape (n, dim)."""

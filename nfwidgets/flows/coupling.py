@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._checks import as_parameter_tensor, check_batch
+from ._ops import row_sum
 from .base import Layer
 
 __all__ = ["SCALE_RULES", "AffineCoupling", "MLPConditioner", "SimpleConditioner"]
@@ -97,7 +98,7 @@ class SimpleConditioner(nn.Module):
 
     def forward(self, z_cond: Tensor) -> tuple[Tensor, Tensor]:
         """``z_cond`` (N, d_c) -> ``(s, t)``, each (N, 1), shared by all transformed coordinates."""
-        c = z_cond.sum(-1, keepdim=True)
+        c = row_sum(z_cond).unsqueeze(-1)
         s = self.s_slope * c + self.s_shift
         t = self.t_amplitude * torch.sin(self.t_frequency * c) + self.t_shift
         return s, t
@@ -190,13 +191,13 @@ class AffineCoupling(Layer):
         z_c, z_t = self._split(z)
         ls, t = self._scale_shift(z_c, z_t.shape[1])
         x_t = torch.addcmul(t, z_t, torch.exp(ls))
-        return self._join(z_c, x_t), ls.sum(-1)
+        return self._join(z_c, x_t), row_sum(ls)
 
     def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, None]:
         x_c, x_t = self._split(x)
         ls, t = self._scale_shift(x_c, x_t.shape[1])
         z_t = (x_t - t) * torch.exp(-ls)
-        return self._join(x_c, z_t), -ls.sum(-1), None
+        return self._join(x_c, z_t), -row_sum(ls), None
 
     def jacobian(self, z: Tensor) -> Tensor:
         r"""The Jacobian :math:`\partial x/\partial z` at base points ``z`` (N, D) -> (N, D, D).

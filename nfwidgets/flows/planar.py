@@ -191,7 +191,7 @@ class Planar(Layer):
     def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         u_hat, c, one_plus_c = self._effective()
         y = x @ self.w
-        alpha = _solve_projection(y.detach(), c.detach(), self.b.detach())
+        alpha, t = _solve_projection(y.detach(), c.detach(), self.b.detach())
         if torch.is_grad_enabled() and (x.requires_grad or any(
                 p.requires_grad for p in self.parameters())):
             # Implicit-function gradient of α: a Newton step whose value is zero (g - g.detach())
@@ -199,8 +199,8 @@ class Planar(Layer):
             g = alpha + c * torch.tanh(alpha + self.b) - y
             dg = (1.0 + c * (1.0 - torch.tanh(alpha + self.b) ** 2)).detach()
             alpha = alpha - (g - g.detach()) / torch.where(dg != 0, dg, torch.ones_like(dg))
-        t = torch.tanh(alpha + self.b)
-        z = torch.addr(x, t, u_hat, alpha=-1.0)  # x - t ûᵀ
+            t = torch.tanh(alpha + self.b)
+        z = x - t.unsqueeze(-1) * u_hat  # x - t ûᵀ
         log_det = -self._log_abs_det(t, c, one_plus_c)
         if self.constrain:
             return z, log_det, None
@@ -265,50 +265,64 @@ def _bracketed_solve(y: Tensor, c: Tensor, b: Tensor, max_iter: int = 200) -> Te
 _TABLE_SIZE = 1025
 
 
-def _solve_projection(y: Tensor, c: Tensor, b: Tensor) -> Tensor:
+def _solve_projection(y: Tensor, c: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     """Solve ``α + c tanh(α + b) = y`` elementwise; exact to rounding for any ``c``.
 
-    For an invertible layer (``c ≥ -1``) on a large batch (a plot grid), the solution ``α(y)``
-    is tabulated on equally spaced values of ``y`` (see ``_table``), read off by
-    linear interpolation and polished by Newton steps; entries whose residual is not at rounding
-    level then go to the bracketed solver, which always converges. Small batches and folding
-    layers (``c < -1``) use the bracketed solver directly.
+    Returns ``(α, tanh(α + b))`` (the caller needs both). For an invertible layer (``c ≥ -1``)
+    on a large batch (a plot grid), ``α(y)`` is read off a cubic Hermite table over the range
+    of ``y`` (see ``_table``: one gather and three multiply-adds per point); Newton steps then
+    run until the residual is at rounding level (usually one is needed), and entries still off
+    go to the bracketed solver, which always converges. Small batches and folding layers
+    (``c < -1``) use the bracketed solver directly.
     """
     n = y.shape[0]
     if float(c) < -1.0 or n < 8 * _TABLE_SIZE:
-        return _bracketed_solve(y, c, b)
+        alpha = _bracketed_solve(y, c, b)
+        return alpha, torch.tanh(alpha + b)
     y_lo, y_hi = y.min(), y.max()
     if not bool(torch.isfinite(y_hi - y_lo)) or float(y_hi - y_lo) <= 0:
-        return _bracketed_solve(y, c, b)
-    table = _table(y_lo, y_hi, c, b)
+        alpha = _bracketed_solve(y, c, b)
+        return alpha, torch.tanh(alpha + b)
+    coef = _table(y_lo, y_hi, c, b)
     pos = (y - y_lo) * ((_TABLE_SIZE - 1) / (y_hi - y_lo))
     i = pos.floor().clamp_(0, _TABLE_SIZE - 2)
-    w = pos - i
-    i = i.long()
-    a0 = table[i]
-    alpha = a0 + w * (table[i + 1] - a0)
-    eps = torch.finfo(y.dtype).eps
-    for _ in range(2):
+    s = pos - i  # position in the cell, in [0, 1]
+    cf = coef.index_select(0, i.long())  # one gather: the (n, 5) cell coefficients
+    alpha = torch.addcmul(cf[:, 2], s, cf[:, 3])
+    alpha = torch.addcmul(cf[:, 1], s, alpha)
+    alpha = torch.addcmul(cf[:, 0], s, alpha)
+    # α(y) is non-decreasing, so it lies between the knots (a steep cell cannot overshoot).
+    alpha = torch.minimum(torch.maximum(alpha, cf[:, 0]), cf[:, 4])
+    one_plus_c = 1.0 + c
+    four_eps, abs_c = 4 * torch.finfo(y.dtype).eps, torch.abs(c)
+    floor = torch.abs(y) + 1.0
+    for k in range(4):
         t = torch.tanh(alpha + b)
-        dg = 1.0 + c * (1.0 - t * t)
-        step = (alpha + c * t - y) / torch.where(dg > 0, dg, torch.ones_like(dg))
-        alpha = alpha - torch.where(dg > 0, step, torch.zeros_like(step))
-    residual = alpha + c * torch.tanh(alpha + b) - y
-    tol = 4 * eps * (torch.abs(alpha) + torch.abs(c) + torch.abs(y) + 1.0)
-    # Anything not at rounding level (NaN and ±inf included) goes to the bracketed solver.
-    bad = ~((torch.abs(residual) <= tol) & torch.isfinite(alpha))
+        g = torch.addcmul(alpha - y, t, c)  # α + c tanh(α + b) - y
+        # Rounding level of g's own evaluation: ~eps (|α| + |c t| + |y|), plus an absolute floor.
+        tol = torch.addcmul(floor + torch.abs(alpha), torch.abs(t), abs_c) * four_eps
+        ok = torch.abs(g) <= tol  # False for NaN and ±inf
+        if k == 3 or bool(ok.all()):
+            break
+        dg = torch.addcmul(one_plus_c, t * t, c, value=-1.0)  # 1 + c sech²(α + b) ≥ 0
+        alpha = torch.where(ok | (dg <= 0), alpha, alpha - g / dg)
+    bad = ~ok
     if bool(bad.any()):
         alpha[bad] = _bracketed_solve(y[bad], c, b)
-    return alpha
+        t[bad] = torch.tanh(alpha[bad] + b)
+    return alpha, t
 
 
 def _table(y_lo: Tensor, y_hi: Tensor, c: Tensor, b: Tensor) -> Tensor:
-    """Approximate ``α`` at ``_TABLE_SIZE`` equally spaced ``y`` in ``[y_lo, y_hi]`` (c ≥ -1).
+    """Cubic Hermite interpolant of ``α(y)`` on ``_TABLE_SIZE - 1`` equal cells of
+    ``[y_lo, y_hi]`` (c ≥ -1): per cell ``(a0, d0, c2, c3, a1)`` with
+    ``α ≈ a0 + s d0 + s² c2 + s³ c3`` at ``y = y_k + s h``, ``s ∈ [0, 1]``.
 
-    ``y(α) = α + c tanh(α + b)`` is evaluated on α-knots that are dense where tanh bends
-    (|α + b| ≤ 8) and sparse where y is affine in α; the monotone table is inverted with
-    ``searchsorted`` and refined by two Newton steps. Only the callers' Newton polish and
-    residual check decide accuracy, so the table need only be close.
+    The knots come from ``y(α) = α + c tanh(α + b)`` evaluated on α-values that are dense where
+    tanh bends (|α + b| ≤ 8) and sparse where y is affine in α; the monotone table is inverted
+    with ``searchsorted``, refined by three Newton steps, and the slopes are
+    ``dα/dy = 1/g'(α)``. Only the caller's Newton polish and residual check decide accuracy, so
+    the table need only be close.
     """
     dtype, device = y_lo.dtype, y_lo.device
     abs_c = torch.abs(c)
@@ -325,9 +339,18 @@ def _table(y_lo: Tensor, y_hi: Tensor, c: Tensor, b: Tensor) -> Tensor:
     span = torch.where(v1 > v0, v1 - v0, torch.ones_like(v0))
     w = ((targets - v0) / span).clamp_(0.0, 1.0)
     alpha = alphas[i - 1] + w * (alphas[i] - alphas[i - 1])
-    for _ in range(2):
+    for _ in range(3):
         t = torch.tanh(alpha + b)
         dg = 1.0 + c * (1.0 - t * t)
         step = (alpha + c * t - targets) / torch.where(dg > 0, dg, torch.ones_like(dg))
         alpha = alpha - torch.where(dg > 0, step, torch.zeros_like(step))
-    return alpha
+    t = torch.tanh(alpha + b)
+    dg = 1.0 + c * (1.0 - t * t)
+    # dα/dy = 1/g'(α), times the cell width; where g' = 0 (c = -1 at the bend) the slope is
+    # infinite: 0 is used, and in that cell the Newton polish or the bracketed solver works.
+    h = (y_hi - y_lo) / (_TABLE_SIZE - 1)
+    d = torch.where(dg > 0, h / torch.where(dg > 0, dg, torch.ones_like(dg)),
+                    torch.zeros_like(dg))
+    a0, a1, d0, d1 = alpha[:-1], alpha[1:], d[:-1], d[1:]
+    delta = a1 - a0
+    return torch.stack([a0, d0, 3 * delta - 2 * d0 - d1, d0 + d1 - 2 * delta, a1], dim=1)

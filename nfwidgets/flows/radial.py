@@ -151,42 +151,63 @@ class Radial(Layer):
         a, bt, r_star = fold
         return (r_star,) if self.dim == 1 else (r_star, -(a + bt))
 
+    def _det_factors(self, r: Tensor, alpha: Tensor, apb: Tensor
+                     ) -> tuple[Tensor, Tensor, Tensor]:
+        """``(α + r, 1 + β̂h, 1 + β̂h + β̂h'r)`` at distance ``r``, the last two as the ratios
+        ``(α + β̂ + r)/(α + r)`` and ``(r(r + 2α) + α(α + β̂))/(α + r)²``, whose numerator
+        ``(α + r)² + αβ̂`` is written so that it never cancels near r = 0; both tend to 1 far
+        from z₀, so their product cannot overflow."""
+        s = alpha + r
+        first = (apb + r) / s
+        second = torch.addcmul(alpha * apb, r, r + 2 * alpha) / (s * s)
+        return s, first, second
+
     def _log_abs_det(self, r: Tensor, alpha: Tensor, apb: Tensor) -> Tensor:
-        # 1 + βh = (α + β + r)/(α + r);  1 + βh + βh'r = 1 + αβ/(α + r)², whose numerator
-        # (α + r)² + αβ = r(r + 2α) + α(α + β) is written so that it never cancels near r = 0.
-        d = self.dim
-        log_s = torch.log(alpha + r)
-        first = torch.log(torch.abs(apb + r)) - log_s if d > 1 else torch.zeros_like(r)
-        second = torch.log(torch.abs(r * (r + 2 * alpha) + alpha * apb)) - 2 * log_s
-        return (d - 1) * first + second
+        _, first, second = self._det_factors(r, alpha, apb)
+        return self._log_abs(first, second)
+
+    def _log_abs(self, first: Tensor, second: Tensor) -> Tensor:
+        """``log|det J| = (d - 1) log|1 + β̂h| + log|1 + β̂h + β̂h'r|`` (Rezende & Mohamed 2015,
+        eq. 14), from the two factors of ``_det_factors``."""
+        if self.dim == 1:
+            return torch.log(torch.abs(second))
+        if self.dim == 2:
+            return torch.log(torch.abs(first * second))  # one log instead of two
+        return (self.dim - 1) * torch.log(torch.abs(first)) + torch.log(torch.abs(second))
+
+    def _distance(self, diff: Tensor) -> Tensor:
+        """‖diff‖ per row. ``hypot`` is ~3× faster in 2-D (plot grids), but its gradient at 0 is
+        NaN where ``vector_norm``'s is 0: it is used only when no gradient is taken."""
+        if self.dim == 2 and not diff.requires_grad:
+            return torch.hypot(diff[:, 0], diff[:, 1])
+        return torch.linalg.vector_norm(diff, dim=-1)
 
     def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
         alpha, beta, apb = self._alpha_plus_beta()
         diff = z - self.z0
-        r = torch.linalg.vector_norm(diff, dim=-1)
+        r = self._distance(diff)
         x = z + (beta / (alpha + r)).unsqueeze(-1) * diff
         return x, self._log_abs_det(r, alpha, apb)
 
     def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         alpha, _, apb = self._alpha_plus_beta()
         diff = x - self.z0
-        rho = torch.linalg.vector_norm(diff, dim=-1)
+        rho = self._distance(diff)
         q = apb - rho
-        disc = torch.sqrt(q * q + 4 * alpha * rho)
+        disc = torch.sqrt(torch.addcmul(q * q, rho, 4 * alpha))
         # Non-negative root of r² + q r - αρ = 0, in the form that avoids cancellation.
         r = torch.where(q <= 0, 0.5 * (disc - q), 2 * alpha * rho / (q + disc))
         # x = z0 has the preimage z0 (r = 0); a folded map also sends the sphere r = -(α + β̂)
         # there, where det J = 0: take r = 0 so the log-det is that of z0.
         r = torch.where(rho > 0, r, torch.zeros_like(r))
-        # At x = z0 (ρ = r = 0) with α + β̂ = 0 the factor α/(α + β̂ + r) divides by zero; the
-        # preimage there is z0 itself, so use factor 1 (elsewhere the formula, for autograd).
-        denom = apb + r
-        nonzero = denom != 0
-        factor = torch.where(nonzero, (alpha + r) / torch.where(nonzero, denom,
-                                                                  torch.ones_like(denom)),
-                             torch.ones_like(rho))
-        z = self.z0 + factor.unsqueeze(-1) * diff
-        log_det = -self._log_abs_det(r, alpha, apb)
+        _, first, second = self._det_factors(r, alpha, apb)
+        # z - z0 = (x - z0) / (1 + β̂h). At x = z0 (ρ = r = 0) with α + β̂ = 0 that factor is
+        # 0/0; the preimage there is z0 itself, so use 1 (elsewhere the formula, for autograd).
+        nonzero = first != 0
+        factor = torch.where(nonzero, 1.0 / torch.where(nonzero, first, torch.ones_like(first)),
+                             torch.ones_like(first))
+        z = torch.addcmul(self.z0, factor.unsqueeze(-1), diff)
+        log_det = -self._log_abs(first, second)
         radius = self.fold_radius()
         unique = None if radius is None else rho >= radius
         return z, log_det, unique
