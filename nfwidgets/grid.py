@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .flows._ops import module_tensors
 from .flows.compose import Flow
 
 __all__ = [
@@ -79,7 +80,7 @@ def _numpy(t: Tensor, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _flow_dtype(flow: Flow) -> tuple[torch.dtype, torch.device]:
-    for t in (*flow.parameters(), *flow.buffers()):
+    for t in module_tensors(flow):
         if t.is_floating_point():
             return t.dtype, t.device
     return torch.get_default_dtype(), torch.device("cpu")
@@ -152,7 +153,7 @@ class DeformedGrid:
 def _layer_state(layer: torch.nn.Module) -> tuple:
     """Changes whenever the layer's map may have changed: its settings (``extra_repr``) and,
     for every parameter and buffer, identity, storage, dtype and in-place version counter."""
-    tensors = (*layer.parameters(), *layer.buffers())
+    tensors = module_tensors(layer)
     return (id(layer), layer.extra_repr(),
             tuple((id(t), t.data_ptr(), t.dtype, t._version) for t in tensors))
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .flows._ops import module_tensors
 from .flows.compose import Flow
 from .grid import (
     Bounds,
@@ -84,7 +85,7 @@ class FlowView:
         start = time.perf_counter()
         flow = self.flow if flow is None else flow
         n = self.resolution if resolution is None else resolution
-        params = [p.detach().reshape(-1) for p in flow.parameters()]
+        params = [p.detach().reshape(-1) for p in module_tensors(flow, buffers=False)]
         if params and not bool(torch.isfinite(torch.cat(params)).all()):
             for k, layer in enumerate(flow.layers):  # a broken state is reported, never drawn
                 for name, p in layer.named_parameters():

@@ -539,3 +539,20 @@ def test_bad_input_rejected(method):
     layer = _planar([1.0, 0.5], [0.2, -0.3], 0.1)
     call = getattr(layer, method)
     assert_rejects_bad_batches(call, 5, [[0.0, 0.0]], torch.int64)
+
+
+def test_effective_parameters_follow_in_place_edits_and_replacements():
+    """``_effective`` is cached per (w, u) state while no gradient is taken: an in-place slider
+    edit, a replaced parameter and the constraint toggle must all be seen at once."""
+    layer = Planar([1.0, 0.0], [-3.0, 0.0], 0.0)
+    with torch.no_grad():
+        first = layer.wtu_hat.clone()
+        layer.u[0] = 2.0  # in place, as a slider does
+        assert float(layer.wtu_hat) == pytest.approx(2.0)
+        layer.u = torch.nn.Parameter(torch.tensor([-3.0, 0.0]))  # replaced
+        assert torch.equal(layer.wtu_hat, first)
+        layer.constrain = False
+        assert float(layer.wtu_hat) == pytest.approx(-3.0)
+    # with gradients the value is computed afresh and differentiable
+    _, c, _ = layer._effective()
+    assert c.requires_grad

@@ -80,6 +80,21 @@ class Planar(Layer):
         tiny ``‖w‖`` cannot overflow; ``w = 0`` gives ``û = u``.
         """
         w, u = self.w, self.u
+        if not torch.is_grad_enabled():
+            # A redraw asks several times per state: compute once per (w, u) state. The cache
+            # holds w and u themselves (identity, so a new tensor at a recycled address is
+            # never mistaken for them) and their in-place version counters.
+            state = (self.constrain, w._version, u._version)
+            cached = self.__dict__.get("_effective_cache")
+            if cached is not None and cached[0] is w and cached[1] is u and cached[2] == state:
+                return cached[3]
+            value = self._effective_fresh()
+            self.__dict__["_effective_cache"] = (w, u, state, value)
+            return value
+        return self._effective_fresh()
+
+    def _effective_fresh(self) -> tuple[Tensor, Tensor, Tensor]:
+        w, u = self.w, self.u
         wtu = w @ u
         if not self.constrain:
             return u, wtu, 1.0 + wtu
