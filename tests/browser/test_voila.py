@@ -1,0 +1,53 @@
+"""Every explorer (and the training dashboard) renders in Voilà, in headless Chromium: the
+figures are drawn and not blank, a slider step redraws the density, no console errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from checks import assert_explorers_respond, assert_figures_drawn, assert_no_errors
+from conftest import bh
+
+import nfwidgets.widgets as widgets
+
+#: Every public widget class (the ``Explorer`` base is not shown on its own).
+WIDGETS = [name for name in widgets.__all__ if name != "Explorer"]
+
+
+@pytest.fixture(scope="module")
+def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[bh.Server]:
+    folder = tmp_path_factory.mktemp("voila")
+    cells = ["import torch\nimport nfwidgets\ntorch.manual_seed(0)"]
+    for name in WIDGETS:
+        # the dashboard trains a few steps, so its loss plot has a curve to draw
+        train = "w.step(20)\n" if name == "TrainingDashboard" else ""
+        cells.append(f"w = nfwidgets.widgets.{name}()\n{train}w")
+    bh.write_notebook(folder / "explorers.ipynb", cells)
+    with bh.voila_server(folder) as server:
+        yield server
+
+
+def test_every_explorer_renders_and_responds_in_voila(voila: bh.Server, browser: object,
+                                                      ) -> None:
+    page = bh.new_page(browser)
+    try:
+        page.goto(voila.url("voila/render/explorers.ipynb"))
+        voila.remember_children()
+        page.locator(bh.EXPLORERS).nth(len(WIDGETS) - 1).wait_for()
+        bh.wait_widgets_rendered(page, min_figures=len(WIDGETS))
+        assert_no_errors(page, "voila")
+        shown = page.locator(bh.EXPLORERS).count()
+        assert shown == len(WIDGETS), f"Voilà shows {shown} of the {len(WIDGETS)} widgets"
+        assert assert_figures_drawn(page, "voila") >= len(WIDGETS)
+        moves = assert_explorers_respond(page, "voila")
+        assert len(moves) == len(WIDGETS), moves
+        assert_no_errors(page, "voila")
+    finally:
+        page.close()
+
+
+def test_voila_notebook_is_not_a_lesson() -> None:
+    """The Voilà notebook is built in a temporary folder: lessons/ stays untouched."""
+    assert not any(Path(__file__).resolve().parents[2].glob("lessons/explorers.ipynb"))
