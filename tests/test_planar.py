@@ -548,7 +548,7 @@ def test_effective_parameters_follow_in_place_edits_and_replacements():
     with torch.no_grad():
         first = layer.wtu_hat.clone()
         layer.u[0] = 2.0  # in place, as a slider does
-        assert float(layer.wtu_hat) == pytest.approx(2.0)
+        assert float(layer.wtu_hat) == pytest.approx(-1.0 + math.log1p(math.exp(2.0)))
         layer.u = torch.nn.Parameter(torch.tensor([-3.0, 0.0]))  # replaced
         assert torch.equal(layer.wtu_hat, first)
         layer.constrain = False
