@@ -9,7 +9,7 @@ map, PNG encode, widget state, serialisation. In the same run, the same update d
 ``savefig`` as the inline backend does). Interleaved rounds, single-threaded torch, median and
 p95 over the repeats. Prints a table, writes benchmarks/results/widgets.json.
 
-    python benchmarks/bench_widgets.py [--repeats 30] [--quick]
+    python benchmarks/bench_widgets.py [--repeats 30] [--quick] [--threads 1]
 """
 
 from __future__ import annotations
@@ -113,9 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (1: steady numbers; a kernel uses all cores)")
     args = parser.parse_args(argv)
     repeats = 5 if args.quick else args.repeats
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     widget_module.comm.create_comm = lambda *a, **k: SerialisingComm(**k)
 
     sizes = (100, 200, 400)
@@ -153,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                     compute[key].append(frame.compute_ms)
 
     rows = []
-    print(f"widget redraw, kernel side (torch {torch.__version__}, 1 thread), "
+    print(f"widget redraw, kernel side (torch {torch.__version__}, {args.threads} thread(s)), "
           f"{repeats} slider moves each, interleaved")
     print("(p50/p95: wall time; cpu p50: this thread's CPU time, which other processes on a "
           "busy machine do not inflate)")
@@ -182,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{'PASS' if ok else 'FAIL'}")
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / ("widgets-quick.json" if args.quick else "widgets.json")).write_text(
+    suffix = ("-quick" if args.quick else "") + (f"-{args.threads}t" if args.threads != 1 else "")
+    (out / f"widgets{suffix}.json").write_text(
         json.dumps(rows, indent=1))
     return 0
 
