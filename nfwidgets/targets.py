@@ -266,6 +266,56 @@ class Energy:
         """Return the unnormalised log density ``-U(z)``; subtract :attr:`log_z` to normalise."""
         return -self(z)
 
+    def sample(self, n: int, seed: int = 0, *, dtype: torch.dtype = torch.float32) -> Tensor:
+        """Draw ``n`` exact samples of ``p(z) ∝ exp(-U(z))`` by rejection sampling.
+
+        Proposals are uniform on :attr:`bounds` (widened by 10 envelope widths when confined),
+        accepted with probability ``exp(-U(z)) / M``, where ``M`` is 1.25 times the largest
+        ``exp(-U)`` on a 400 × 400 grid of that box (U1–U4 vary on scales ≥ 0.35, far above
+        the grid step 0.02, so the grid maximum is within a few per cent of the true one).
+        Samples therefore follow the density *restricted to the box* — the density that
+        :attr:`log_z` normalises. About 3–7 % of proposals are accepted.
+
+        Arguments:
+            n: number of samples, an integer ≥ 1.
+            seed: seed of a private ``torch.Generator`` (the global RNG is untouched).
+            dtype: floating dtype of the result (drawn in float64, then cast).
+
+        Returns:
+            A tensor of shape ``(n, 2)``.
+
+        Raises:
+            ValueError: for a bad ``n``, seed or dtype.
+
+        References:
+            C. P. Robert and G. Casella, "Monte Carlo Statistical Methods", 2nd ed., Springer
+            2004, sec. 2.3 (the accept–reject method).
+        """
+        if not _is_int(n) or n < 1:
+            raise ValueError(f"n must be an integer >= 1, got {n!r}")
+        if not _is_int(seed):
+            raise ValueError(f"seed must be an integer, got {seed!r}")
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            raise ValueError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+        f64 = torch.float64
+        m = 0.0 if self.envelope is None else 10.0 * self.envelope
+        (a1, b1), (a2, b2) = self.bounds
+        lo = torch.tensor([a1 - m, a2 - m], dtype=f64)
+        width = torch.tensor([b1 - a1 + 2 * m, b2 - a2 + 2 * m], dtype=f64)
+        grid = lo + width * (torch.stack(torch.meshgrid(
+            torch.linspace(0, 1, 400, dtype=f64), torch.linspace(0, 1, 400, dtype=f64),
+            indexing="xy"), dim=-1).reshape(-1, 2))
+        log_m = float(-self(grid).min()) + math.log(1.25)
+        g = torch.Generator().manual_seed(int(seed))
+        out: list[Tensor] = []
+        have = 0
+        while have < n:
+            z = lo + width * torch.rand(max(4096, 20 * (n - have)), 2, generator=g, dtype=f64)
+            keep = torch.rand(z.shape[0], generator=g, dtype=f64).log() < -self(z) - log_m
+            out.append(z[keep])
+            have += int(keep.sum())
+        return torch.cat(out)[:n].to(dtype).contiguous()
+
     @property
     def log_z(self) -> float:
         """``ln Z = ln ∫ exp(-U(z)) dz`` over :attr:`bounds` (see :attr:`domain_note`); for a

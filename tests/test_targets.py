@@ -503,3 +503,54 @@ def test_reverse_kl_on_a_confined_energy_stays_above_minus_log_z() -> None:
     vi = ReverseKL(flow, u2, n_samples=128, lr=1e-2, anneal_steps=0, seed=0)
     vi.run(150)
     assert vi.free_energy(4000) > -u2.log_z - 0.05
+
+
+# --------------------------------------------------------------------------------------------
+# Exact samples of an energy (rejection sampling)
+# --------------------------------------------------------------------------------------------
+
+
+def test_energy_samples_shape_dtype_determinism_and_box() -> None:
+    a = energy("U3").sample(500, seed=1)
+    assert a.shape == (500, 2) and a.dtype == torch.float32
+    assert torch.equal(a, energy("U3").sample(500, seed=1))
+    assert not torch.equal(a, energy("U3").sample(500, seed=2))
+    assert bool((a.abs() <= 4).all())
+    state = torch.random.get_rng_state()
+    b = energy("U1").sample(3, seed=0, dtype=torch.float64)
+    assert b.dtype == torch.float64 and torch.equal(state, torch.random.get_rng_state())
+
+
+@pytest.mark.parametrize("name", ENERGY_NAMES)
+def test_energy_samples_match_quadrature_moments(name: str) -> None:
+    # E_p[z₁²] and E_p[z₂] on the box, by quadrature, against the sample means.
+    u = energy(name)
+    n = 400
+    c = -4 + 8 * (torch.arange(n, dtype=torch.float64) + 0.5) / n
+    g1, g2 = torch.meshgrid(c, c, indexing="xy")
+    grid = torch.stack((g1.reshape(-1), g2.reshape(-1)), dim=1)
+    w = torch.softmax(-u(grid), dim=0)
+    z = u.sample(40_000, seed=0, dtype=torch.float64)
+    for f in (lambda v: v[:, 0] ** 2, lambda v: v[:, 1]):
+        exact = float((w * f(grid)).sum())
+        values = f(z)
+        se = float(values.std()) / math.sqrt(len(values))
+        assert float(values.mean()) == pytest.approx(exact, abs=5 * se)
+
+
+def test_confined_energy_samples_leave_the_box_as_often_as_the_tail_mass() -> None:
+    u2 = energy("U2").confined(0.2)
+    z = u2.sample(40_000, seed=0, dtype=torch.float64)
+    outside = float((z.abs() > 4).any(dim=1).double().mean())
+    expected = 1 - math.exp(energy("U2").log_z - u2.log_z)  # mass outside / total mass
+    assert outside == pytest.approx(expected, abs=5 * math.sqrt(expected / len(z)))
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"n": 0}, "n must be an integer"), ({"n": 2.0}, "n must be an integer"),
+    ({"n": 3, "seed": 0.5}, "seed must be an integer"),
+    ({"n": 3, "dtype": torch.int64}, "dtype must be a floating-point"),
+])
+def test_energy_sample_bad_arguments(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        energy("U1").sample(**kwargs)
