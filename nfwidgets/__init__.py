@@ -19,6 +19,7 @@ from .widgets import (
     FlowBuilder,
     PlanarExplorer,
     RadialExplorer,
+    TrainingDashboard,
 )
 
 __version__ = "0.1.0"
@@ -40,5 +41,6 @@ __all__ = [
     "RadialExplorer",
     "SimpleConditioner",
     "StandardNormal",
+    "TrainingDashboard",
     "__version__",
 ]

@@ -66,7 +66,7 @@ def test_saddles_are_resolved_by_the_cell_mean() -> None:
 
 
 def test_nothing_to_draw_and_non_finite_cells() -> None:
-    xs, ys, gx, gy = _grid(11)
+    xs, ys, gx, _ = _grid(11)
     assert contour_paths(gx * 0.0, xs, ys, 1.0) == []
     assert contour_segments(gx * 0.0, xs, ys, 1.0).shape == (0, 2, 2)
     f = gx.copy()

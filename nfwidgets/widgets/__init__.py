@@ -6,6 +6,7 @@ from .change_of_variables import ChangeOfVariables1D
 from .coupling import CouplingExplorer
 from .planar import PlanarExplorer
 from .radial import RadialExplorer
+from .training import TrainingDashboard
 
 __all__ = [
     "ChangeOfVariables1D",
@@ -14,4 +15,5 @@ __all__ = [
     "FlowBuilder",
     "PlanarExplorer",
     "RadialExplorer",
+    "TrainingDashboard",
 ]
