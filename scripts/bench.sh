@@ -3,7 +3,8 @@
 # peers (zuko, nflows, normflows) and matplotlib into .venv first. Extra arguments go to both.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
-nfw_env "test,lessons,bench"
+nfw_env "test,lessons,bench,browser" && nfw_chromium
 cd "$ROOT"
 python benchmarks/bench_engine.py "$@"
 python benchmarks/bench_widgets.py "$@"
+python benchmarks/bench_browser.py "$@"

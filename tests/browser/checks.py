@@ -20,7 +20,7 @@ def assert_no_errors(page: object, where: str) -> None:
     assert not console, f"{where}: browser console errors:\n" + "\n".join(console)
 
 
-def assert_figures_drawn(page: object, where: str) -> int:
+def assert_figures_drawn(page: object, where: str, selector: str = ".bqplot.figure") -> int:
     """Every bqplot figure is drawn and not blank. A figure with kernel-drawn pictures (bqplot
     Image marks, or a HeatMap): each picture decodes to a non-empty bitmap, its element covers
     the plot area, and most of the plot area shows the picture's colours on screen (a picture
@@ -28,7 +28,7 @@ def assert_figures_drawn(page: object, where: str) -> int:
     dots): when its marks have drawn shapes, its plot area has at least ``MIN_PLOT_COLOURS``
     colours (a figure with no data yet, a loss plot before training, may be empty). Returns
     the number of figures."""
-    figures = page.locator(".bqplot.figure")
+    figures = page.locator(selector)
     count = figures.count()
     for k in range(count):
         fig = figures.nth(k)

@@ -1,0 +1,317 @@
+#!/usr/bin/env python
+"""Slider → pixels latency in a real browser: JupyterLab in headless Chromium.
+
+Builds a temporary notebook (not in lessons/) holding, at 100², 200² and 400²:
+
+- ``PlanarExplorer`` (slider ``b``);
+- ``FlowBuilder(preset="mixed_8")``, 8 mixed layers, with layer 5 of 8 (a planar layer in the
+  middle of the stack) selected for editing (slider ``layer.b``): layers 5–8 are recomputed;
+- the same planar density the way a teacher would write it without nfwidgets: a
+  ``FloatSlider`` for ``b`` bound through ``ipywidgets.interactive`` (what ``interact``
+  displays) to a function that computes ``nfwidgets.grid.density_grid`` and ``imshow``-s it
+  with matplotlib's inline backend;
+- and once, a bare comm echo as the floor: a ``FloatSlider`` observed in the kernel that sets a
+  ``Label``'s value.
+
+The explorers are built with ``coarse_resolution`` equal to ``resolution`` so every frame is
+drawn at the measured size. One measurement, in the page: ``t0 = performance.now()`` right
+before a keydown (ArrowRight / ArrowLeft, alternating) is dispatched on the slider's handle; a
+``MutationObserver`` on the target (the bqplot ``<image>`` ``href`` of the density panel, the
+Output widget's ``<img>`` ``src``, the ``Label``'s text) sees the new picture; two
+``requestAnimationFrame``s later (the frame that paints it) is ``t1``. Each subject is scrolled
+into view first, and changes are 0.4 s apart (an isolated step, as a learner clicking or
+typing; the explorers draw such a change at once). Subjects are interleaved in every round
+(rotating order); round 0 is a warm-up. The kernel runs torch single-threaded.
+
+Prints a table (p50 / p95 per subject and size, ratio against interact + matplotlib at the same
+size and against the echo) and writes ``benchmarks/results/browser.json`` (``browser-quick.json``
+with ``--quick``).
+
+    python benchmarks/bench_browser.py [--rounds 50] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tools"))
+
+import browser_harness as bh  # noqa: E402
+
+SIZES = (100, 200, 400)
+#: Subject → (CSS class of its root, the slider handle, the observed element, what changes).
+SUBJECTS = {
+    "PlanarExplorer": ("bench-planar", ".nfw-control-b .noUi-handle",
+                       ".nfw-figure-density svg.svg-figure", "image"),
+    "FlowBuilder mixed_8 (edit layer 5)": ("bench-builder", ".nfw-control-layer-b .noUi-handle",
+                                           ".nfw-figure-density svg.svg-figure", "image"),
+    "interact + matplotlib": ("bench-mpl", ".noUi-handle", ".widget-output", "img"),
+}
+ECHO = "comm echo (slider → Label)"
+MPL = "interact + matplotlib"
+GAP_MS = 400  # between changes: longer than the explorers' 0.25 s "still dragging" window
+
+SETUP = '''\
+import ipywidgets as W
+import matplotlib.pyplot as plt
+import torch
+
+from nfwidgets import Flow, FlowBuilder, Planar, PlanarExplorer
+from nfwidgets.grid import density_grid
+
+torch.set_num_threads(1)
+BOUNDS = ((-4.0, 4.0), (-4.0, 4.0))'''
+
+PER_SIZE = '''\
+planar_{n} = PlanarExplorer(resolution={n}, coarse_resolution={n})
+planar_{n}.add_class("bench-planar-{n}")
+builder_{n} = FlowBuilder(preset="mixed_8", resolution={n}, coarse_resolution={n})
+builder_{n}.controls["layers"].value = 4  # layer 5 of 8 (planar): its sliders are shown
+builder_{n}.add_class("bench-builder-{n}")
+
+layer_{n} = Planar([1.5, 0.0], [1.0, 0.5], 0.0)  # PlanarExplorer's default layer
+flow_{n} = Flow([layer_{n}]).to(torch.float32)
+
+
+def show_{n}(b=0.0):
+    with torch.no_grad():
+        layer_{n}.b.fill_(b)
+    grid = density_grid(flow_{n}, BOUNDS, {n})
+    fig, ax = plt.subplots(figsize=(3.2, 3.2))
+    ax.imshow(grid.density, origin="lower", extent=(-4, 4, -4, 4), cmap="viridis",
+              vmin=0.0, vmax=0.25)
+    ax.set_title("density p(x)")
+    plt.show()
+
+
+mpl_{n} = W.interactive(show_{n}, b=W.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.05))
+mpl_{n}.add_class("bench-mpl-{n}")
+W.VBox([planar_{n}, builder_{n}, mpl_{n}])'''
+
+ECHO_CELL = '''\
+echo_slider = W.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.05, description="b")
+echo_label = W.Label("0.00")
+echo_label.add_class("bench-echo-label")
+echo_slider.observe(lambda change: setattr(echo_label, "value", f"{change['new']:.2f}"),
+                    "value")
+echo = W.VBox([echo_slider, echo_label])
+echo.add_class("bench-echo")
+echo'''
+
+MEASURE_JS = """async ([rootSel, handleSel, targetSel, kind, key, timeoutMs]) => {
+    const root = document.querySelector(rootSel);
+    const handle = root.querySelector(handleSel);
+    const target = root.querySelector(targetSel);
+    const read = () => {
+        if (kind === 'image') {
+            const i = target.querySelector('image');
+            return i ? i.getAttribute('href') : '';
+        }
+        if (kind === 'img') {
+            const imgs = target.querySelectorAll('img');
+            return imgs.length ? imgs[imgs.length - 1].getAttribute('src') : '';
+        }
+        return target.textContent;
+    };
+    const frames = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    root.scrollIntoView({block: 'center'});
+    await frames();
+    const before = read();
+    return await new Promise((resolve) => {
+        let t0 = 0;
+        const timer = setTimeout(() => { observer.disconnect(); resolve(null); }, timeoutMs);
+        const observer = new MutationObserver(() => {
+            const now = read();
+            if (!now || now === before) return;
+            observer.disconnect();
+            clearTimeout(timer);
+            const seen = performance.now() - t0;
+            requestAnimationFrame(() => requestAnimationFrame(() =>
+                resolve({ms: performance.now() - t0, mutation_ms: seen})));
+        });
+        observer.observe(target, {subtree: true, childList: true, attributes: true,
+                                  characterData: true});
+        handle.focus();
+        t0 = performance.now();
+        handle.dispatchEvent(new KeyboardEvent('keydown', {key, bubbles: true,
+                                                          cancelable: true}));
+    });
+}"""
+
+COMPUTE_MS_JS = """([rootSel, frame]) => {
+    const f = document.querySelector(rootSel + ' .nfw-frame[data-frame]');
+    if (!f || Number(f.dataset.frame) <= frame) return false;
+    const m = f.textContent.match(/([0-9]+)² · ([0-9.]+) ms/);
+    return m ? [Number(m[1]), Number(m[2])] : false;
+}"""
+
+FRAME_JS = """(rootSel) => {
+    const f = document.querySelector(rootSel + ' .nfw-frame[data-frame]');
+    return f ? Number(f.dataset.frame) : -1;
+}"""
+
+
+def _percentile(values: list[float], q: float) -> float:
+    s = sorted(values)
+    k = (len(s) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def _notebook(folder: Path) -> Path:
+    cells = [SETUP] + [PER_SIZE.format(n=n) for n in SIZES] + [ECHO_CELL]
+    return bh.write_notebook(folder / "bench_browser.ipynb", cells)
+
+
+def _slots() -> list[tuple[str, int | None, str]]:
+    """(subject, size, root selector) for every measured widget; the echo once per size slot,
+    so it is sampled as often as the others and through the same rounds."""
+    slots = []
+    for n in SIZES:
+        for name, (cls, *_rest) in SUBJECTS.items():
+            slots.append((name, n, f".{cls}-{n}"))
+        slots.append((ECHO, n, ".bench-echo"))
+    return slots
+
+
+def measure(page: object, slot: tuple[str, int | None, str], key: str,
+            timeout_ms: int) -> dict | None:
+    name, _size, root = slot
+    handle, target, kind = ((".noUi-handle", ".bench-echo-label", "text") if name == ECHO
+                            else SUBJECTS[name][1:])
+    explorer = kind == "image"
+    frame = page.evaluate(FRAME_JS, root) if explorer else None
+    result = page.evaluate(MEASURE_JS, [root, handle, target, kind, key, timeout_ms])
+    if result is not None and explorer:  # the frame counter follows the picture
+        res_ms = page.wait_for_function(COMPUTE_MS_JS, arg=[root, frame]).json_value()
+        result["resolution"], result["compute_ms"] = res_ms
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="timed changes per subject and size (default 50; 12 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="smoke run")
+    parser.add_argument("--out", type=Path, default=None)
+    args, _other = parser.parse_known_args()  # bench.sh passes its arguments to every script
+    rounds = args.rounds or (12 if args.quick else 50)
+    out = args.out or HERE / "results" / ("browser-quick.json" if args.quick else "browser.json")
+
+    slots = _slots()
+    samples: dict[tuple[str, int], list[dict]] = {(s[0], s[1]): [] for s in slots}
+    failures: dict[tuple[str, int], int] = {k: 0 for k in samples}
+    t_start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="nfw-bench-") as tmp:
+        _notebook(Path(tmp))
+        with bh.lab_server(tmp) as server, bh.chromium(viewport=(1400, 1000)) as context:
+            page = bh.open_notebook(context, server, "bench_browser.ipynb")
+            bh.run_all(page, timeout_ms=300_000)
+            errors = bh.error_outputs(page)
+            if errors:
+                raise SystemExit("the benchmark notebook failed:\n" + "\n".join(errors))
+            bh.wait_widgets_rendered(page, timeout_ms=120_000)
+            for r in range(rounds + 1):  # round 0: warm-up
+                key = "ArrowRight" if r % 2 == 0 else "ArrowLeft"
+                order = slots[r % len(slots):] + slots[:r % len(slots)]
+                for slot in order:
+                    page.wait_for_timeout(GAP_MS)  # an isolated change, not a drag
+                    result = measure(page, slot, key, timeout_ms=20_000)
+                    if r == 0:
+                        continue
+                    if result is None:
+                        failures[slot[0], slot[1]] += 1
+                    else:
+                        samples[slot[0], slot[1]].append(result)
+                print(f"round {r}/{rounds} done ({time.perf_counter() - t_start:.0f} s)",
+                      file=sys.stderr, flush=True)
+            console = bh.console_errors(page)
+            page.close()
+
+    rows = []
+    p50 = {k: statistics.median([s["ms"] for s in v]) for k, v in samples.items() if v}
+    for (name, n), vals in samples.items():
+        ms = [s["ms"] for s in vals]
+        row = {"subject": name, "size": n, "n": len(ms), "timeouts": failures[name, n]}
+        if ms:
+            row |= {"p50_ms": p50[name, n], "p95_ms": _percentile(ms, 0.95),
+                    "min_ms": min(ms), "mutation_p50_ms": statistics.median(
+                        [s["mutation_ms"] for s in vals]),
+                    "samples_ms": [round(v, 2) for v in ms]}
+            if "compute_ms" in vals[0]:
+                row["kernel_compute_p50_ms"] = statistics.median([s["compute_ms"] for s in vals])
+                row["resolutions"] = sorted({s["resolution"] for s in vals})
+            mpl, echo = p50.get((MPL, n)), p50.get((ECHO, n))
+            row["speedup_vs_interact_mpl"] = mpl / p50[name, n] if mpl else None
+            row["ratio_vs_echo"] = p50[name, n] / echo if echo else None
+        rows.append(row)
+
+    order = [*SUBJECTS, ECHO]
+    rows.sort(key=lambda r: (r["size"], order.index(r["subject"])))
+    print(f"\nslider → pixels latency in JupyterLab + headless Chromium, {rounds} changes "
+          "per row (interleaved), torch 1 thread")
+    head = (f"{'subject':36s} {'size':>5s} {'p50 ms':>8s} {'p95 ms':>8s} {'kernel ms':>9s} "
+            f"{'× faster than mpl':>17s} {'× echo':>7s}")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        if "p50_ms" not in r:
+            print(f"{r['subject']:36s} {r['size']:>4d}² {'no data':>8s}")
+            continue
+        kernel, speed, echo = (r.get("kernel_compute_p50_ms"), r["speedup_vs_interact_mpl"],
+                               r["ratio_vs_echo"])
+        cells = ["" if kernel is None else f"{kernel:.1f}",
+                 "" if speed is None else f"{speed:.1f}×",
+                 "" if echo is None else f"{echo:.2f}"]
+        note = f"  ({r['timeouts']} timeouts)" if r["timeouts"] else ""
+        print(f"{r['subject']:36s} {r['size']:>4d}² {r['p50_ms']:8.1f} {r['p95_ms']:8.1f} "
+              f"{cells[0]:>9s} {cells[1]:>17s} {cells[2]:>7s}{note}")
+
+    builder = p50.get(("FlowBuilder mixed_8 (edit layer 5)", 200))
+    mpl200 = p50.get((MPL, 200))
+    targets = []
+    if builder is not None:
+        targets.append(("FlowBuilder 8 layers p50 ≤ 40 ms at 200²", builder <= 40.0,
+                        f"{builder:.1f} ms"))
+        if mpl200 is not None:
+            targets.append(("FlowBuilder 8 layers ≥ 5× faster than interact + matplotlib "
+                            "at 200²", mpl200 / builder >= 5.0, f"{mpl200 / builder:.1f}×"))
+    print()
+    for text, ok, value in targets:
+        print(f"target: {text}: {value} → {'PASS' if ok else 'FAIL'}")
+    if console:
+        print("browser console errors:", *console, sep="\n  ")
+
+    import bqplot
+    import ipywidgets
+    import jupyterlab
+    import playwright
+    import torch
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "rounds": rounds, "gap_ms": GAP_MS, "sizes": list(SIZES),
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "torch": torch.__version__, "ipywidgets": ipywidgets.__version__,
+                    "bqplot": bqplot.__version__, "jupyterlab": jupyterlab.__version__,
+                    "playwright": getattr(playwright, "__version__", "?"),
+                    "chromium": bh.chromium_path()},
+        "targets": [{"target": t, "pass": ok, "value": v} for t, ok, v in targets],
+        "console_errors": console,
+        "wall_s": round(time.perf_counter() - t_start, 1),
+        "rows": rows}, indent=1))
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()
