@@ -74,11 +74,12 @@ def take(out: Path, names: list[str] | None = None) -> list[Path]:
         bh.write_notebook(Path(tmp) / "widgets.ipynb", cells)
         with bh.voila_server(tmp) as server, bh.chromium(viewport=(1500, 1000)) as context:
             page = bh.new_page(context)
-            page.goto(server.url("voila/render/widgets.ipynb"))
+            # Voilà runs the whole notebook before the page loads: wait on the widgets instead
+            page.goto(server.url("voila/render/widgets.ipynb"), wait_until="commit")
             server.remember_children()
             for name in names:
-                page.locator(f".nfw-shot-{name}").wait_for(timeout=300_000)
-            bh.wait_widgets_rendered(page, min_figures=len(names))
+                page.locator(f".nfw-shot-{name}").wait_for(timeout=600_000)
+            bh.wait_widgets_rendered(page, min_figures=len(names), timeout_ms=600_000)
             errors = bh.error_outputs(page) + bh.console_errors(page)
             if errors:
                 raise bh.HarnessError("the widgets did not render cleanly:\n"

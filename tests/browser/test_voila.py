@@ -12,6 +12,8 @@ from conftest import bh
 
 import nfwidgets.widgets as widgets
 
+#: Voilà executes the whole notebook (every widget) before it sends the page.
+VOILA_TIMEOUT_MS = 240_000
 #: Every public widget class (the ``Explorer`` base is not shown on its own).
 WIDGETS = [name for name in widgets.__all__ if name != "Explorer"]
 
@@ -33,10 +35,11 @@ def test_every_explorer_renders_and_responds_in_voila(voila: bh.Server, browser:
                                                       ) -> None:
     page = bh.new_page(browser)
     try:
-        page.goto(voila.url("voila/render/explorers.ipynb"))
+        # Voilà runs the notebook before the page loads: wait on the widgets, not on "load"
+        page.goto(voila.url("voila/render/explorers.ipynb"), wait_until="commit")
         voila.remember_children()
-        page.locator(bh.EXPLORERS).nth(len(WIDGETS) - 1).wait_for()
-        bh.wait_widgets_rendered(page, min_figures=len(WIDGETS))
+        page.locator(bh.EXPLORERS).nth(len(WIDGETS) - 1).wait_for(timeout=VOILA_TIMEOUT_MS)
+        bh.wait_widgets_rendered(page, min_figures=len(WIDGETS), timeout_ms=VOILA_TIMEOUT_MS)
         assert_no_errors(page, "voila")
         shown = page.locator(bh.EXPLORERS).count()
         assert shown == len(WIDGETS), f"Voilà shows {shown} of the {len(WIDGETS)} widgets"
