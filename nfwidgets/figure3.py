@@ -306,6 +306,19 @@ def _true_density(target: Energy, n: int) -> np.ndarray:
     return np.ascontiguousarray(dens.reshape(n, n).to(torch.float32).numpy())
 
 
+def _two_digit_ceiling(value: float) -> float:
+    """``value`` rounded up to two significant digits (a readable top for a colour bar)."""
+    if not (math.isfinite(value) and value > 0):
+        return 1.0
+    unit = 10.0 ** (math.floor(math.log10(value)) - 1)
+    return math.ceil(value / unit * (1 - 1e-12)) * unit
+
+
+#: Colours of the two flow families in the bound plots.
+_KIND_COLORS = {"planar": "#1f77b4", "nice": "#d62728"}
+_KIND_LABELS = {"planar": "planar", "nice": "NICE"}
+
+
 def _bound_figure(name: str, results: list[Figure3Result], size: int) -> bqplot.Figure:
     ks = sorted({r.k for r in results})
     reference = results[0].reference
@@ -317,40 +330,49 @@ def _bound_figure(name: str, results: list[Figure3Result], size: int) -> bqplot.
     marks: list[bqplot.Mark] = [bqplot.Lines(
         x=np.asarray([ks[0] / 1.5, ks[-1] * 1.5], np.float32),
         y=np.full(2, reference, np.float32), scales={"x": xs, "y": ys}, colors=["black"],
-        line_style="dashed", labels=["-ln Z"], display_legend=True)]
-    for kind, color in zip(FLOW_KINDS, ("#1f77b4", "#d62728"), strict=True):
+        line_style="dashed", labels=["-ln Z"])]
+    for kind in FLOW_KINDS:
         rows = sorted((r for r in results if r.kind == kind and math.isfinite(r.bound)),
                       key=lambda r: r.k)
         if rows:
             marks.append(bqplot.Lines(
                 x=np.asarray([r.k for r in rows], np.float32),
                 y=np.asarray([r.bound for r in rows], np.float32), scales={"x": xs, "y": ys},
-                colors=[color], marker="circle", labels=[kind], display_legend=True))
+                colors=[_KIND_COLORS[kind]], marker="circle", labels=[kind]))
     axes = [bqplot.Axis(scale=xs, label="flow length K", tick_values=np.asarray(ks, np.float32),
                         tick_format="d"),
-            bqplot.Axis(scale=ys, orientation="vertical", label="bound F (nats)",
-                        tick_format=".2f")]
-    fig = bqplot.Figure(marks=marks, axes=axes, title=f"{name}: bound vs K",
-                        animation_duration=0, legend_location="top-right",
-                        fig_margin={"top": 30, "bottom": 40, "left": 56, "right": 8},
+            bqplot.Axis(scale=ys, orientation="vertical", label="F (nats)", tick_format=".1f",
+                        num_ticks=4, label_offset="36px")]
+    fig = bqplot.Figure(marks=marks, axes=axes, title=f"{name}: bound F vs K",
+                        animation_duration=0,
+                        fig_margin={"top": 30, "bottom": 40, "left": 48, "right": 8},
                         title_style={"font-size": "13px"},
-                        layout=ipywidgets.Layout(width=f"{int(size * 1.2)}px",
+                        layout=ipywidgets.Layout(width=f"{int(size * 1.3)}px",
                                                  height=f"{size}px"))
     fig.add_class("nfw-figure3-bound")
     return fig
 
 
+def _bound_legend(kinds: Sequence[str]) -> ipywidgets.HTML:
+    """The key of a bound plot: one coloured dot per flow family and the dashed -ln Z line."""
+    items = [f"<span style='color:{_KIND_COLORS[k]}'>● {_KIND_LABELS[k]}</span>" for k in kinds]
+    return ipywidgets.HTML("<div style='font-size:11px;line-height:1.2'>"
+                           + " &nbsp;".join(items) + " &nbsp;<b>- -</b> −ln Z</div>")
+
+
 def _html_table(results: Sequence[Figure3Result]) -> str:
     ks = sorted({r.k for r in results})
     kinds = [k for k in FLOW_KINDS if any(r.kind == k for r in results)]
-    head = "".join(f"<th>{kind} K={k}</th>" for kind in kinds for k in ks)
+    cell = "style='padding:1px 10px;text-align:right'"
+    head = "".join(f"<th {cell}>{_KIND_LABELS[kind]} K={k}</th>" for kind in kinds for k in ks)
     rows = []
     for name, row in results_table(results).items():
-        cells = "".join(f"<td>{row.get(f'{kind} K={k}', math.nan):.3f}</td>"
+        cells = "".join(f"<td {cell}>{row.get(f'{kind} K={k}', math.nan):.3f}</td>"
                         for kind in kinds for k in ks)
-        rows.append(f"<tr><th>{html.escape(name)}</th><td>{row['-ln Z']:.3f}</td>{cells}</tr>")
-    return ("<table class='nfw-figure3-table' style='font-size:12px'><tr><th></th>"
-            f"<th>-ln Z</th>{head}</tr>{''.join(rows)}</table>"
+        rows.append(f"<tr><th {cell}>{html.escape(name)}</th><td {cell}>{row['-ln Z']:.3f}</td>"
+                    f"{cells}</tr>")
+    return ("<table class='nfw-figure3-table' style='font-size:12px;border-collapse:collapse'>"
+            f"<tr><th></th><th {cell}>-ln Z</th>{head}</tr>{''.join(rows)}</table>"
             "<div style='font-size:11px;color:#555'>Bound F = E_q[ln q + U] in nats (lower is "
             "better; no flow goes below -ln Z).</div>")
 
@@ -370,18 +392,19 @@ class Figure3Panel:
     """
 
     def __init__(self, results: list[Figure3Result], settings: Figure3Settings,
-                 size: int = 150) -> None:
+                 size: int = 170) -> None:
         self.results = results
         self.settings = settings
         self.table = results_table(results)
         self.figures: dict[str, bqplot.Figure] = {}
         self.panels: dict[str, FieldPanel] = {}
         self.seconds = 0.0
+        self._legends: list[ipywidgets.HTML] = []
         rows = []
         for name in self.table:
             target = energy(name).confined(settings.envelope)
             true = _true_density(target, settings.grid)
-            vmax = float(true.max())
+            vmax = _two_digit_ceiling(float(true.max()))
             row: list[ipywidgets.Widget] = []
             runs = [r for r in results if r.energy == name]
             titles = [("true", f"{name}: true density", None)] + [
@@ -401,7 +424,9 @@ class Figure3Panel:
             row.append(self.panels[f"{name}/true"].colorbar)
             bound = _bound_figure(name, runs, size)
             self.figures[f"{name}/bound"] = bound
-            row.append(bound)
+            self._legends.append(_bound_legend([k for k in FLOW_KINDS
+                                                if any(r.kind == k for r in runs)]))
+            row.append(ipywidgets.VBox([bound, self._legends[-1]]))
             rows.append(ipywidgets.HBox(row))
         self.html = ipywidgets.HTML(_html_table(results))
         self.widget = ipywidgets.VBox([*rows, self.html])
@@ -418,13 +443,13 @@ class Figure3Panel:
             for mark in fig.marks:
                 mark.close()
             fig.close()
-        self.html.close()
-        self.widget.close()
+        for widget in (*self._legends, self.html, *self.widget.children, self.widget):
+            widget.close()
 
 
 def figure3_panel(energies: Sequence[str] = ENERGY_NAMES, ks: Sequence[int] = (2, 8, 32),
                   full: bool = False, seed: int = 0, *, settings: Figure3Settings | None = None,
-                  kinds: Sequence[str] = FLOW_KINDS, size: int = 150) -> Figure3Panel:
+                  kinds: Sequence[str] = FLOW_KINDS, size: int = 170) -> Figure3Panel:
     """Train the flows of Figure 3 (:func:`fit_figure3`) and lay them out as bqplot figures.
 
     One row per energy: the true density ``exp(-U)/Z`` on ``[-4, 4]²``, the densities of the

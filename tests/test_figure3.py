@@ -156,13 +156,24 @@ def test_panel_has_every_figure_and_table() -> None:
         assert list(lines[1].x) == [1.0, 3.0]
         assert all(math.isfinite(v) for m in lines for v in m.y)
         assert lines[0].y[0] == pytest.approx(panel.table["U1"]["-ln Z"], abs=1e-5)
-        assert "nice K=3" in panel.html.value and "-ln Z" in panel.html.value
+        assert "NICE K=3" in panel.html.value and "-ln Z" in panel.html.value
+        assert 0 < panel.panels["U1/true"].vmax < 1
+        assert panel.panels["U1/true"].vmax == float(f"{panel.panels['U1/true'].vmax:.2g}")
         for row in panel.table.values():
             assert all(math.isfinite(v) for v in row.values())
         assert panel.seconds > 0
         assert "application/vnd.jupyter.widget-view+json" in panel._repr_mimebundle_()
     finally:
         panel.close()
+
+
+def test_two_digit_ceiling() -> None:
+    from nfwidgets.figure3 import _two_digit_ceiling
+
+    assert _two_digit_ceiling(0.152441) == pytest.approx(0.16)
+    assert _two_digit_ceiling(0.16) == pytest.approx(0.16)
+    assert _two_digit_ceiling(3.01) == pytest.approx(3.1)
+    assert _two_digit_ceiling(0.0) == 1.0 and _two_digit_ceiling(math.nan) == 1.0
 
 
 def test_panel_with_one_kind_and_bad_size() -> None:
