@@ -10,6 +10,8 @@ Builds a temporary notebook (not in lessons/) holding, at 100², 200² and 400²
   ``FloatSlider`` for ``b`` bound through ``ipywidgets.interactive`` (what ``interact``
   displays) to a function that computes ``nfwidgets.grid.density_grid`` and ``imshow``-s it
   with matplotlib's inline backend;
+- ``PlanarExplorer`` with its deformed grid lines switched off (a diagnostic row: what the
+  grid overlay costs the browser);
 - and once, a bare comm echo as the floor: a ``FloatSlider`` observed in the kernel that sets a
   ``Label``'s value.
 
@@ -23,9 +25,11 @@ into view first, and changes are 0.4 s apart (an isolated step, as a learner cli
 typing; the explorers draw such a change at once). Subjects are interleaved in every round
 (rotating order); round 0 is a warm-up. The kernel runs torch single-threaded.
 
-Prints a table (p50 / p95 per subject and size, ratio against interact + matplotlib at the same
-size and against the echo) and writes ``benchmarks/results/browser.json`` (``browser-quick.json``
-with ``--quick``).
+Prints a table (p50 / p95 per subject and size, the kernel's compute time from the frame
+counter, ratio against interact + matplotlib at the same size and against the echo, and the
+milliseconds above the echo: what the subject adds to a bare round trip, which is the part a
+loaded machine inflates least) and writes ``benchmarks/results/browser.json``
+(``browser-quick.json`` with ``--quick``).
 
     python benchmarks/bench_browser.py [--rounds 50] [--quick]
 """
@@ -55,6 +59,9 @@ SUBJECTS = {
     "FlowBuilder mixed_8 (edit layer 5)": ("bench-builder", ".nfw-control-layer-b .noUi-handle",
                                            ".nfw-figure-density svg.svg-figure", "image"),
     "interact + matplotlib": ("bench-mpl", ".noUi-handle", ".widget-output", "img"),
+    # diagnostic: what drawing the deformed grid (a bqplot Lines mark) costs in the browser
+    "PlanarExplorer, grid lines off": ("bench-nogrid", ".nfw-control-b .noUi-handle",
+                                       ".nfw-figure-density svg.svg-figure", "image"),
 }
 ECHO = "comm echo (slider → Label)"
 MPL = "interact + matplotlib"
@@ -95,7 +102,10 @@ def show_{n}(b=0.0):
 
 mpl_{n} = W.interactive(show_{n}, b=W.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.05))
 mpl_{n}.add_class("bench-mpl-{n}")
-W.VBox([planar_{n}, builder_{n}, mpl_{n}])'''
+nogrid_{n} = PlanarExplorer(resolution={n}, coarse_resolution={n})
+nogrid_{n}.show_grid.value = False
+nogrid_{n}.add_class("bench-nogrid-{n}")
+W.VBox([planar_{n}, builder_{n}, mpl_{n}, nogrid_{n}])'''
 
 ECHO_CELL = '''\
 echo_slider = W.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.05, description="b")
@@ -253,6 +263,8 @@ def main() -> None:
             mpl, echo = p50.get((MPL, n)), p50.get((ECHO, n))
             row["speedup_vs_interact_mpl"] = mpl / p50[name, n] if mpl else None
             row["ratio_vs_echo"] = p50[name, n] / echo if echo else None
+            # what the subject adds to a bare comm round trip (machine load inflates the echo)
+            row["over_echo_ms"] = p50[name, n] - echo if echo else None
         rows.append(row)
 
     order = [*SUBJECTS, ECHO]
@@ -260,21 +272,23 @@ def main() -> None:
     print(f"\nslider → pixels latency in JupyterLab + headless Chromium, {rounds} changes "
           "per row (interleaved), torch 1 thread")
     head = (f"{'subject':36s} {'size':>5s} {'p50 ms':>8s} {'p95 ms':>8s} {'kernel ms':>9s} "
-            f"{'× faster than mpl':>17s} {'× echo':>7s}")
+            f"{'× faster than mpl':>17s} {'× echo':>7s} {'over echo ms':>12s}")
     print(head)
     print("-" * len(head))
     for r in rows:
         if "p50_ms" not in r:
             print(f"{r['subject']:36s} {r['size']:>4d}² {'no data':>8s}")
             continue
-        kernel, speed, echo = (r.get("kernel_compute_p50_ms"), r["speedup_vs_interact_mpl"],
-                               r["ratio_vs_echo"])
+        kernel, speed, echo, over = (r.get("kernel_compute_p50_ms"),
+                                     r["speedup_vs_interact_mpl"], r["ratio_vs_echo"],
+                                     r["over_echo_ms"])
         cells = ["" if kernel is None else f"{kernel:.1f}",
                  "" if speed is None else f"{speed:.1f}×",
-                 "" if echo is None else f"{echo:.2f}"]
+                 "" if echo is None else f"{echo:.2f}",
+                 "" if over is None else f"{over:+.1f}"]
         note = f"  ({r['timeouts']} timeouts)" if r["timeouts"] else ""
         print(f"{r['subject']:36s} {r['size']:>4d}² {r['p50_ms']:8.1f} {r['p95_ms']:8.1f} "
-              f"{cells[0]:>9s} {cells[1]:>17s} {cells[2]:>7s}{note}")
+              f"{cells[0]:>9s} {cells[1]:>17s} {cells[2]:>7s} {cells[3]:>12s}{note}")
 
     builder = p50.get(("FlowBuilder mixed_8 (edit layer 5)", 200))
     mpl200 = p50.get((MPL, 200))
@@ -285,6 +299,10 @@ def main() -> None:
         if mpl200 is not None:
             targets.append(("FlowBuilder 8 layers ≥ 5× faster than interact + matplotlib "
                             "at 200²", mpl200 / builder >= 5.0, f"{mpl200 / builder:.1f}×"))
+    echo200 = p50.get((ECHO, 200))
+    if builder is not None and mpl200 is not None and echo200 is not None:
+        print(f"\nabove the comm echo at 200²: FlowBuilder {builder - echo200:+.1f} ms, "
+              f"interact + matplotlib {mpl200 - echo200:+.1f} ms")
     print()
     for text, ok, value in targets:
         print(f"target: {text}: {value} → {'PASS' if ok else 'FAIL'}")

@@ -13,7 +13,7 @@ Debian's ``chromium`` launched through Playwright's ``executable_path`` (``playw
 is never needed). ``stop()`` ends every process the harness started (the server's process group
 and the kernels it spawned in their own sessions), also when a test fails.
 
-Waits are on the DOM (locators, ``wait_for_function``), never on a clock.
+Waits in the page are on the DOM (locators, ``wait_for_function``), never on a clock.
 """
 
 from __future__ import annotations
@@ -115,8 +115,11 @@ def _children(pid: int) -> set[int]:
 
 
 def _kill_group(pid: int, sig: int) -> None:
+    """Signal ``pid``'s process group (never the caller's own group)."""
     with suppress(ProcessLookupError, PermissionError):
-        os.killpg(os.getpgid(pid), sig)
+        group = os.getpgid(pid)
+        if group != os.getpgid(0):
+            os.killpg(group, sig)
 
 
 @dataclass
@@ -180,19 +183,24 @@ class Server:
         """Start the server and wait until it answers (``HarnessError`` with its log if not)."""
         self.tmp = Path(tempfile.mkdtemp(prefix=f"nfw-{self.kind}-"))
         self.log_path = self.tmp / "server.log"
-        for attempt in range(3):
-            self.port = _free_port()
-            with open(self.log_path, "ab") as log:
-                self.proc = subprocess.Popen(self._command(), cwd=self.root, env=self._env(),
-                                             stdout=log, stderr=subprocess.STDOUT,
-                                             stdin=subprocess.DEVNULL, start_new_session=True)
-            if self._wait_ready():
-                return self
-            self._terminate()
-            if attempt == 2 or "address already in use" not in self.log().lower():
-                break
-        raise HarnessError(f"{self.kind} server did not start; its log ends with:\n"
-                           + self.log()[-3000:])
+        try:
+            for attempt in range(3):
+                self.port = _free_port()
+                with open(self.log_path, "ab") as log:
+                    self.proc = subprocess.Popen(
+                        self._command(), cwd=self.root, env=self._env(), stdout=log,
+                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                        start_new_session=True)
+                if self._wait_ready():
+                    return self
+                self._terminate()
+                if attempt == 2 or "address already in use" not in self.log().lower():
+                    break
+            raise HarnessError(f"{self.kind} server did not start; its log ends with:\n"
+                               + self.log()[-3000:])
+        except BaseException:  # also Ctrl-C while starting: leave nothing behind
+            self.stop()
+            raise
 
     def _wait_ready(self) -> bool:
         probe = self.url("api/status" if self.kind == "lab" else "")
