@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from conftest import bh
+import sys
+from pathlib import Path
 
-__all__ = ["MIN_PLOT_COLOURS", "assert_explorers_respond", "assert_figures_drawn",
-           "assert_no_errors"]
+ROOT = Path(__file__).resolve().parents[2]
+LESSONS = ROOT / "lessons"
+sys.path.insert(0, str(ROOT / "tools"))
+
+import browser_harness as bh  # noqa: E402
+
+__all__ = ["LESSONS", "MIN_PLOT_COLOURS", "ROOT", "assert_explorers_respond",
+           "assert_figures_drawn", "assert_no_errors", "bh"]
 
 #: An empty bqplot plot area has 1–3 colours (background, grid lines); a density picture has
 #: hundreds and a line plot dozens (anti-aliased curves).

@@ -10,20 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tools"))
-
-import browser_harness as bh  # noqa: E402
-
-LESSONS = ROOT / "lessons"
-
-__all__ = ["LESSONS", "ROOT", "bh"]
+from .checks import LESSONS, bh
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

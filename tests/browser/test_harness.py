@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
-from checks import assert_figures_drawn
-from conftest import bh
+
+from .checks import assert_figures_drawn, bh
 
 # Four figures: a real picture, a picture whose mark is hidden, a picture painted over (below),
 # white lines on white.

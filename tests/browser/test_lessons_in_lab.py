@@ -4,8 +4,8 @@ drawn and not blank, every explorer redraws when a slider moves, no console erro
 from __future__ import annotations
 
 import pytest
-from checks import assert_explorers_respond, assert_figures_drawn, assert_no_errors
-from conftest import LESSONS, bh
+
+from .checks import LESSONS, assert_explorers_respond, assert_figures_drawn, assert_no_errors, bh
 
 LESSON_NAMES = sorted(p.name for p in LESSONS.glob("*.ipynb"))
 

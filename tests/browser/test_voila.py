@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from checks import assert_explorers_respond, assert_figures_drawn, assert_no_errors
-from conftest import bh
 
 import nfwidgets.widgets as widgets
+
+from .checks import assert_explorers_respond, assert_figures_drawn, assert_no_errors, bh
 
 #: Voilà executes the whole notebook (every widget) before it sends the page.
 VOILA_TIMEOUT_MS = 240_000
