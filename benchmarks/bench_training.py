@@ -15,7 +15,9 @@ batches) for the same number of steps:
 Every widget message is serialised as the kernel would (JSON + binary buffers), so the
 redraw cost includes it. Interleaved rounds (the order rotates), round 0 warms up,
 ``torch.set_num_threads(1)``; per round the overhead ``1 - dashboard / bare`` is paired with the
-bare loop of the same round. Prints a table, writes benchmarks/results/training.json.
+bare loop of the same round, in wall time (what the learner sees) and in this process's CPU
+time (less sensitive to other load on a shared machine). Prints a table, writes
+benchmarks/results/training.json.
 
     python benchmarks/bench_training.py [--repeats 5] [--quick]
 """
@@ -86,9 +88,10 @@ def _bare(case: dict, n: int) -> tuple[float, dict]:
     else:
         trainer = MaximumLikelihood(flow, toy_data(case["target"], 2000, seed=SEED),
                                     batch_size=BATCH, lr=LR, seed=SEED)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     trainer.run(n)
-    return time.perf_counter() - t0, {"params": [p.detach().clone() for p in flow.parameters()]}
+    return time.perf_counter() - t0, {"params": [p.detach().clone() for p in flow.parameters()],
+                                      "cpu": time.process_time() - c0}
 
 
 def _dashboard(case: dict, steps: int) -> TrainingDashboard:
@@ -96,18 +99,18 @@ def _dashboard(case: dict, steps: int) -> TrainingDashboard:
                              batch_size=BATCH, seed=SEED, steps=steps)
 
 
-def _info(d: TrainingDashboard, frames0: int) -> dict:
+def _info(d: TrainingDashboard, frames0: int, cpu: float) -> dict:
     return {"params": [p.detach().clone() for p in d.flow.parameters()],
-            "redraws": d.frame - frames0, "redraw_ms": d.last_frame.compute_ms}
+            "redraws": d.frame - frames0, "redraw_ms": d.last_frame.compute_ms, "cpu": cpu}
 
 
 def _train(case: dict, n: int) -> tuple[float, dict]:
     d = _dashboard(case, n)
     frames0 = d.frame
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     d.train(n)
     dt = time.perf_counter() - t0
-    info = _info(d, frames0)
+    info = _info(d, frames0, time.process_time() - c0)
     d.close()
     return dt, info
 
@@ -116,12 +119,12 @@ def _play(case: dict, n: int) -> tuple[float, dict]:
     async def run() -> tuple[float, dict]:
         d = _dashboard(case, n)
         frames0 = d.frame
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         d.play()
         while d.playing:
             await asyncio.sleep(0.005)
         dt = time.perf_counter() - t0
-        info = _info(d, frames0)
+        info = _info(d, frames0, time.process_time() - c0)
         d.close()
         return dt, info
 
@@ -168,11 +171,13 @@ def main(argv: list[str] | None = None) -> int:
         results[case_name] = {"steps": n, "times": times, "infos": infos, "same": same}
 
     rows = []
+    defaults = TrainingDashboard.__init__.__kwdefaults__
     print(f"live training, kernel side (torch {torch.__version__}, 1 thread, "
           f"{platform.machine()}), {repeats} interleaved rounds, redraw every "
-          f"{TrainingDashboard.__init__.__kwdefaults__['redraw_every']} s, messages serialised")
+          f"{defaults['redraw_every']} s (at most {defaults['redraw_share']:.0%} of the time), "
+          f"messages serialised")
     header = (f"{'case':28s} {'contender':20s} {'steps':>6s} {'steps/s':>8s} {'overhead':>9s} "
-              f"{'range':>15s} {'redraws':>8s} {'redraw ms':>9s}")
+              f"{'range':>15s} {'CPU overhead':>13s} {'redraws':>8s} {'redraw ms':>9s}")
     print(header)
     ok_all = True
     for case_name, res in results.items():
@@ -181,21 +186,27 @@ def main(argv: list[str] | None = None) -> int:
         for name, ts in res["times"].items():
             rate = n / statistics.median(ts)
             infos = res["infos"][name]
+            cpu = [i["cpu"] for i in infos]
+            bare_cpu = [i["cpu"] for i in res["infos"]["bare loop"]]
             if name == "bare loop":
-                over = rng = "—"
-                overhead = None
+                over = rng = cpu_over = "—"
+                overhead = cpu_overhead = None
             else:
                 paired = [1.0 - b / t for b, t in zip(bare, ts, strict=True)]
                 overhead = statistics.median(paired)
                 over = f"{100 * overhead:8.1f}%"
                 rng = f"{100 * min(paired):5.1f}…{100 * max(paired):5.1f}%"
+                cpu_overhead = statistics.median(1.0 - b / c for b, c in zip(bare_cpu, cpu,
+                                                                              strict=True))
+                cpu_over = f"{100 * cpu_overhead:12.1f}%"
             redraws = statistics.median(i.get("redraws", 0) for i in infos)
             redraw_ms = [i["redraw_ms"] for i in infos if "redraw_ms" in i]
             rms = f"{statistics.median(redraw_ms):9.1f}" if redraw_ms else f"{'—':>9s}"
             print(f"{case_name:28s} {name:20s} {n:6d} {rate:8.1f} {over:>9s} {rng:>15s} "
-                  f"{redraws:8.0f} {rms}")
+                  f"{cpu_over:>13s} {redraws:8.0f} {rms}")
             rows.append({"case": case_name, "contender": name, "steps": n,
                          "steps_per_s": rate, "overhead": overhead,
+                         "cpu_overhead": cpu_overhead, "cpu_seconds": cpu,
                          "seconds": ts, "redraws": redraws,
                          "redraw_compute_ms": statistics.median(redraw_ms) if redraw_ms
                          else None})

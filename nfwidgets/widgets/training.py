@@ -16,7 +16,6 @@ import numpy as np
 import torch
 from torch.autograd.graph import increment_version
 
-from ..contours import contour_lines
 from ..diagnostics import (
     PlateauDetector,
     has_modes,
@@ -25,12 +24,24 @@ from ..diagnostics import (
     variational_bound,
 )
 from ..flows.compose import Flow
-from ..grid import Bounds, check_bounds, density_grid, grid_points
+from ..grid import Bounds, check_bounds, density_grid
 from ..plots import FieldPanel, colorbar, lines_mark, points_mark, set_lines, set_points
 from ..targets import entropy_floor
-from ..train import MaximumLikelihood, ReverseKL, Trainer, TrainingDiverged
+from ..train import MaximumLikelihood, ReverseKL, Trainer
+from ._training_loop import TrainingLoop
 from ._training_plots import LossPanel, mode_mass_html
-from ._training_setup import DRAW, FLOW_KINDS, TARGETS, Target, blob, make_flow, make_target
+from ._training_setup import (
+    DRAW,
+    FLOW_KINDS,
+    TARGETS,
+    Target,
+    blob,
+    check_settings,
+    energy_contours,
+    make_flow,
+    make_target,
+    target_peak,
+)
 from .base import _descendants
 from .builder import FlowBuilder
 from .controls import ControlsMixin
@@ -96,7 +107,7 @@ def _button(label: str, icon: str, tip: str, width: str = "88px") -> W.Button:
     return W.Button(description=label, icon=icon, tooltip=tip, layout=W.Layout(width=width))
 
 
-class TrainingDashboard(ControlsMixin, W.VBox):
+class TrainingDashboard(TrainingLoop, ControlsMixin, W.VBox):
     r"""Train a 2-D flow live and watch its density, loss and diagnostics.
 
     Two objectives, chosen by the target (Papamakarios et al. 2021, JMLR 22(57), sec. 2.3):
@@ -161,38 +172,21 @@ class TrainingDashboard(ControlsMixin, W.VBox):
     def __init__(self, target: str = "two_moons", flow: str | Flow | FlowBuilder = "coupling",
                  *, layers: int = 8, lr: float = 5e-3, batch_size: int = 256, seed: int = 0,
                  steps: int = 2000, anneal_steps: int = 500, n_data: int = 2000,
-                 bounds: Bounds = ((-4.0, 4.0), (-4.0, 4.0)), resolution: int = 128,
+                 bounds: Bounds = ((-4.0, 4.0), (-4.0, 4.0)), resolution: int = 112,
                  redraw_every: float = 0.4, redraw_share: float = 0.1,
                  redraw_delay: float = 0.03,
                  chunk_seconds: float = 0.05, blob_size: int = 40, blob_std: float = 0.25,
                  plateau_window: int = 200, panel_size: int = 300) -> None:
         super().__init__()
         self._closed = False
-        for name, value, low in (("redraw_every", redraw_every, 0.0),
-                                 ("redraw_delay", redraw_delay, 0.0),
-                                 ("chunk_seconds", chunk_seconds, 0.0),
-                                 ("blob_std", blob_std, 0.0)):
-            if not (isinstance(value, int | float) and not isinstance(value, bool)
-                    and math.isfinite(value) and value >= low):
-                raise ValueError(f"{name} must be a finite number ≥ {low:g}; got {value!r}")
-        for name, value, low in (("layers", layers, 1), ("steps", steps, 1),
-                                 ("batch_size", batch_size, 1), ("n_data", n_data, 1),
-                                 ("blob_size", blob_size, 1), ("anneal_steps", anneal_steps, 0),
-                                 ("plateau_window", plateau_window, 4)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be an integer ≥ {low}; got {value!r}")
-        if target not in TARGETS:
-            raise ValueError(f"unknown target {target!r}; choose one of {list(TARGETS)}")
-        if not (isinstance(redraw_share, int | float) and not isinstance(redraw_share, bool)
-                and 0 < redraw_share <= 1):
-            raise ValueError(f"redraw_share must be a number in (0, 1]; got {redraw_share!r}")
-        if not (isinstance(lr, int | float) and not isinstance(lr, bool) and math.isfinite(lr)
-                and lr > 0):
-            raise ValueError(f"lr must be a finite number > 0; got {lr!r}")
-        if not isinstance(seed, int) or isinstance(seed, bool):
-            raise ValueError(f"seed must be an integer; got {seed!r}")
-        if not (isinstance(resolution, int) and 8 <= resolution <= 1024):
-            raise ValueError(f"resolution must be an integer in [8, 1024]; got {resolution!r}")
+        check_settings(target=target, lr=lr, seed=seed, resolution=resolution,
+                       redraw_share=redraw_share,
+                       numbers=dict(redraw_every=redraw_every, redraw_delay=redraw_delay,
+                                    chunk_seconds=chunk_seconds, blob_std=blob_std),
+                       integers=dict(layers=(layers, 1), steps=(steps, 1),
+                                     batch_size=(batch_size, 1), n_data=(n_data, 1),
+                                     blob_size=(blob_size, 1), anneal_steps=(anneal_steps, 0),
+                                     plateau_window=(plateau_window, 4)))
         self._given: Flow | None = None
         if isinstance(flow, FlowBuilder):
             self._given = copy.deepcopy(flow.flow)
@@ -402,7 +396,10 @@ class TrainingDashboard(ControlsMixin, W.VBox):
 
     def _set_layers(self, value: int) -> None:
         if self._flow_kind == GIVEN:
-            return  # the given flow's length is fixed
+            with self._quietly():  # the slider snaps back
+                self.controls["layers"].value = len(self.flow)
+            raise ValueError(f"the given flow has {len(self.flow)} layers; choose a built flow "
+                             f"(planar, radial, coupling) to set the number of layers")
         self._layers = int(value)
         self._rebuild()
 
@@ -489,31 +486,9 @@ class TrainingDashboard(ControlsMixin, W.VBox):
                 self._reference_masses = reference_mode_masses(t.name)
             elif t.data is not None and t.data.shape[0]:
                 self._reference_masses = mode_masses(t.name, t.data)
-        self._set_density_range(self._target_peak())
+        self._set_density_range(target_peak(t, self.bounds))
         controls = self.controls
         controls["clear_points"].disabled = t.name != DRAW
-
-    def _target_peak(self) -> float:
-        """Largest density of the target on a coarse grid: the energy normalised on its box,
-        or a histogram of the data (3×3-smoothed)."""
-        t = self.target
-        n = 64
-        if t.is_energy:
-            _, _, pts = grid_points(self.bounds, n, dtype=torch.float64)
-            with torch.no_grad():
-                log_p = -t.energy(pts) - t.energy.log_z
-            return float(torch.exp(log_p.max()))
-        data = t.data
-        if data is None or data.shape[0] == 0:
-            return 0.25
-        (x0, x1), (y0, y1) = self.bounds
-        h, _, _ = np.histogram2d(data[:, 0].numpy(), data[:, 1].numpy(), bins=n // 2,
-                                 range=[[x0, x1], [y0, y1]])
-        k = np.ones(3) / 3
-        h = np.apply_along_axis(np.convolve, 0, h, k, "same")
-        h = np.apply_along_axis(np.convolve, 1, h, k, "same")
-        area = (x1 - x0) * (y1 - y0) / (n // 2) ** 2
-        return float(h.max() / (data.shape[0] * area))
 
     def _set_density_range(self, peak: float) -> None:
         """A fixed colour range per target: [0, a round number above 1.2 × the target's peak],
@@ -587,160 +562,12 @@ class TrainingDashboard(ControlsMixin, W.VBox):
         except Exception as err:  # shown to the learner; state kept
             self._show_error(err)
 
-    # --- training ---------------------------------------------------------------------------
-    @property
-    def history(self) -> list[float]:
-        """The loss of every step so far."""
-        return [] if self.trainer is None else self.trainer.history
-
-    @property
-    def playing(self) -> bool:
-        """True while Play trains in the background."""
-        return self._play_token is not None
-
-    def _can_train(self) -> bool:
-        if self.trainer is None:
-            self._hint("Nothing to train on yet: click on the density plot to add points "
-                       "(or call add_points(xy)).")
-            return False
-        return True
-
-    def _advance(self, n: int, deadline: float | None = None) -> bool:
-        """Take up to ``n`` steps (fewer if ``deadline`` passes); False if training stopped
-        on an error (shown, training paused)."""
-        trainer = self.trainer
-        assert trainer is not None
-        for _ in range(n):
-            try:
-                trainer.step()
-            except TrainingDiverged as err:
-                self._on_error(str(err), diverged=True)
-                return False
-            except Exception as err:  # an engine error: shown, training paused
-                self._on_error(f"{type(err).__name__}: {err}", diverged=False)
-                return False
-            if self._diverged is not None:
-                self._diverged = None
-                self._clear_error()
-            if deadline is not None and time.perf_counter() >= deadline:
-                break
-        return True
-
-    def _on_error(self, text: str, diverged: bool) -> None:
-        self._stop()
-        self._diverged = None
-        self._show_error(RuntimeError(("Training paused. " if diverged else
-                                       "Training stopped. ") + text))
-        self._diverged = text  # sticky until a good step or a reset
-
-    def step(self, n: int = 1) -> None:
-        """Take ``n`` training steps now (synchronously; pauses Play first), then redraw."""
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"step: n must be a positive integer; got {n!r}")
-        self._stop()
-        if self._can_train():
-            self._advance(n)
-        self.redraw()
-
-    def train(self, n: int) -> list[float]:
-        """Take ``n`` steps now (synchronously), redrawing every ``redraw_every`` seconds and at
-        the end; returns their losses (fewer if training stopped on an error)."""
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"train: n must be a positive integer; got {n!r}")
-        self._stop()
-        if not self._can_train():
-            self.redraw()
-            return []
-        trainer = self.trainer
-        start = trainer.step_count
-        t0 = time.perf_counter()
-        due = t0 + self.redraw_every
-        while trainer.step_count - start < n:
-            if not self._advance(n - (trainer.step_count - start), due):
-                break
-            if time.perf_counter() >= due and trainer.step_count - start < n:
-                due = self._live_redraw(start, t0)
-        self._live_redraw(start, t0)
-        return trainer.history[start:]
-
-    def _live_redraw(self, start_step: int, t0: float) -> float:
-        """Redraw while training (steps/s since ``t0``); returns when the next redraw is due:
-        ``redraw_every`` later, or later still if redrawing took more than ``redraw_share`` of
-        the time."""
-        now = time.perf_counter()
-        trainer = self.trainer
-        if trainer is not None:
-            self._rate = (trainer.step_count - start_step) / max(now - t0, 1e-9)
-        self.redraw()
-        end = time.perf_counter()
-        return now + max(self.redraw_every, (end - now) / self.redraw_share)
-
-    def play(self) -> None:
-        """Train in the background until ``steps``: an asyncio task on the running event loop
-        (the kernel's), in chunks of ``chunk_seconds``, redrawing every ``redraw_every``."""
-        if self.playing or not self._can_train():
-            return
-        if self.trainer.step_count >= self._total:
-            self._hint(f"Reached {self._total} steps: raise “steps” to train further.")
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            raise RuntimeError("Play needs a running event loop (a Jupyter kernel has one); "
-                               "in a script call train(n)") from None
-        token = object()
-        self._play_token = token
-        task = loop.create_task(self._play(token))
-        self._tasks.add(task)  # a strong reference while it runs
-        task.add_done_callback(self._tasks.discard)
-        self._update_buttons()
-
-    async def _play(self, token: object) -> None:
-        trainer = self.trainer
-        assert trainer is not None
-        t0 = time.perf_counter()
-        due = t0 + self.redraw_every
-        start = trainer.step_count
-        ok = True
-        while self._play_token is token and trainer.step_count < self._total:
-            ok = self._advance(self._total - trainer.step_count,
-                               min(time.perf_counter() + self.chunk_seconds, due))
-            if not ok:
-                break
-            if self._dirty or time.perf_counter() >= due:
-                due = self._live_redraw(start, t0)
-            await asyncio.sleep(0)  # let the kernel handle clicks and slider moves
-        if self._closed or not (self._play_token is token or not ok):
-            return  # paused, reset or closed: whoever stopped it has redrawn
-        # finished, or stopped on an error (_advance has shown it)
-        self._stop()
-        self._live_redraw(start, t0)
-
-    def pause(self) -> None:
-        """Stop Play after the current step (the picture shows where it stopped)."""
-        if self._stop():
-            self.redraw()
-
-    def _stop(self) -> bool:
-        """Stop Play (no redraw); True if it was playing."""
-        was = self._play_token is not None
-        self._play_token = None
-        if was:
-            self._update_buttons()
-        return was
-
     def reset(self) -> None:
         """Start over with the current settings: a fresh flow from the seed (or the given
         flow's initial parameters), a new trainer, no history."""
         self._rebuild()
         self._hint(None)
         self.redraw()
-
-    def _update_buttons(self) -> None:
-        playing = self.playing
-        c = self.controls
-        c["play"].disabled = playing
-        c["pause"].disabled = not playing
 
     # --- redraw -----------------------------------------------------------------------------
     def request_redraw(self) -> None:
@@ -896,13 +723,7 @@ class TrainingDashboard(ControlsMixin, W.VBox):
         t = self.target
         if t.is_energy:
             self._points.visible = False
-            n = 96
-            xs, ys, pts = grid_points(self.bounds, n, dtype=torch.float64)
-            with torch.no_grad():
-                log_p = (-t.energy(pts)).reshape(n, n).numpy()
-            rel = np.exp(log_p - log_p.max())  # density / its peak
-            x, y = contour_lines(rel, xs.numpy(), ys.numpy(), (0.1, 0.4, 0.8))
-            set_lines(self._contours, x, y, show)
+            set_lines(self._contours, *energy_contours(t.energy, self.bounds), show)
         else:
             self._contours.visible = False
             data = t.data if t.data is not None else torch.zeros(0, 2)
