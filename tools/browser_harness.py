@@ -369,10 +369,9 @@ def open_notebook(context: object, server: Server, name: str) -> object:
     state = page.wait_for_function(
         f"() => document.querySelector('.jp-Dialog') ? 'dialog' : ({_KERNEL_IDLE_JS})()",
         polling=100).json_value()
-    if state == "dialog":
-        select = dialog.get_by_role("button", name="Select", exact=True)
-        if select.count():
-            select.click()
+    if state == "dialog":  # "Select Kernel": take the one offered (the notebook's python3)
+        # the button reads "Select"; its accessible name is "Select Kernel"
+        dialog.locator("button.jp-mod-accept", has_text="Select").click()
         dialog.wait_for(state="detached")
         page.wait_for_function(_KERNEL_IDLE_JS, polling=100)
     toast = page.locator(".Toastify__toast")

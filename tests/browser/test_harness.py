@@ -1,11 +1,13 @@
-"""The harness itself: its blank-figure checks catch blank figures, and every process it started
-(JupyterLab, the kernel, Chromium, Playwright's driver) is gone after a failure."""
+"""The harness itself: it answers JupyterLab's "Select Kernel" dialog, its blank-figure checks
+catch blank figures, and every process it started (JupyterLab, the kernels, Chromium,
+Playwright's driver) is gone after a failure."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from .checks import assert_figures_drawn, bh
@@ -49,13 +51,20 @@ def _alive(pids: set[int]) -> set[int]:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="process checks read /proc (Linux)")
-def test_blank_checks_catch_blank_figures_and_a_failure_leaves_no_process(
+def test_kernel_dialog_blank_figures_and_no_process_left_after_a_failure(
         tmp_path: Path) -> None:
     bh.write_notebook(tmp_path / "figures.ipynb", CELLS)
+    bare = nbformat.v4.new_notebook()  # no kernelspec: JupyterLab asks for a kernel
+    bare.cells.append(nbformat.v4.new_code_cell("print(6 * 7)"))
+    nbformat.write(bare, tmp_path / "no_kernelspec.ipynb")
     before = bh._children(os.getpid())
     started: set[int] = set()
     with pytest.raises(RuntimeError, match="a test failure"):
         with bh.lab_server(tmp_path) as server, bh.chromium() as context:
+            asked = bh.open_notebook(context, server, "no_kernelspec.ipynb")
+            bh.run_all(asked)
+            assert asked.locator(".jp-OutputArea-output").inner_text().strip() == "42"
+            asked.close()
             page = bh.open_notebook(context, server, "figures.ipynb")
             bh.run_all(page)
             bh.wait_widgets_rendered(page, min_figures=4)
