@@ -8,6 +8,7 @@ import asyncio
 import copy
 import math
 import random
+import threading
 from collections import Counter
 from typing import ClassVar
 
@@ -251,6 +252,34 @@ def test_a_given_flow_is_trained_in_place_and_a_builder_is_copied() -> None:
     e.train(5)
     _assert_same(_params(builder.flow), before)
     assert e.flow is not builder.flow and len(e.flow) == len(builder.flow)
+
+
+def test_callbacks_on_another_thread_never_land_inside_a_step() -> None:
+    """ipykernel 7 may run a widget callback on a subshell thread while training runs on the
+    main thread: a redraw or a control change must wait for the step in progress."""
+    d = _ml_dashboard(redraw_every=1e9)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def other_thread() -> None:
+        lr = [1e-2, 5e-3]
+        while not stop.is_set():
+            try:
+                d.redraw()
+                d.controls["lr"].value = lr[d.frame % 2]
+            except BaseException as err:  # pragma: no cover - the failure being tested
+                errors.append(err)
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    try:
+        d.train(150)
+    finally:
+        stop.set()
+        worker.join()
+    assert not errors
+    assert d.message.value == "", d.message.value
+    assert d.trainer.step_count == 150 and all(math.isfinite(v) for v in d.history)
 
 
 # --- the NaN guard --------------------------------------------------------------------------

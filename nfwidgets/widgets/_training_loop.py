@@ -8,6 +8,7 @@ N steps do not depend on how the steps were split or when the pictures were draw
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import ipywidgets as W
@@ -20,7 +21,8 @@ __all__ = ["TrainingLoop"]
 class TrainingLoop:
     """Mixin driving ``self.trainer``. The widget provides ``trainer`` (or ``None``),
     ``controls`` (with the buttons ``"play"`` and ``"pause"``), ``redraw()``, ``_hint(text)``,
-    ``_show_error(err)``, ``_clear_error()`` and the settings ``_total`` (where Play stops),
+    ``_show_error(err)``, ``_clear_error()``, a re-entrant ``_lock`` that every step holds
+    (callbacks may run on another thread) and the settings ``_total`` (where Play stops),
     ``redraw_every``, ``redraw_share`` and ``chunk_seconds``."""
 
     trainer: Trainer | None
@@ -30,6 +32,7 @@ class TrainingLoop:
     chunk_seconds: float
     _total: int
     _tasks: set[asyncio.Task]
+    _lock: threading.RLock
     _closed: bool = False
     _dirty: bool = False
     _play_token: object | None = None
@@ -60,7 +63,8 @@ class TrainingLoop:
         assert trainer is not None
         for _ in range(n):
             try:
-                trainer.step()
+                with self._lock:  # a callback on another thread waits for the step to end
+                    trainer.step()
             except TrainingDiverged as err:
                 self._on_error(str(err), diverged=True)
                 return False

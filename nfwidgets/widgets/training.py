@@ -6,6 +6,7 @@ import asyncio
 import copy
 import html
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -230,6 +231,10 @@ class TrainingDashboard(TrainingLoop, ControlsMixin, W.VBox):
         self._bound_points: list[tuple[int, float]] = []
         self._rate: float | None = None
         self._play_token: object | None = None
+        # Widget callbacks may arrive on another thread than the one training (ipykernel 7
+        # handles some comm messages on a subshell thread): steps, redraws and control
+        # changes take this lock, so none of them runs inside another.
+        self._lock = threading.RLock()
         self._tasks: set[asyncio.Task] = set()
         self._quiet = False
         self._hint_plateau = False
@@ -356,7 +361,8 @@ class TrainingDashboard(TrainingLoop, ControlsMixin, W.VBox):
 
         def run(value: object) -> None:
             if not self._quiet:
-                apply(value)
+                with self._lock:
+                    apply(value)
 
         self._bind(name, widget, run)
 
@@ -373,7 +379,8 @@ class TrainingDashboard(TrainingLoop, ControlsMixin, W.VBox):
 
         def on_click(_button: W.Button) -> None:
             try:
-                action()
+                with self._lock:
+                    action()
             except Exception as err:  # shown to the learner; state kept
                 self._show_error(err)
 
@@ -522,19 +529,22 @@ class TrainingDashboard(TrainingLoop, ControlsMixin, W.VBox):
         if centres.shape[0] == 0 or not bool(torch.isfinite(centres).all()):
             raise ValueError(f"add_points: xy must hold at least one point, all finite; "
                              f"got {xy!r}")
-        new = [blob(c, self.blob_size, self.blob_std, seed=self._seed * 100_003 + self._n_blobs
-                    + k) for k, c in enumerate(centres)]
-        self._n_blobs += centres.shape[0]
-        self._set_drawn(torch.cat([self._drawn, *new]))
+        with self._lock:
+            new = [blob(c, self.blob_size, self.blob_std,
+                        seed=self._seed * 100_003 + self._n_blobs + k)
+                   for k, c in enumerate(centres)]
+            self._n_blobs += centres.shape[0]
+            self._set_drawn(torch.cat([self._drawn, *new]))
 
     def clear_points(self) -> None:
         """Remove every drawn point and start over."""
-        self._drawn = torch.zeros(0, 2)
-        self._n_blobs = 0
-        if self._target_name == DRAW:
-            self._rebuild(new_target=True)
-            self._hint(None)
-            self.request_redraw()
+        with self._lock:
+            self._drawn = torch.zeros(0, 2)
+            self._n_blobs = 0
+            if self._target_name == DRAW:
+                self._rebuild(new_target=True)
+                self._hint(None)
+                self.request_redraw()
 
     def _set_drawn(self, points: torch.Tensor) -> None:
         self._drawn = points
@@ -558,16 +568,18 @@ class TrainingDashboard(TrainingLoop, ControlsMixin, W.VBox):
             if self._target_name != DRAW:
                 self._hint("To add points by clicking, choose the target “draw points”.")
                 return
-            self.add_points([float(data["click_x"]), float(data["click_y"])])
+            with self._lock:
+                self.add_points([float(data["click_x"]), float(data["click_y"])])
         except Exception as err:  # shown to the learner; state kept
             self._show_error(err)
 
     def reset(self) -> None:
         """Start over with the current settings: a fresh flow from the seed (or the given
         flow's initial parameters), a new trainer, no history."""
-        self._rebuild()
-        self._hint(None)
-        self.redraw()
+        with self._lock:
+            self._rebuild()
+            self._hint(None)
+            self.redraw()
 
     # --- redraw -----------------------------------------------------------------------------
     def request_redraw(self) -> None:
@@ -590,11 +602,12 @@ class TrainingDashboard(TrainingLoop, ControlsMixin, W.VBox):
 
     def redraw(self) -> None:
         """Recompute and draw now (synchronously); errors go to the message area."""
-        self._dirty = False
-        if self._pending is not None:
-            self._pending.cancel()
-            self._pending = None
-        self._publish(self._compute, lambda f: f"step {f.step} · {f.resolution}²")
+        with self._lock:
+            self._dirty = False
+            if self._pending is not None:
+                self._pending.cancel()
+                self._pending = None
+            self._publish(self._compute, lambda f: f"step {f.step} · {f.resolution}²")
 
     def _feed_plateau(self) -> None:
         """Give the detector the losses of the steps since the last redraw (β = 1 steps only:
