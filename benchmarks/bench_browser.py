@@ -22,7 +22,8 @@ before a keydown (ArrowRight / ArrowLeft, alternating) is dispatched on the slid
 Output widget's ``<img>`` ``src``, the ``Label``'s text) sees the new picture; two
 ``requestAnimationFrame``s later (the frame that paints it) is ``t1``. Each subject is scrolled
 into view first, and changes are 0.4 s apart (an isolated step, as a learner clicking or
-typing; the explorers draw such a change at once). Subjects are interleaved in every round
+typing; the explorers draw such a change at once), and before each one the page must settle
+(kernel idle, three frames on time). Subjects are interleaved in every round
 (rotating order); round 0 is a warm-up. The kernel runs torch single-threaded.
 
 Prints a table (p50 / p95 per subject and size, the kernel's compute time from the frame
@@ -132,9 +133,21 @@ MEASURE_JS = """async ([rootSel, handleSel, targetSel, kind, key, timeoutMs]) =>
         }
         return target.textContent;
     };
-    const frames = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const frame = () => new Promise(r => requestAnimationFrame(r));
+    const idle = () => {
+        const ind = document.querySelector('.jp-Notebook-ExecutionIndicator');
+        return !ind || ind.getAttribute('data-status') === 'idle';
+    };
     root.scrollIntoView({block: 'center'});
-    await frames();
+    // settle: the kernel is idle and three frames in a row came on time (the page has painted
+    // what the scroll exposed), so one subject's aftermath is not charged to the next
+    for (let calm = 0, last = performance.now(), start = last;
+         calm < 3 && last - start < 2000;) {
+        await frame();
+        const now = performance.now();
+        calm = now - last < 20 && idle() ? calm + 1 : 0;
+        last = now;
+    }
     const before = read();
     return await new Promise((resolve) => {
         let t0 = 0;
