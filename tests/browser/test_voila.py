@@ -4,7 +4,6 @@ figures are drawn and not blank, a slider step redraws the density, no console e
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -49,8 +48,3 @@ def test_every_explorer_renders_and_responds_in_voila(voila: bh.Server, browser:
         assert_no_errors(page, "voila")
     finally:
         page.close()
-
-
-def test_voila_notebook_is_not_a_lesson() -> None:
-    """The Voilà notebook is built in a temporary folder: lessons/ stays untouched."""
-    assert not any(Path(__file__).resolve().parents[2].glob("lessons/explorers.ipynb"))
