@@ -1,5 +1,6 @@
 """nfwidgets: normalizing flows you can see, on an exact PyTorch flow engine."""
 
+from .figure3 import figure3_panel
 from .flows import (
     AffineCoupling,
     DiagonalNormal,
@@ -43,4 +44,5 @@ __all__ = [
     "StandardNormal",
     "TrainingDashboard",
     "__version__",
+    "figure3_panel",
 ]
