@@ -105,16 +105,24 @@ def test_the_built_flow_is_seeded_and_leaves_the_global_rng_alone() -> None:
 
 
 # --- Play on a real event loop --------------------------------------------------------------
+async def _until(condition: object, limit: int = 6000) -> int:
+    """Yield to the event loop (10 ms sleeps) until ``condition()``; returns the sleeps taken.
+    The limit only keeps a broken Play from hanging the test run."""
+    for ticks in range(limit):
+        if condition():
+            return ticks
+        await asyncio.sleep(0.01)
+    raise AssertionError("the condition never came true")
+
+
 def test_play_is_non_blocking_pauses_and_matches_a_bare_loop() -> None:
     async def scenario() -> tuple[TrainingDashboard, int, int, list[torch.Tensor]]:
         d = _ml_dashboard(steps=10**6, redraw_every=0.02, chunk_seconds=0.005)
         initial = copy.deepcopy(d.flow)
         d.controls["play"].click()
         assert d.playing and d.trainer.step_count == 0  # returned at once: nothing ran yet
-        ticks = 0
-        while d.trainer.step_count < 5:  # this coroutine keeps running while Play trains
-            await asyncio.sleep(0.01)
-            ticks += 1
+        # this coroutine keeps running while Play trains
+        ticks = await _until(lambda: d.trainer.step_count >= 5)
         d.controls["pause"].click()
         first = d.trainer.step_count
         assert not d.playing
@@ -122,8 +130,7 @@ def test_play_is_non_blocking_pauses_and_matches_a_bare_loop() -> None:
         assert d.trainer.step_count == first  # paused means paused
         d.controls["lr"].value = 3e-3  # change a setting while paused, then resume
         d.play()
-        while d.trainer.step_count < first + 5:
-            await asyncio.sleep(0.01)
+        await _until(lambda: d.trainer.step_count >= first + 5)
         d.pause()
         return d, first, ticks, initial
 
@@ -143,10 +150,7 @@ def test_play_stops_at_the_total_and_without_a_loop_says_so() -> None:
     async def scenario() -> TrainingDashboard:
         d = _ml_dashboard(steps=12, redraw_every=0.01)
         d.play()
-        for _ in range(500):
-            if not d.playing:
-                break
-            await asyncio.sleep(0.01)
+        await _until(lambda: not d.playing)
         return d
 
     d = asyncio.run(scenario())
