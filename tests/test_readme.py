@@ -19,6 +19,8 @@ def test_readme_python_blocks_run(capsys: pytest.CaptureFixture[str]) -> None:
     assert 0.95 < namespace["grid"].mass <= 1.0
     assert namespace["vi"].free_energy() >= -namespace["energy"]("U1").log_z - 0.05
     assert namespace["fit"].step_count == 200
+    assert namespace["dash"].trainer.step_count == 100 and namespace["dash"].last_frame is not None
+    namespace["dash"].close()
 
 
 def test_readme_names_the_two_commands_that_ci_runs() -> None:
