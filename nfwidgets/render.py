@@ -70,6 +70,8 @@ def colorize_index(field: np.ndarray, vmin: float, vmax: float, mask: np.ndarray
     idx = (f - np.float32(vmin)) * np.float32(N_LEVELS / (vmax - vmin))
     bad = np.isnan(idx)
     np.clip(idx, 0, N_LEVELS - 1, out=idx)  # ±inf go to the end levels
+    if bad.any():
+        idx[bad] = 0  # NaN cannot be cast; these cells take the mask index below
     out = idx.astype(np.uint8)
     if mask is not None:
         bad |= np.asarray(mask, dtype=bool)
