@@ -36,6 +36,7 @@ from pathlib import Path
 
 import ipywidgets.widgets.widget as widget_module
 import torch
+from bench_widgets import SerialisingComm  # the same kernel-comm stand-in (this folder)
 
 from nfwidgets import TrainingDashboard
 from nfwidgets.targets import energy, toy_data
@@ -43,35 +44,6 @@ from nfwidgets.train import MaximumLikelihood, ReverseKL
 from nfwidgets.widgets._training_setup import make_flow
 
 HERE = Path(__file__).resolve().parent
-
-
-class SerialisingComm:
-    """Stands in for the kernel's comm: serialises every message like the kernel session."""
-
-    bytes_sent = 0
-    messages = 0
-
-    def __init__(self, **kwargs: object) -> None:
-        self.comm_id = f"bench-{id(self)}"
-        self.kernel = "Truthy"
-        self._send(kwargs.get("data"), kwargs.get("buffers"))
-
-    def _send(self, data: object, buffers: object) -> None:
-        text = json.dumps(data, default=str)
-        SerialisingComm.bytes_sent += len(text) + sum(len(memoryview(b)) for b in buffers or [])
-        SerialisingComm.messages += 1
-
-    def open(self, *args: object, **kwargs: object) -> None:
-        pass
-
-    def on_msg(self, *args: object, **kwargs: object) -> None:
-        pass
-
-    def send(self, data: object = None, buffers: object = None, **kwargs: object) -> None:
-        self._send(data, buffers)
-
-    def close(self, *args: object, **kwargs: object) -> None:
-        self._send({"method": "close"}, None)
 
 
 CASES = {

@@ -35,6 +35,7 @@ class SerialisingComm:
     """Stands in for the kernel's comm: serialises every message like the kernel session."""
 
     bytes_sent = 0
+    messages = 0
 
     def __init__(self, **kwargs: object) -> None:
         self.comm_id = f"bench-{id(self)}"
@@ -45,6 +46,7 @@ class SerialisingComm:
         text = json.dumps(data, default=str)
         size = len(text) + sum(len(memoryview(b)) for b in (buffers or []))
         SerialisingComm.bytes_sent += size
+        SerialisingComm.messages += 1
 
     def open(self, *args: object, **kwargs: object) -> None:
         pass

@@ -6,6 +6,7 @@ Profiles (choose with ``HYPOTHESIS_PROFILE=<name>``): ``dev`` (default, fast), `
 from __future__ import annotations
 
 import os
+from typing import ClassVar
 
 import pytest
 import torch
@@ -165,3 +166,39 @@ def _png_pixels(png: bytes):
 def png_pixels():
     """``png_pixels(png_bytes)`` → (H, W, 3) uint8 array."""
     return _png_pixels
+
+
+class _RecordingComm:
+    """Stands in for a kernel comm and records what a widget sends: ``(method, comm id, state
+    keys)`` per message (the dummy-comm idea of ipywidgets' own tests)."""
+
+    log: ClassVar[list[tuple[str, str, tuple[str, ...]]]] = []
+
+    def __init__(self, **kwargs: object) -> None:
+        self.comm_id = f"c{len(_RecordingComm.log)}-{id(self)}"
+        self.kernel = "Truthy"
+        _RecordingComm.log.append(("open", self.comm_id, ()))
+
+    def open(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def on_msg(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def send(self, data: dict | None = None, buffers: object = None, **kwargs: object) -> None:
+        data = data or {}
+        keys = tuple(sorted(data.get("state", {})))
+        _RecordingComm.log.append((data.get("method", "?"), self.comm_id, keys))
+
+    def close(self, *args: object, **kwargs: object) -> None:
+        _RecordingComm.log.append(("close", self.comm_id, ()))
+
+
+@pytest.fixture
+def comm_log(monkeypatch: pytest.MonkeyPatch) -> list:
+    import ipywidgets.widgets.widget as widget_module
+
+    monkeypatch.setattr(widget_module.comm, "create_comm",
+                        lambda *a, **k: _RecordingComm(**k))
+    _RecordingComm.log = []
+    return _RecordingComm.log

@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Callable
-from typing import ClassVar
 
 import bqplot
 import ipywidgets as W
@@ -96,41 +95,6 @@ def test_fuzzed_controls_never_raise_and_marks_stay_finite(name: str) -> None:
     _marks_finite(explorer)
     assert changes > FUZZ_STATES // 2
     assert explorer.frame > 1
-
-
-class _RecordingComm:
-    """Stands in for a kernel comm and records what a widget sends."""
-
-    log: ClassVar[list[tuple[str, str, tuple[str, ...]]]] = []
-
-    def __init__(self, **kwargs: object) -> None:
-        self.comm_id = f"c{len(_RecordingComm.log)}-{id(self)}"
-        self.kernel = "Truthy"
-        _RecordingComm.log.append(("open", self.comm_id, ()))
-
-    def open(self, *args: object, **kwargs: object) -> None:
-        pass
-
-    def on_msg(self, *args: object, **kwargs: object) -> None:
-        pass
-
-    def send(self, data: dict | None = None, buffers: object = None, **kwargs: object) -> None:
-        data = data or {}
-        keys = tuple(sorted(data.get("state", {})))
-        _RecordingComm.log.append((data.get("method", "?"), self.comm_id, keys))
-
-    def close(self, *args: object, **kwargs: object) -> None:
-        _RecordingComm.log.append(("close", self.comm_id, ()))
-
-
-@pytest.fixture
-def comm_log(monkeypatch: pytest.MonkeyPatch) -> list:
-    import ipywidgets.widgets.widget as widget_module
-
-    monkeypatch.setattr(widget_module.comm, "create_comm",
-                        lambda *a, **k: _RecordingComm(**k))
-    _RecordingComm.log = []
-    return _RecordingComm.log
 
 
 def _first_slider(explorer: W.Widget) -> W.FloatSlider:

@@ -10,7 +10,6 @@ import math
 import random
 import threading
 from collections import Counter
-from typing import ClassVar
 
 import bqplot
 import ipywidgets as W
@@ -306,7 +305,8 @@ def test_divergence_pauses_shows_the_reason_and_keeps_finite_parameters() -> Non
 
 def test_bad_constructor_arguments_are_rejected() -> None:
     for bad in (dict(target="moons"), dict(flow="glow"), dict(layers=0), dict(lr=-1.0),
-                dict(redraw_every=float("nan")), dict(steps=0), dict(seed=1.5)):
+                dict(redraw_every=float("nan")), dict(steps=0), dict(seed=1.5),
+                dict(coarse_resolution=4), dict(resolution=2000)):
         with pytest.raises(ValueError):
             TrainingDashboard(**{**SMALL, **bad})
     d = _ml_dashboard()
@@ -367,39 +367,6 @@ def test_fuzzed_controls_never_raise_and_marks_stay_finite() -> None:
 
 
 # --- comm messages ----------------------------------------------------------------------------
-class _RecordingComm:
-    """Stands in for a kernel comm and records what a widget sends (as in test_widgets_common)."""
-
-    log: ClassVar[list[tuple[str, str]]] = []
-
-    def __init__(self, **kwargs: object) -> None:
-        self.comm_id = f"c{len(_RecordingComm.log)}-{id(self)}"
-        self.kernel = "Truthy"
-        _RecordingComm.log.append(("open", self.comm_id))
-
-    def open(self, *args: object, **kwargs: object) -> None:
-        pass
-
-    def on_msg(self, *args: object, **kwargs: object) -> None:
-        pass
-
-    def send(self, data: dict | None = None, buffers: object = None, **kwargs: object) -> None:
-        _RecordingComm.log.append(((data or {}).get("method", "?"), self.comm_id))
-
-    def close(self, *args: object, **kwargs: object) -> None:
-        _RecordingComm.log.append(("close", self.comm_id))
-
-
-@pytest.fixture
-def comm_log(monkeypatch: pytest.MonkeyPatch) -> list:
-    import ipywidgets.widgets.widget as widget_module
-
-    monkeypatch.setattr(widget_module.comm, "create_comm",
-                        lambda *a, **k: _RecordingComm(**k))
-    _RecordingComm.log = []
-    return _RecordingComm.log
-
-
 @pytest.mark.parametrize("make", [_ml_dashboard, _rkl_dashboard], ids=["ml", "reverse_kl"])
 def test_one_update_per_changed_model_per_redraw(make: object, comm_log: list) -> None:
     d = make(redraw_every=0.0)
@@ -410,11 +377,11 @@ def test_one_update_per_changed_model_per_redraw(make: object, comm_log: list) -
         comm_log.clear()
         action()
         assert d.frame == frame + 1, "one action, one redraw"
-        updates = Counter(cid for method, cid in comm_log if method == "update")
+        updates = Counter(cid for method, cid, _ in comm_log if method == "update")
         assert updates, "nothing was sent"
         assert max(updates.values()) == 1, updates.most_common(3)
-        opens = [cid for method, cid in comm_log if method == "open"]
-        closes = [cid for method, cid in comm_log if method == "close"]
+        opens = [cid for method, cid, _ in comm_log if method == "open"]
+        closes = [cid for method, cid, _ in comm_log if method == "close"]
         assert len(opens) == len(closes), "replaced image widgets must be closed"
 
 
@@ -424,9 +391,9 @@ def test_close_closes_every_model(comm_log: list) -> None:
     d.set(target="draw")
     d.add_points([0.0, 0.0])
     d.set(target="U1")
-    opened = {cid for method, cid in comm_log if method == "open"}
+    opened = {cid for method, cid, _ in comm_log if method == "open"}
     d.close()
-    closed = {cid for method, cid in comm_log if method == "close"}
+    closed = {cid for method, cid, _ in comm_log if method == "close"}
     assert opened - closed == set(), f"{len(opened - closed)} of {len(opened)} left open"
 
 
