@@ -80,6 +80,16 @@ def test_maximum_likelihood_matches_a_bare_loop_however_the_steps_are_split() ->
     _assert_same(_params(e.flow), _params(d.flow))
 
 
+def test_coarse_grid_while_training_full_grid_at_rest() -> None:
+    d = _ml_dashboard(redraw_every=0.0, resolution=21)
+    seen: list[int] = []
+    draw = d._draw
+    d._draw = lambda frame: (seen.append(frame.resolution), draw(frame))  # type: ignore[method-assign]
+    d.train(4)
+    assert seen[:-1] and set(seen[:-1]) == {d.coarse_resolution} and d.coarse_resolution == 15
+    assert seen[-1] == 21 and d.last_frame.density.shape == (21, 21)
+
+
 def test_reverse_kl_matches_a_bare_loop_and_draws_the_current_parameters() -> None:
     d = _rkl_dashboard(redraw_every=0.0)
     fresh = make_flow("planar", 4, 5)  # built afresh: never evaluated, no engine cache

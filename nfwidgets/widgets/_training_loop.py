@@ -20,14 +20,15 @@ __all__ = ["TrainingLoop"]
 
 class TrainingLoop:
     """Mixin driving ``self.trainer``. The widget provides ``trainer`` (or ``None``),
-    ``controls`` (with the buttons ``"play"`` and ``"pause"``), ``redraw()``, ``_hint(text)``,
-    ``_show_error(err)``, ``_clear_error()``, a re-entrant ``_lock`` that every step holds
-    (callbacks may run on another thread) and the settings ``_total`` (where Play stops),
-    ``redraw_every``, ``redraw_share`` and ``chunk_seconds``."""
+    ``controls`` (with the buttons ``"play"`` and ``"pause"``), ``redraw(resolution)``,
+    ``_hint(text)``, ``_show_error(err)``, ``_clear_error()``, a re-entrant ``_lock`` that
+    every step holds (callbacks may run on another thread) and the settings ``_total`` (where
+    Play stops), ``redraw_every``, ``redraw_share``, ``coarse_resolution``, ``chunk_seconds``."""
 
     trainer: Trainer | None
     controls: dict[str, W.Widget]
     redraw_every: float
+    coarse_resolution: int
     redraw_share: float
     chunk_seconds: float
     _total: int
@@ -112,18 +113,18 @@ class TrainingLoop:
                 break
             if time.perf_counter() >= due and trainer.step_count - start < n:
                 due = self._live_redraw(start, t0)
-        self._live_redraw(start, t0)
+        self._live_redraw(start, t0, final=True)
         return trainer.history[start:]
 
-    def _live_redraw(self, start_step: int, t0: float) -> float:
-        """Redraw while training (steps/s since ``t0``); returns when the next redraw is due:
-        ``redraw_every`` later, or later still if redrawing took more than ``redraw_share`` of
-        the time."""
+    def _live_redraw(self, start_step: int, t0: float, final: bool = False) -> float:
+        """Redraw while training (steps/s since ``t0``) on the coarse grid (the full one when
+        ``final``); returns when the next redraw is due: ``redraw_every`` later, or later still
+        if redrawing took more than ``redraw_share`` of the time."""
         now = time.perf_counter()
         trainer = self.trainer
         if trainer is not None:
             self._rate = (trainer.step_count - start_step) / max(now - t0, 1e-9)
-        self.redraw()
+        self.redraw(None if final else self.coarse_resolution)
         end = time.perf_counter()
         return now + max(self.redraw_every, (end - now) / self.redraw_share)
 
@@ -166,7 +167,7 @@ class TrainingLoop:
             return  # paused, reset or closed: whoever stopped it has redrawn
         # finished, or stopped on an error (_advance has shown it)
         self._stop()
-        self._live_redraw(start, t0)
+        self._live_redraw(start, t0, final=True)
 
     def pause(self) -> None:
         """Stop Play after the current step (the picture shows where it stopped)."""

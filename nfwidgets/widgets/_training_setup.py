@@ -174,7 +174,7 @@ def energy_contours(target: Energy, bounds: Bounds, levels: tuple[float, ...] = 
 
 
 def check_settings(*, target: object, lr: object, seed: object, resolution: object,
-                   redraw_share: object, numbers: dict[str, object],
+                   coarse_resolution: object, redraw_share: object, numbers: dict[str, object],
                    integers: dict[str, tuple[object, int]]) -> None:
     """Raise ``ValueError`` naming the first bad dashboard setting and what is allowed.
 
@@ -197,6 +197,8 @@ def check_settings(*, target: object, lr: object, seed: object, resolution: obje
         raise ValueError(f"lr must be a finite number > 0; got {lr!r}")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ValueError(f"seed must be an integer; got {seed!r}")
-    if not (isinstance(resolution, int) and not isinstance(resolution, bool)
-            and 8 <= resolution <= 1024):
-        raise ValueError(f"resolution must be an integer in [8, 1024]; got {resolution!r}")
+    for name, value in (("resolution", resolution), ("coarse_resolution", coarse_resolution)):
+        if value is None and name == "coarse_resolution":
+            continue
+        if not (isinstance(value, int) and not isinstance(value, bool) and 8 <= value <= 1024):
+            raise ValueError(f"{name} must be an integer in [8, 1024]; got {value!r}")

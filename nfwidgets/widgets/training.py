@@ -154,7 +154,9 @@ class TrainingDashboard(TrainingLoop, ControlsMixin, W.VBox):
         anneal_steps: length of the reverse-KL annealing ramp (0: none).
         n_data: number of toy data points.
         bounds: the view (the energies' box ``[-4, 4]²`` by default).
-        resolution: grid cells per side of the density.
+        resolution: grid cells per side of the density (at rest).
+        coarse_resolution: grid while training runs (``None``: about 5/7 of ``resolution``);
+            the full grid follows when training stops, as explorers do after a drag.
         redraw_every: seconds between redraws while training (Play and ``train``); on a slow
             machine the interval stretches so that redrawing takes at most ``redraw_share``
             of the time.
@@ -174,6 +176,7 @@ class TrainingDashboard(TrainingLoop, ControlsMixin, W.VBox):
                  *, layers: int = 8, lr: float = 5e-3, batch_size: int = 256, seed: int = 0,
                  steps: int = 2000, anneal_steps: int = 500, n_data: int = 2000,
                  bounds: Bounds = ((-4.0, 4.0), (-4.0, 4.0)), resolution: int = 112,
+                 coarse_resolution: int | None = None,
                  redraw_every: float = 0.4, redraw_share: float = 0.1,
                  redraw_delay: float = 0.03,
                  chunk_seconds: float = 0.05, blob_size: int = 40, blob_std: float = 0.25,
@@ -181,7 +184,7 @@ class TrainingDashboard(TrainingLoop, ControlsMixin, W.VBox):
         super().__init__()
         self._closed = False
         check_settings(target=target, lr=lr, seed=seed, resolution=resolution,
-                       redraw_share=redraw_share,
+                       coarse_resolution=coarse_resolution, redraw_share=redraw_share,
                        numbers=dict(redraw_every=redraw_every, redraw_delay=redraw_delay,
                                     chunk_seconds=chunk_seconds, blob_std=blob_std),
                        integers=dict(layers=(layers, 1), steps=(steps, 1),
@@ -205,6 +208,8 @@ class TrainingDashboard(TrainingLoop, ControlsMixin, W.VBox):
 
         self.bounds = check_bounds(bounds)
         self.resolution = resolution
+        self.coarse_resolution = (max(8, resolution * 5 // 7) if coarse_resolution is None
+                                  else coarse_resolution)
         self.redraw_every = float(redraw_every)
         self.redraw_share = float(redraw_share)
         self.redraw_delay = float(redraw_delay)
@@ -600,14 +605,16 @@ class TrainingDashboard(TrainingLoop, ControlsMixin, W.VBox):
         if not self._closed:
             self.redraw()
 
-    def redraw(self) -> None:
-        """Recompute and draw now (synchronously); errors go to the message area."""
+    def redraw(self, resolution: int | None = None) -> None:
+        """Recompute and draw now (synchronously) at ``resolution`` (default: the full grid);
+        errors go to the message area."""
         with self._lock:
             self._dirty = False
             if self._pending is not None:
                 self._pending.cancel()
                 self._pending = None
-            self._publish(self._compute, lambda f: f"step {f.step} · {f.resolution}²")
+            self._publish(lambda: self._compute(resolution or self.resolution),
+                          lambda f: f"step {f.step} · {f.resolution}²")
 
     def _feed_plateau(self) -> None:
         """Give the detector the losses of the steps since the last redraw (β = 1 steps only:
@@ -622,7 +629,7 @@ class TrainingDashboard(TrainingLoop, ControlsMixin, W.VBox):
         self._fed = len(history)
 
     @torch.no_grad()
-    def _compute(self) -> TrainingFrame:
+    def _compute(self, resolution: int) -> TrainingFrame:
         start = time.perf_counter()
         # The fused Adam update writes the parameters without bumping their version counters,
         # which the engine's no-grad caches (Planar's û, grid stage caches) key on: bump them
@@ -632,7 +639,7 @@ class TrainingDashboard(TrainingLoop, ControlsMixin, W.VBox):
         shown = self.flow if self._after is None else self.flow.truncated(k)
         # No InverseCache: every layer changes at every step, and the fused Adam update does
         # not bump the tensors' version counters the cache relies on.
-        dens = density_grid(shown, self.bounds, self.resolution)
+        dens = density_grid(shown, self.bounds, resolution)
         t = self.trainer
         step = 0 if t is None else t.step_count
         history = np.asarray(self.history, dtype=np.float64)
@@ -660,7 +667,7 @@ class TrainingDashboard(TrainingLoop, ControlsMixin, W.VBox):
             except ValueError:
                 masses = None
         self._feed_plateau()
-        return TrainingFrame(step=step, after_layer=k, resolution=self.resolution,
+        return TrainingFrame(step=step, after_layer=k, resolution=resolution,
                              density=dens.density, mass=dens.mass,
                              peak=float(dens.density.max()), loss=loss, bound=bound,
                              masses=masses, hint=self._plateau.hint,
