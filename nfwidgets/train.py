@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+from torch.autograd.graph import increment_version
 
 from .flows.compose import Flow
 
@@ -177,6 +178,10 @@ class Trainer:
         if self.grad_clip is not None and gnorm > self.grad_clip:
             torch._foreach_mul_(grads, self.grad_clip / gnorm)
         self.optimizer.step()
+        # The fused Adam kernel writes the parameters without bumping their version counters;
+        # bump them (values untouched), so caches keyed on them (grid stage caches, Planar's
+        # û under no_grad) see that the parameters changed.
+        increment_version(self.params)
         self.step_count = t
         self.history.append(value)
         self.last_error = None

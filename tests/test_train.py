@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -189,3 +190,20 @@ def test_learning_rate_can_change_between_steps() -> None:
     assert vi.optimizer.param_groups[0]["lr"] == 0.05
     with pytest.raises(ValueError, match="lr"):
         vi.lr = -1.0
+
+
+def test_a_step_marks_the_parameters_changed_for_caches():
+    """The fused Adam kernel does not bump version counters; the trainer does, so the grid
+    stage caches and Planar's no-grad cache never show a stale flow after training."""
+    from nfwidgets.grid import InverseCache, density_grid
+
+    flow = Flow([Planar([1.0, 0.5], [0.5, -0.3], 0.1), Planar([0.0, 1.0], [0.2, 0.4], 0.0)])
+    data = torch.randn(256, 2, generator=torch.Generator().manual_seed(0)) * 0.5 + 1.0
+    trainer = MaximumLikelihood(flow, data, batch_size=64, lr=0.05, seed=0)
+    cache = InverseCache()
+    bounds = ((-4, 4), (-4, 4))
+    density_grid(flow, bounds, 32, cache=cache)
+    trainer.run(5)
+    cached = density_grid(flow, bounds, 32, cache=cache).density
+    fresh = density_grid(flow, bounds, 32).density
+    np.testing.assert_array_equal(cached, fresh)

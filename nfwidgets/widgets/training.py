@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import ipywidgets as W
 import numpy as np
 import torch
-from torch.autograd.graph import increment_version
 
 from ..diagnostics import (
     PlateauDetector,
@@ -631,10 +630,6 @@ class TrainingDashboard(TrainingLoop, ControlsMixin, W.VBox):
     @torch.no_grad()
     def _compute(self, resolution: int) -> TrainingFrame:
         start = time.perf_counter()
-        # The fused Adam update writes the parameters without bumping their version counters,
-        # which the engine's no-grad caches (Planar's û, grid stage caches) key on: bump them
-        # (values untouched) so every frame evaluates the current parameters.
-        increment_version([p for p in self.flow.parameters()])
         k = len(self.flow) if self._after is None else self._after
         shown = self.flow if self._after is None else self.flow.truncated(k)
         # No InverseCache: every layer changes at every step, and the fused Adam update does
