@@ -69,6 +69,16 @@ def _is_int(value: object) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
+def _check_sample_args(n: object, seed: object, dtype: object) -> None:
+    """The arguments every sampler takes: a count, a seed and a floating dtype."""
+    if not _is_int(n) or n < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    if not _is_int(seed):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ValueError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+
+
 def _w1(z1: Tensor) -> Tensor:
     """``w₁(z) = sin(2π z₁ / 4)``."""
     return torch.sin(2.0 * math.pi * z1 / 4.0)
@@ -292,12 +302,7 @@ class Energy:
             C. P. Robert and G. Casella, "Monte Carlo Statistical Methods", 2nd ed., Springer
             2004, sec. 2.3 (the accept–reject method).
         """
-        if not _is_int(n) or n < 1:
-            raise ValueError(f"n must be an integer >= 1, got {n!r}")
-        if not _is_int(seed):
-            raise ValueError(f"seed must be an integer, got {seed!r}")
-        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-            raise ValueError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+        _check_sample_args(n, seed, dtype)
         f64 = torch.float64
         m = 0.0 if self.envelope is None else 10.0 * self.envelope
         (a1, b1), (a2, b2) = self.bounds
@@ -573,12 +578,7 @@ def toy_data(
         arXiv:1810.01367; code: github.com/rtqichen/ffjord, ``lib/toy_data.py``.
     """
     key = _toy_key(name)
-    if not _is_int(n) or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    if not _is_int(seed):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise ValueError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+    _check_sample_args(n, seed, dtype)
     allowed = _TOY_OPTIONS[key]
     unknown = sorted(set(options) - set(allowed))
     if unknown:

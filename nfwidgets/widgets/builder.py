@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import html
 import inspect
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import ipywidgets as W
 import torch
@@ -154,15 +153,6 @@ class FlowBuilder(Explorer):
         self.redraw()
 
     # --- wiring ------------------------------------------------------------------------------
-    @contextmanager
-    def _quietly(self) -> Iterator[None]:
-        """Programmatic widget updates inside this block are not user actions."""
-        quiet, self._quiet = self._quiet, True
-        try:
-            yield
-        finally:
-            self._quiet = quiet
-
     def _control(self, name: str, widget: W.Widget, handler: Callable) -> None:
         widget.add_class(f"nfw-control-{name.replace('_', '-')}")
 

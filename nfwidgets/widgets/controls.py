@@ -11,7 +11,8 @@ import asyncio
 import html
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import ipywidgets as W
 
@@ -28,6 +29,8 @@ class ControlsMixin:
     message: W.HTML
     redraw_delay: float
     _suppress: bool = False
+    #: True while the widget itself updates its controls (``_quietly``): not user actions.
+    _quiet: bool = False
     #: A change this long (seconds) after the previous one starts a new gesture: it is drawn at
     #: once (leading edge); closer changes are gathered into one deferred redraw.
     QUIET = 0.25
@@ -53,6 +56,15 @@ class ControlsMixin:
             self.redraw()
             return None
         return loop
+
+    @contextmanager
+    def _quietly(self) -> Iterator[None]:
+        """Programmatic widget updates inside this block are not user actions."""
+        quiet, self._quiet = self._quiet, True
+        try:
+            yield
+        finally:
+            self._quiet = quiet
 
     def _starts_gesture(self) -> bool:
         """Record a change now; True when the previous one is at least ``QUIET`` seconds old (an

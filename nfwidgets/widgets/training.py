@@ -8,8 +8,7 @@ import html
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import ipywidgets as W
@@ -369,14 +368,6 @@ class TrainingDashboard(TrainingLoop, ControlsMixin, W.VBox):
                     apply(value)
 
         self._bind(name, widget, run)
-
-    @contextmanager
-    def _quietly(self) -> Iterator[None]:
-        quiet, self._quiet = self._quiet, True
-        try:
-            yield
-        finally:
-            self._quiet = quiet
 
     def _button(self, name: str, button: W.Button, action: Callable[[], None]) -> None:
         button.add_class(f"nfw-control-{name.replace('_', '-')}")
