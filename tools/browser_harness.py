@@ -137,6 +137,9 @@ class Server:
     tmp: Path | None = None
     log_path: Path | None = None
     _known: set[int] = field(default_factory=set)
+    #: JupyterLab's notebook ``windowingMode``: "none" keeps every cell laid out and painted (the
+    #: tests check every figure); "contentVisibility" is Lab's default, what learners have.
+    windowing: str = "none"
 
     def url(self, path: str = "") -> str:
         sep = "&" if "?" in path else "?"
@@ -170,10 +173,10 @@ class Server:
         env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
         env["PYTHONUNBUFFERED"] = "1"
         settings = Path(env["JUPYTERLAB_SETTINGS_DIR"])
-        # Every cell stays in the DOM (no virtual scrolling), so each figure can be checked;
-        # no news or update toasts.
+        # By default every cell stays laid out (no virtual scrolling), so each figure can be
+        # checked; no news or update toasts.
         _write_json(settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings",
-                    {"windowingMode": "none"})
+                    {"windowingMode": self.windowing})
         _write_json(settings / "@jupyterlab" / "apputils-extension"
                     / "notification.jupyterlab-settings",
                     {"fetchNews": "false", "checkForUpdates": False})
@@ -284,9 +287,11 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 @contextmanager
-def lab_server(root: Path | str) -> Iterator[Server]:
-    """A JupyterLab server on ``root`` (a folder of notebooks), stopped on exit."""
-    with Server(Path(root).resolve(), "lab") as server:
+def lab_server(root: Path | str, *, windowing: str = "none") -> Iterator[Server]:
+    """A JupyterLab server on ``root`` (a folder of notebooks), stopped on exit; ``windowing`` is
+    the notebook's windowing mode ("none": every cell laid out; "contentVisibility": Lab's
+    default)."""
+    with Server(Path(root).resolve(), "lab", windowing=windowing) as server:
         yield server
 
 
