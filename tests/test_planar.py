@@ -556,3 +556,40 @@ def test_effective_parameters_follow_in_place_edits_and_replacements():
     # with gradients the value is computed afresh and differentiable
     _, c, _ = layer._effective()
     assert c.requires_grad
+
+
+@pytest.mark.parametrize("dtype", [F64, torch.float32])
+def test_table_reuse_gives_the_fresh_answer(dtype):
+    """The solver's table is kept per layer and reused while (c, b) are unchanged and the
+    input's range stays inside it (a layer on the data side is being edited): the reused table
+    must give what a fresh solve gives, and a change of b, of c or of the range must rebuild it."""
+    layer = Planar([1.0, 0.5], [0.8, -0.3], 0.2).to(dtype)
+    g = torch.Generator().manual_seed(1)
+    x = (torch.rand(40_000, 2, generator=g, dtype=F64) * 8 - 4).to(dtype)
+    tol = 1e-12 if dtype == F64 else 1e-5
+    with torch.no_grad():
+        z1, ld1, _ = layer._inverse_where(x)
+        first = layer._table_cache["table"]
+        # the input moves a little (an affine layer above is being dragged): the table is reused
+        x2 = x * 1.02 + 0.01
+        z2, ld2, _ = layer._inverse_where(x2)
+        assert layer._table_cache["table"] is first
+        fresh_layer = Planar([1.0, 0.5], [0.8, -0.3], 0.2).to(dtype)
+        z2_fresh, ld2_fresh, _ = fresh_layer._inverse_where(x2)
+        assert float((z2 - z2_fresh).abs().max()) <= tol
+        assert float((ld2 - ld2_fresh).abs().max()) <= tol
+        x_back, _ = layer(z2)
+        assert float((x_back - x2).abs().max()) <= (1e-12 if dtype == F64 else 1e-4)
+        # a range far outside: rebuilt; a range much narrower: rebuilt
+        layer._inverse_where(x * 3.0)
+        assert layer._table_cache["table"] is not first
+        wide = layer._table_cache["table"]
+        layer._inverse_where(x * 0.5)
+        assert layer._table_cache["table"] is not wide
+        # a new b (slider on this layer): rebuilt, and the answer follows the new b
+        narrow = layer._table_cache["table"]
+        layer.b.fill_(-0.7)
+        z3, _, _ = layer._inverse_where(x)
+        assert layer._table_cache["table"] is not narrow
+        x3, _ = layer(z3)
+        assert float((x3 - x).abs().max()) <= (1e-12 if dtype == F64 else 1e-4)

@@ -325,3 +325,22 @@ def test_bad_input_rejected(method):
     layer = _radial([0.5, 0.5], 1.0, 0.2)
     call = getattr(layer, method)
     assert_rejects_bad_batches(call, 4, torch.zeros(4, 2, dtype=F64).numpy(), torch.int32)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_distance_fast_path_matches_norm_and_survives_overflow(dtype):
+    """Without a gradient a 2-D radial layer computes ‖x - z0‖ as √((d⊙d)1); it must equal
+    vector_norm, and where the squares overflow (float32, ‖d‖ ~ 1e20) fall back to hypot."""
+    layer = Radial([0.5, -1.0], alpha=0.7, beta=0.4).to(dtype)
+    g = torch.Generator().manual_seed(3)
+    d = (torch.randn(5000, 2, generator=g, dtype=torch.float64) * 3).to(dtype)
+    with torch.no_grad():
+        fast = layer._distance(d)
+    ref = torch.linalg.vector_norm(d, dim=-1)
+    assert torch.allclose(fast, ref, rtol=4 * torch.finfo(dtype).eps, atol=0)
+    huge = torch.tensor([[1e20, 1e20], [3.0, 4.0]], dtype=torch.float32)
+    with torch.no_grad():
+        rho = Radial([0.0, 0.0], alpha=0.7, beta=0.4).to(torch.float32)._distance(huge)
+    assert torch.isfinite(rho).all()
+    assert float(rho[1]) == 5.0
+    assert float(rho[0]) == pytest.approx(math.sqrt(2) * 1e20, rel=1e-6)

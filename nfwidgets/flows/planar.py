@@ -206,7 +206,8 @@ class Planar(Layer):
     def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         u_hat, c, one_plus_c = self._effective()
         y = x @ self.w
-        alpha, t = _solve_projection(y.detach(), c.detach(), self.b.detach())
+        alpha, t = _solve_projection(y.detach(), c.detach(), self.b.detach(),
+                                     self.__dict__.setdefault("_table_cache", {}))
         if torch.is_grad_enabled() and (x.requires_grad or any(
                 p.requires_grad for p in self.parameters())):
             # Implicit-function gradient of α: a Newton step whose value is zero (g - g.detach())
@@ -280,7 +281,8 @@ def _bracketed_solve(y: Tensor, c: Tensor, b: Tensor, max_iter: int = 200) -> Te
 _TABLE_SIZE = 1025
 
 
-def _solve_projection(y: Tensor, c: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+def _solve_projection(y: Tensor, c: Tensor, b: Tensor, cache: dict | None = None
+                      ) -> tuple[Tensor, Tensor]:
     """Solve ``α + c tanh(α + b) = y`` elementwise; exact to rounding for any ``c``.
 
     Returns ``(α, tanh(α + b))`` (the caller needs both). For an invertible layer (``c ≥ -1``)
@@ -289,6 +291,12 @@ def _solve_projection(y: Tensor, c: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     run until the residual is at rounding level (usually one is needed), and entries still off
     go to the bracketed solver, which always converges. Small batches and folding layers
     (``c < -1``) use the bracketed solver directly.
+
+    ``cache`` (a dict the layer keeps) holds the last table, built over the range of ``y``
+    widened by a tenth on each side, and reuses it while ``c`` and ``b`` are unchanged and the
+    range of ``y`` lies inside it and spans at least half of it (as when a layer on the data
+    side of this one is edited and only this layer's input moves). The table only seeds the
+    Newton polish, so reuse never changes the accuracy of the result.
     """
     n = y.shape[0]
     if float(c) < -1.0 or n < 8 * _TABLE_SIZE:
@@ -298,16 +306,18 @@ def _solve_projection(y: Tensor, c: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     if not bool(torch.isfinite(y_hi - y_lo)) or float(y_hi - y_lo) <= 0:
         alpha = _bracketed_solve(y, c, b)
         return alpha, torch.tanh(alpha + b)
-    coef = _table(y_lo, y_hi, c, b)
+    coef, y_lo, y_hi = _cached_table(y_lo, y_hi, c, b, cache)
     pos = (y - y_lo) * ((_TABLE_SIZE - 1) / (y_hi - y_lo))
     i = pos.floor().clamp_(0, _TABLE_SIZE - 2)
     s = pos - i  # position in the cell, in [0, 1]
-    cf = coef.index_select(0, i.long())  # one gather: the (n, 5) cell coefficients
-    alpha = torch.addcmul(cf[:, 2], s, cf[:, 3])
-    alpha = torch.addcmul(cf[:, 1], s, alpha)
-    alpha = torch.addcmul(cf[:, 0], s, alpha)
+    # One gather from the (5, cells) table: the (5, n) cell coefficients, each row contiguous
+    # (elementwise ops on strided columns are several times slower).
+    a0, d0, c2, c3, a1 = coef.index_select(1, i.long()).unbind(0)
+    alpha = torch.addcmul(c2, s, c3)
+    alpha = torch.addcmul(d0, s, alpha)
+    alpha = torch.addcmul(a0, s, alpha)
     # α(y) is non-decreasing, so it lies between the knots (a steep cell cannot overshoot).
-    alpha = torch.minimum(torch.maximum(alpha, cf[:, 0]), cf[:, 4])
+    alpha = torch.minimum(torch.maximum(alpha, a0), a1)
     one_plus_c = 1.0 + c
     four_eps, abs_c = 4 * torch.finfo(y.dtype).eps, torch.abs(c)
     floor = torch.abs(y) + 1.0
@@ -328,9 +338,31 @@ def _solve_projection(y: Tensor, c: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     return alpha, t
 
 
+def _cached_table(y_lo: Tensor, y_hi: Tensor, c: Tensor, b: Tensor, cache: dict | None
+                  ) -> tuple[Tensor, Tensor, Tensor]:
+    """``(table, lo, hi)``: a table from ``cache`` covering ``[y_lo, y_hi]`` (see
+    ``_solve_projection``), or a new one over ``[lo, hi]``, the range widened by a tenth."""
+    if cache is None:
+        return _table(y_lo, y_hi, c, b), y_lo, y_hi
+    lo, hi = float(y_lo), float(y_hi)
+    key = (float(c), float(b), y_lo.dtype, y_lo.device)
+    hit = cache.get("table")
+    if hit is not None and hit[0] == key:
+        t_lo, t_hi = float(hit[2]), float(hit[3])
+        if t_lo <= lo and hi <= t_hi and 2 * (hi - lo) >= t_hi - t_lo:
+            return hit[1], hit[2], hit[3]
+    pad = 0.1 * (hi - lo)
+    new_lo, new_hi = y_lo - pad, y_hi + pad
+    if not bool(torch.isfinite(new_hi - new_lo)):  # the widened range overflows: do not widen
+        new_lo, new_hi = y_lo, y_hi
+    table = _table(new_lo, new_hi, c, b)
+    cache["table"] = (key, table, new_lo, new_hi)
+    return table, new_lo, new_hi
+
+
 def _table(y_lo: Tensor, y_hi: Tensor, c: Tensor, b: Tensor) -> Tensor:
     """Cubic Hermite interpolant of ``α(y)`` on ``_TABLE_SIZE - 1`` equal cells of
-    ``[y_lo, y_hi]`` (c ≥ -1): per cell ``(a0, d0, c2, c3, a1)`` with
+    ``[y_lo, y_hi]`` (c ≥ -1), shape (5, cells): per cell ``(a0, d0, c2, c3, a1)`` with
     ``α ≈ a0 + s d0 + s² c2 + s³ c3`` at ``y = y_k + s h``, ``s ∈ [0, 1]``.
 
     The knots come from ``y(α) = α + c tanh(α + b)`` evaluated on α-values that are dense where
@@ -368,4 +400,4 @@ def _table(y_lo: Tensor, y_hi: Tensor, c: Tensor, b: Tensor) -> Tensor:
                     torch.zeros_like(dg))
     a0, a1, d0, d1 = alpha[:-1], alpha[1:], d[:-1], d[1:]
     delta = a1 - a0
-    return torch.stack([a0, d0, 3 * delta - 2 * d0 - d1, d0 + d1 - 2 * delta, a1], dim=1)
+    return torch.stack([a0, d0, 3 * delta - 2 * d0 - d1, d0 + d1 - 2 * delta, a1])

@@ -14,6 +14,7 @@ import ipywidgets as W
 import numpy as np
 import torch
 
+from .._allocator import tune_allocator
 from ..flows.compose import Flow
 from ..grid import Bounds, grid_points
 from ..plots import FieldPanel, lines_mark, points_mark, set_lines, set_points
@@ -77,6 +78,7 @@ class Explorer(ControlsMixin, W.VBox):
                  redraw_delay: float = 0.03, density_max: float = DENSITY_MAX,
                  n_samples: int = 300, seed: int = 0, panel_size: int = 250) -> None:
         super().__init__()
+        tune_allocator()  # redraws allocate many 40k-float tensors: keep the heap warm
         if not (isinstance(redraw_delay, int | float) and math.isfinite(redraw_delay)
                 and redraw_delay >= 0):
             raise ValueError(f"redraw_delay must be a number ≥ 0 (seconds); got {redraw_delay!r}")

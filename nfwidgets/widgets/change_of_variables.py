@@ -12,6 +12,7 @@ import ipywidgets as W
 import numpy as np
 import torch
 
+from .._allocator import tune_allocator
 from ..flows.affine import ElementwiseAffine
 from ..flows.base import Layer, StandardNormal
 from ..flows.compose import Flow
@@ -144,6 +145,7 @@ class ChangeOfVariables1D(ControlsMixin, W.VBox):
                  n_points: int = 400, n_samples: int = 1000, bins: int = 50, seed: int = 0,
                  density_max: float = 0.8, redraw_delay: float = 0.03) -> None:
         super().__init__()
+        tune_allocator()  # redraws allocate many 40k-float tensors: keep the heap warm
         if kind not in KINDS_1D:
             raise ValueError(f"kind must be one of {sorted(KINDS_1D)}; got {kind!r}")
         try:

@@ -15,6 +15,7 @@ import ipywidgets as W
 import numpy as np
 import torch
 
+from .._allocator import tune_allocator
 from ..diagnostics import (
     PlateauDetector,
     has_modes,
@@ -180,6 +181,7 @@ class TrainingDashboard(TrainingLoop, ControlsMixin, W.VBox):
                  chunk_seconds: float = 0.05, blob_size: int = 40, blob_std: float = 0.25,
                  plateau_window: int = 200, panel_size: int = 300) -> None:
         super().__init__()
+        tune_allocator()  # redraws allocate many 40k-float tensors: keep the heap warm
         self._closed = False
         check_settings(target=target, lr=lr, seed=seed, resolution=resolution,
                        coarse_resolution=coarse_resolution, redraw_share=redraw_share,
