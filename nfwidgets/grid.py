@@ -165,12 +165,29 @@ class _StagedPass:
 
     def __init__(self) -> None:
         self._points: Tensor | None = None
+        self._points_version = -1
         self._stages: list[tuple[tuple, Tensor, Tensor, Tensor]] = []
+        self._grid: tuple[tuple, tuple[Tensor, Tensor, Tensor]] | None = None
+
+    def grid(self, bounds: Bounds, n: int, dtype: torch.dtype, device: torch.device
+             ) -> tuple[Tensor, Tensor, Tensor]:
+        """``grid_points(bounds, n, ...)``, built once per (bounds, n, dtype, device) and then
+        handed out as the same tensors (the pass recognises them without comparing values)."""
+        key = (check_bounds(bounds), n, dtype, device)
+        if self._grid is None or self._grid[0] != key:
+            self._grid = (key, grid_points(bounds, n, dtype=dtype, device=device))
+        return self._grid[1]
 
     def _run(self, flow: Flow, points: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        if (self._points is None or self._points.shape != points.shape
-                or self._points.dtype != points.dtype or not torch.equal(self._points, points)):
+        if points is self._points:  # the same tensor: changed only if edited in place
+            changed = points._version != self._points_version
+        else:
+            changed = (self._points is None or self._points.shape != points.shape
+                       or self._points.dtype != points.dtype
+                       or not torch.equal(self._points, points))
+        if changed:
             self._points, self._stages = points, []
+        self._points_version = points._version
         what = "inverse_where" if self.inverse else "forward"
         flow._check(points, what)  # validates input and dtypes once
         flow._check_like(points, what)
@@ -239,10 +256,11 @@ def density_grid(flow: Flow, bounds: Sequence[Sequence[float]], n: int = 200,
     if not (math.isfinite(log_ceiling) and log_ceiling > LOG_DENSITY_FLOOR):
         raise ValueError(f"log_ceiling must be finite and > {LOG_DENSITY_FLOOR}; got {log_ceiling}")
     dtype, device = _flow_dtype(flow)
-    xs, ys, pts = grid_points(bounds, n, dtype=dtype, device=device)
     if cache is not None:
+        xs, ys, pts = cache.grid(bounds, n, dtype, device)
         z, log_det, unique = cache.inverse_where(flow, pts)
     else:
+        xs, ys, pts = grid_points(bounds, n, dtype=dtype, device=device)
         z, log_det, unique = flow.inverse_where(pts)
     logp = flow.base.log_prob(z) + log_det
     finite = torch.isfinite(logp)

@@ -177,3 +177,23 @@ def test_inverse_cache_matches_and_recomputes_only_changed_layers(monkeypatch) -
     flow.layers.append(ElementwiseAffine([0.1, 0.1], [0.0, 0.0]))  # structure changed
     np.testing.assert_array_equal(density_grid(flow, BOX, 30, cache=cache).density,
                                   density_grid(flow, BOX, 30).density)
+
+
+def test_inverse_cache_keeps_its_grid_and_sees_edited_points() -> None:
+    """The cache hands out one grid per (bounds, n, dtype, device) and recognises it by
+    identity; points edited in place (a version bump) or new points are still recomputed."""
+    from nfwidgets.grid import InverseCache
+
+    flow = _mixed_flow()
+    cache = InverseCache()
+    dtype = next(flow.parameters()).dtype
+    grid = cache.grid(BOX, 30, dtype, torch.device("cpu"))
+    assert cache.grid(BOX, 30, dtype, torch.device("cpu"))[2] is grid[2]
+    assert cache.grid(BOX, 31, dtype, torch.device("cpu"))[2] is not grid[2]
+    pts = grid_points(BOX, 20, dtype=dtype)[2].clone()
+    with torch.no_grad():
+        z1 = cache.inverse_where(flow, pts)[0].clone()
+        pts.mul_(0.5)  # same tensor, new values
+        z2 = cache.inverse_where(flow, pts)[0]
+        assert torch.equal(z2, flow.inverse_where(pts)[0])
+        assert not torch.equal(z1, z2)

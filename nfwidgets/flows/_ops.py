@@ -1,10 +1,60 @@
-"""Small helpers for the hot path of plot grids: narrow row sums and a cheap tensor listing."""
+"""Small helpers for the hot path of plot grids: narrow row sums, row shifts and a cheap tensor
+listing."""
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
-__all__ = ["module_tensors", "row_sum"]
+__all__ = ["join_columns", "module_tensors", "row_sum", "rows_axpy", "rows_minus"]
+
+
+def _as_complex(x: Tensor) -> Tensor | None:
+    """``x`` (N, 2) as N complex numbers ``x₁ + i x₂`` (a view, no copy), or ``None`` when the
+    fast path does not apply: not 2-D real floating with rows of 2, not laid out for a complex
+    view, or a gradient is being taken (the real ops keep autograd's graph simple)."""
+    if (x.dim() != 2 or x.shape[1] != 2 or x.dtype not in (torch.float32, torch.float64)
+            or (torch.is_grad_enabled() and x.requires_grad) or x.stride(1) != 1
+            or x.stride(0) != 2 or x.storage_offset() % 2):
+        return None
+    return torch.view_as_complex(x)
+
+
+def rows_minus(x: Tensor, v: Tensor) -> Tensor:
+    """``x - v`` for x (N, d) and v (d,). For d = 2 without gradient it is one subtraction of
+    complex numbers: a broadcast over a last axis of 2 is ~8× slower in torch (~100 µs against
+    ~13 µs for 40,000 rows, measured here)."""
+    xc = _as_complex(x)
+    if xc is None or (torch.is_grad_enabled() and v.requires_grad) or v.shape != (2,):
+        return x - v
+    return torch.view_as_real(xc - torch.complex(v[0], v[1]))
+
+
+def rows_axpy(x: Tensor, t: Tensor, v: Tensor) -> Tensor:
+    """``x + t[:, None] * v`` for x (N, d), t (N,) without ±inf (NaN is allowed) and a finite
+    v (d,). For d = 2 without gradient it is ``x + t v`` on complex numbers (t real): for finite
+    t and v the products ``t·v₁ - 0·v₂`` and ``t·v₂ + 0·v₁`` equal the real ones, and a NaN t
+    gives NaN in both, so the result is the same, ~2.5× faster (~40 µs against ~110 µs for
+    40,000 rows, measured here). An infinite t would make both coordinates NaN (0·inf), hence
+    the precondition: planar layers pass t = tanh(·)."""
+    xc = _as_complex(x)
+    if (xc is None or t.dim() != 1 or v.shape != (2,)
+            or (torch.is_grad_enabled() and (t.requires_grad or v.requires_grad))
+            or not bool(torch.isfinite(v).all())):
+        return x + t.unsqueeze(-1) * v
+    return torch.view_as_real(xc + t * torch.complex(v[0], v[1]))
+
+
+def join_columns(a: Tensor, b: Tensor) -> Tensor:
+    """``torch.cat([a, b], dim=1)`` for two (N, 1) columns. Without gradient it builds the rows
+    as complex numbers ``a + i b`` and views them as (N, 2): the same values, ~4× faster than
+    ``cat`` (~40 µs against ~150 µs for 40,000 rows, measured here)."""
+    if (a.dim() == 2 and b.dim() == 2 and a.shape[1] == 1 and b.shape[1] == 1
+            and a.dtype == b.dtype and a.dtype in (torch.float32, torch.float64)
+            and a.shape[0] == b.shape[0]
+            and not (torch.is_grad_enabled() and (a.requires_grad or b.requires_grad))):
+        return torch.view_as_real(torch.complex(a[:, 0], b[:, 0]))
+    return torch.cat([a, b], dim=1)
 
 
 def row_sum(t: Tensor) -> Tensor:

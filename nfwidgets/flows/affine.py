@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from ._checks import as_parameter_tensor, check_same_shape
+from ._ops import rows_minus
 from .base import Layer
 
 __all__ = ["ElementwiseAffine"]
@@ -47,7 +48,7 @@ class ElementwiseAffine(Layer):
         return x, self.log_scale.sum().expand(z.shape[0]).contiguous()
 
     def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, None]:
-        z = (x - self.shift) * torch.exp(-self.log_scale)
+        z = rows_minus(x, self.shift) * torch.exp(-self.log_scale)
         return z, (-self.log_scale.sum()).expand(x.shape[0]).contiguous(), None
 
     def extra_repr(self) -> str:

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._checks import as_parameter_tensor, check_batch
-from ._ops import row_sum
+from ._ops import join_columns, row_sum
 from .base import Layer
 
 __all__ = ["SCALE_RULES", "AffineCoupling", "MLPConditioner", "SimpleConditioner"]
@@ -184,7 +184,7 @@ class AffineCoupling(Layer):
 
     def _join(self, v_c: Tensor, v_t: Tensor) -> Tensor:
         if self._blocks is not None:
-            return torch.cat([v_c, v_t] if self._blocks[2] else [v_t, v_c], dim=1)
+            return join_columns(v_c, v_t) if self._blocks[2] else join_columns(v_t, v_c)
         return torch.cat([v_c, v_t], dim=1)[:, self.unpermute]
 
     def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._checks import as_parameter_tensor, check_same_shape
+from ._ops import rows_axpy
 from .base import Layer
 
 __all__ = ["Planar"]
@@ -216,7 +217,7 @@ class Planar(Layer):
             dg = (1.0 + c * (1.0 - torch.tanh(alpha + self.b) ** 2)).detach()
             alpha = alpha - (g - g.detach()) / torch.where(dg != 0, dg, torch.ones_like(dg))
             t = torch.tanh(alpha + self.b)
-        z = x - t.unsqueeze(-1) * u_hat  # x - t ûᵀ
+        z = rows_axpy(x, t, -u_hat)  # x - t ûᵀ
         log_det = -self._log_abs_det(t, c, one_plus_c)
         if self.constrain:
             return z, log_det, None
@@ -310,9 +311,11 @@ def _solve_projection(y: Tensor, c: Tensor, b: Tensor, cache: dict | None = None
     pos = (y - y_lo) * ((_TABLE_SIZE - 1) / (y_hi - y_lo))
     i = pos.floor().clamp_(0, _TABLE_SIZE - 2)
     s = pos - i  # position in the cell, in [0, 1]
-    # One gather from the (5, cells) table: the (5, n) cell coefficients, each row contiguous
-    # (elementwise ops on strided columns are several times slower).
-    a0, d0, c2, c3, a1 = coef.index_select(1, i.long()).unbind(0)
+    # The (n,) cell coefficients, gathered from the five contiguous rows of the table one by
+    # one: each result is contiguous (elementwise ops on strided columns are several times
+    # slower, and a gather along the table's second axis is ~4× slower than five 1-D ones).
+    cell = i.long()
+    a0, d0, c2, c3, a1 = (row.index_select(0, cell) for row in coef)
     alpha = torch.addcmul(c2, s, c3)
     alpha = torch.addcmul(d0, s, alpha)
     alpha = torch.addcmul(a0, s, alpha)

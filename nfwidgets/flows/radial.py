@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._checks import as_parameter_tensor
+from ._ops import rows_minus
 from .base import Layer
 
 __all__ = ["Radial"]
@@ -193,14 +194,14 @@ class Radial(Layer):
 
     def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
         alpha, beta, apb = self._alpha_plus_beta()
-        diff = z - self.z0
+        diff = rows_minus(z, self.z0)
         r = self._distance(diff)
         x = z + (beta / (alpha + r)).unsqueeze(-1) * diff
         return x, self._log_abs_det(r, alpha, apb)
 
     def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         alpha, _, apb = self._alpha_plus_beta()
-        diff = x - self.z0
+        diff = rows_minus(x, self.z0)
         rho = self._distance(diff)
         q = apb - rho
         disc = torch.sqrt(torch.addcmul(q * q, rho, 4 * alpha))
