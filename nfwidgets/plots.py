@@ -84,8 +84,13 @@ class FieldPanel:
     (``widget`` holds both).
 
     The field is colour-mapped and PNG-encoded in the kernel (``nfwidgets.render``) and shown by
-    a bqplot ``Image`` mark; ``update`` replaces the mark's image widget (bqplot 0.13 redraws an
-    ``Image`` only when it gets a new widget) and closes the old one, so no model leaks.
+    a bqplot ``Image`` mark. bqplot 0.13 redraws an ``Image`` mark only when its ``image`` trait
+    is assigned a different widget (a new ``value`` on the same widget is not drawn), so the
+    panel keeps two image widgets and alternates: ``update`` writes the picture into the one not
+    on screen, then points the mark at it. Two messages a redraw (the value, then the mark), no
+    model created or closed; the front end applies a kernel's messages in order (JupyterLab and
+    Voilà wait for each comm message to be handled before the next), so the mark never shows
+    the other widget's previous picture.
     """
 
     def __init__(self, title: str, bounds: tuple[tuple[float, float], tuple[float, float]],
@@ -101,8 +106,10 @@ class FieldPanel:
         # One Layout shared by every image widget: a new Image would otherwise open (and leak)
         # a Layout model of its own on every redraw.
         self._image_layout = ipywidgets.Layout()
-        self._image = ipywidgets.Image(value=b"", format="png", layout=self._image_layout)
-        self.mark = bqplot.Image(image=self._image, x=[float(x0), float(x1)],
+        self._images = [ipywidgets.Image(value=b"", format="png", layout=self._image_layout)
+                        for _ in range(2)]
+        self._front = 0  # index of the widget on screen
+        self.mark = bqplot.Image(image=self._images[0], x=[float(x0), float(x1)],
                                  y=[float(y0), float(y1)],
                                  scales={"x": self.scales["x"], "y": self.scales["y"]})
         self.figure.marks = [self.mark]
@@ -112,17 +119,18 @@ class FieldPanel:
         """Show ``field`` (rows = y from low to high, columns = x)."""
         png = field_to_png(field, self.vmin, self.vmax, self.cmap, mask)
         self.last_png = png
-        old = self._image
-        self._image = ipywidgets.Image(value=png, format="png", layout=self._image_layout)
-        self.mark.image = self._image
-        old.close()
+        self._front = 1 - self._front
+        image = self._images[self._front]
+        image.value = png  # first the picture (nothing is sent if it is already there) ...
+        self.mark.image = image  # ... then the mark, which now draws it
 
     def add_marks(self, *marks: bqplot.Mark) -> None:
         """Overlay marks (lines, points) drawn in this panel's scales."""
         self.figure.marks = [*self.figure.marks, *marks]
 
     def close(self) -> None:
-        self._image.close()
+        for image in self._images:
+            image.close()
         self._image_layout.close()
         self.colorbar.close()
 

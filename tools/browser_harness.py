@@ -529,6 +529,57 @@ def move_slider(page: object, explorer: object, timeout_ms: int = 30_000) -> Sli
                       el.evaluate(_SIGNATURE_JS) != sig0, explorer_state(explorer))
 
 
+_PICTURE_JS = """async (root, timeoutMs) => {
+    // CRC-32 (IEEE), as Python's zlib.crc32, of the picture the density panel shows, compared
+    // with the digest the kernel published with its last frame (data-picture)
+    const table = new Uint32Array(256).map((_, n) => {
+        let c = n;
+        for (let k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320 ^ (c >>> 1) : c >>> 1;
+        return c >>> 0;
+    });
+    const crc32 = (bytes) => {
+        let c = 0xFFFFFFFF;
+        for (const b of bytes) c = table[(c ^ b) & 0xFF] ^ (c >>> 8);
+        return ((c ^ 0xFFFFFFFF) >>> 0).toString(16).padStart(8, '0');
+    };
+    const frame = () => new Promise(r => requestAnimationFrame(r));
+    const start = performance.now();
+    let want = null, got = null;
+    while (performance.now() - start < timeoutMs) {
+        const f = root.querySelector('.nfw-frame[data-picture]');
+        const img = root.querySelector('.nfw-figure-density svg.svg-figure image');
+        want = f ? f.dataset.picture : null;
+        if (want && img && img.getAttribute('href')) {
+            try {  // a replaced picture's blob URL is revoked: read again next frame
+                const r = await fetch(img.getAttribute('href'));
+                got = crc32(new Uint8Array(await r.arrayBuffer()));
+                if (got === want) return {ok: true, want, got};
+            } catch (e) { got = String(e); }
+        }
+        await frame();
+    }
+    return {ok: false, want, got};
+}"""
+
+
+def picture_is_current(explorer: object, timeout_ms: int = 30_000) -> dict:
+    """Wait (frame by frame) until the density picture on screen is, byte for byte, the one
+    the kernel sent with its last frame (the CRC-32 it publishes in ``data-picture``); returns
+    ``{"ok": bool, "want": crc, "got": crc}``."""
+    return explorer.evaluate(_PICTURE_JS, timeout_ms)
+
+
+def burst(page: object, explorer: object, presses: int = 8) -> None:
+    """Press an arrow key ``presses`` times in a row on the explorer's picked slider (see
+    ``move_slider``, which picks it), without waiting in between: a burst of slider events."""
+    handle = explorer.locator("[data-nfw-pick]")
+    now = float(handle.get_attribute("aria-valuenow") or 0)
+    top = float(handle.get_attribute("aria-valuemax") or 0)
+    key = "ArrowLeft" if now >= top else "ArrowRight"
+    for _ in range(presses):
+        handle.press(key)
+
+
 def explorer_state(explorer: object) -> str:
     """The explorer's frame counter and message area, as text (for failure messages)."""
     return explorer.element_handle().evaluate(

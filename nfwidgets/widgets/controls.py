@@ -117,8 +117,8 @@ class ControlsMixin:
     def _publish(self, compute: Callable[[], object], describe: Callable[[object], str]
                  ) -> None:
         """One redraw: ``compute()`` a frame, ``_draw`` it, count it and show the counter
-        (``.nfw-frame``, for tests and browser harnesses); an error keeps the last picture and
-        says so."""
+        (``.nfw-frame``, with the picture's digest in ``data-picture``, for tests and browser
+        harnesses); an error keeps the last picture and says so."""
         try:
             frame = compute()
             self._draw(frame)
@@ -128,9 +128,17 @@ class ControlsMixin:
         self.last_frame = frame
         self.frame += 1
         self._clear_error()
-        self.status.value = (f'<span class="nfw-frame" data-frame="{self.frame}" '
+        picture = self._picture_digest()
+        picture = f' data-picture="{picture}"' if picture else ""
+        self.status.value = (f'<span class="nfw-frame" data-frame="{self.frame}"{picture} '
                              f'style="color:#888;font-size:11px">frame {self.frame} · '
                              f'{describe(frame)} · {frame.compute_ms:.1f} ms</span>')
+
+    def _picture_digest(self) -> str:
+        """CRC-32 (8 hex digits) of the density picture just sent, published next to the frame
+        counter so a browser test can check the picture on screen is the last one; "" if the
+        widget has no such picture."""
+        return ""
 
     def _show_error(self, err: BaseException, stale: bool = False) -> None:
         text = (html.escape(str(err)) or type(err).__name__).rstrip()

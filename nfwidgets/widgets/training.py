@@ -8,6 +8,7 @@ import html
 import math
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -664,6 +665,9 @@ class TrainingDashboard(TrainingLoop, ControlsMixin, W.VBox):
     def _last_bound(self) -> tuple[float, float] | None:
         last = self.last_frame
         return None if last is None else last.bound
+
+    def _picture_digest(self) -> str:
+        return f"{zlib.crc32(self.panel.last_png):08x}"
 
     def _draw(self, frame: TrainingFrame) -> None:
         K = len(self.flow)

@@ -60,7 +60,9 @@ def assert_figures_drawn(page: object, where: str, selector: str = ".bqplot.figu
 
 def assert_explorers_respond(page: object, where: str) -> list[bh.SliderMove]:
     """For each explorer with a slider: one arrow-key step on its first slider increases the
-    frame counter and changes the density picture (``move_slider`` waits for both)."""
+    frame counter and changes the density picture (``move_slider`` waits for both); then a
+    burst of steps ends with the last frame's picture on screen, byte for byte (the widgets
+    that publish a ``data-picture`` digest; the 1-D change of variables has no picture)."""
     explorers = page.locator(bh.EXPLORERS)
     moves = []
     for k in range(explorers.count()):
@@ -74,7 +76,18 @@ def assert_explorers_respond(page: object, where: str) -> list[bh.SliderMove]:
                 f"{where}: explorer {k} ({kind}) did not redraw after a slider step: "
                 f"{bh.explorer_state(explorer)!r}; {type(err).__name__}: "
                 f"{str(err).splitlines()[0]}") from err
-        if move is not None:
-            assert move.frame_after > move.frame_before and move.changed, (where, kind, move)
+        if move is None:
+            continue
+        assert move.frame_after > move.frame_before and move.changed, (where, kind, move)
+        # a burst of steps, then: the picture on screen is byte for byte the last one sent
+        # (the density panel double-buffers its image widgets: never a stale picture)
+        if not explorer.locator(".nfw-frame[data-picture]").count():
             moves.append(move)
+            continue
+        bh.burst(page, explorer)
+        current = bh.picture_is_current(explorer)
+        assert current["ok"], (f"{where}: explorer {k} ({kind}) shows a picture other than "
+                               f"its last frame's after a burst: {current}; "
+                               f"{bh.explorer_state(explorer)!r}")
+        moves.append(move)
     return moves

@@ -1,0 +1,57 @@
+"""nfwidgets.plots: FieldPanel's double-buffered image widgets."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from nfwidgets.plots import FieldPanel
+from nfwidgets.render import field_to_png
+
+BOX = ((-1.0, 1.0), (-1.0, 1.0))
+
+
+def _field(k: float) -> np.ndarray:
+    y, x = np.mgrid[0:20, 0:30].astype(np.float32)
+    return np.sin(x / 5 + k) * np.cos(y / 7) * 0.5 + 0.5
+
+
+def test_the_mark_always_shows_the_last_picture() -> None:
+    panel = FieldPanel("t", BOX, 0.0, 1.0)
+    seen = set()
+    for k in range(5):
+        panel.update(_field(k))
+        assert panel.mark.image.value == field_to_png(_field(k), 0.0, 1.0, "viridis")
+        assert panel.last_png == panel.mark.image.value
+        seen.add(id(panel.mark.image))
+    assert len(seen) == 2, "two image widgets, alternating"
+    # the same picture twice in a row still lands on the mark (and is a change of widget)
+    before = panel.mark.image
+    panel.update(_field(4))
+    assert panel.mark.image is not before
+    assert panel.mark.image.value == before.value
+    panel.close()
+
+
+def test_an_update_sends_the_picture_then_the_mark_and_opens_nothing(comm_log: list) -> None:
+    panel = FieldPanel("t", BOX, 0.0, 1.0)
+    panel.update(_field(0))
+    panel.update(_field(1))
+    comm_log.clear()
+    panel.update(_field(2))
+    opens = [c for m, c, _ in comm_log if m == "open"]
+    closes = [c for m, c, _ in comm_log if m == "close"]
+    assert opens == [] and closes == []
+    updates = [(c, keys) for m, c, keys in comm_log if m == "update"]
+    assert [c for c, _ in updates] == [panel.mark.image.comm.comm_id, panel.mark.comm.comm_id]
+    assert "image" in updates[1][1]  # (the picture travels as a binary buffer)
+    assert max(Counter(c for c, _ in updates).values()) == 1
+
+
+def test_close_closes_both_images(comm_log: list) -> None:
+    panel = FieldPanel("t", BOX, 0.0, 1.0)
+    panel.update(_field(0))
+    images = list(panel._images)
+    panel.close()
+    assert all(image.comm is None for image in images)
