@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Slider → pixels latency in a real browser: JupyterLab in headless Chromium.
 
-Builds a temporary notebook (not in lessons/) holding, at 100², 200² and 400²:
+Builds temporary notebooks (not in lessons/), one widget each, as a lesson holds one, and opens
+each in its own tab of one headless Chromium; at 100², 200² and 400²:
 
 - ``PlanarExplorer`` (slider ``b``);
 - ``FlowBuilder(preset="mixed_8")``, 8 mixed layers, with layer 5 of 8 (a planar layer in the
@@ -15,14 +16,18 @@ Builds a temporary notebook (not in lessons/) holding, at 100², 200² and 400²
 - and once, a bare comm echo as the floor: a ``FloatSlider`` observed in the kernel that sets a
   ``Label``'s value.
 
-Every widget has a cell of its own and the notebook uses JupyterLab's default windowing mode
-(``contentVisibility``: only cells in view are laid out and painted), as a lesson would.
+Before each change the subject's tab is brought to the front (a background tab gets no
+animation frames); notebooks use JupyterLab's default windowing mode (``contentVisibility``).
+With all fifteen widgets on one page instead, every message costs the browser a relayout of the
+whole page: the bare comm echo then took ~75 ms against ~17 ms alone (measured here).
 The explorers are built with ``coarse_resolution`` equal to ``resolution`` so every frame is
 drawn at the measured size. One measurement, in the page: ``t0 = performance.now()`` right
 before a keydown (ArrowRight / ArrowLeft, alternating) is dispatched on the slider's handle; a
 ``MutationObserver`` on the target (the bqplot ``<image>`` ``href`` of the density panel, the
-Output widget's ``<img>`` ``src``, the ``Label``'s text) sees the new picture; two
-``requestAnimationFrame``s later (the frame that paints it) is ``t1``. Each subject is scrolled
+Output widget's ``<img>`` ``src``, the ``Label``'s text) sees the new picture; ``t1`` is when
+the next frame has been painted (a ``requestAnimationFrame`` callback posts a message, handled
+after that frame's style, layout and paint steps). (Until 2026-11-30 ``t1`` waited for two
+``requestAnimationFrame``s, one frame interval, ~17 ms, more on every row.) Each subject is scrolled
 into view at the start of the 0.4 s between changes (an isolated step, as a learner clicking or
 typing; the explorers draw such a change at once), and before each one the page must settle
 (kernel idle, three frames on time). Subjects are interleaved in every round
@@ -81,8 +86,7 @@ from nfwidgets.grid import density_grid
 torch.set_num_threads(1)
 BOUNDS = ((-4.0, 4.0), (-4.0, 4.0))'''
 
-# One cell per widget: with Lab's default windowing ("contentVisibility") the browser then
-# lays out and paints only the cells in view, as in a lesson.
+# The widget cell of each notebook (after SETUP), by subject, formatted with the size n.
 PER_SIZE = ["""\
 planar_{n} = PlanarExplorer(resolution={n}, coarse_resolution={n})
 planar_{n}.add_class("bench-planar-{n}")
@@ -164,8 +168,14 @@ MEASURE_JS = """async ([rootSel, handleSel, targetSel, kind, key, timeoutMs]) =>
             observer.disconnect();
             clearTimeout(timer);
             const seen = performance.now() - t0;
-            requestAnimationFrame(() => requestAnimationFrame(() =>
-                resolve({ms: performance.now() - t0, mutation_ms: seen})));
+            // the next frame's rendering steps (style, layout, paint) run right after its
+            // rAF callbacks; a message posted from the callback is handled after them, so t1
+            // is when the frame showing the change has been painted ("rAF + postMessage";
+            // a second rAF would add a whole frame interval to every row)
+            const channel = new MessageChannel();
+            channel.port1.onmessage = () =>
+                resolve({ms: performance.now() - t0, mutation_ms: seen});
+            requestAnimationFrame(() => channel.port2.postMessage(0));
         });
         observer.observe(target, {subtree: true, childList: true, attributes: true,
                                   characterData: true});
@@ -198,9 +208,17 @@ def _percentile(values: list[float], q: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
-def _notebook(folder: Path) -> Path:
-    cells = [SETUP] + [cell.format(n=n) for n in SIZES for cell in PER_SIZE] + [ECHO_CELL]
-    return bh.write_notebook(folder / "bench_browser.ipynb", cells)
+def _notebooks(folder: Path) -> dict[str, str]:
+    """One notebook per widget and size (and one for the echo), as a lesson holds one widget:
+    root selector → notebook file name."""
+    names = {}
+    for n in SIZES:
+        for (_name, (cls, *_rest)), cell in zip(SUBJECTS.items(), PER_SIZE, strict=True):
+            names[f".{cls}-{n}"] = bh.write_notebook(
+                folder / f"{cls}-{n}.ipynb", [SETUP, cell.format(n=n)]).name
+    names[".bench-echo"] = bh.write_notebook(folder / "bench-echo.ipynb",
+                                             ["import ipywidgets as W", ECHO_CELL]).name
+    return names
 
 
 def _slots() -> list[tuple[str, int | None, str]]:
@@ -247,22 +265,28 @@ def main() -> None:
     failures: dict[tuple[str, int], int] = {k: 0 for k in samples}
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="nfw-bench-") as tmp:
-        _notebook(Path(tmp))
+        notebooks = _notebooks(Path(tmp))
         with (bh.lab_server(tmp, windowing=args.windowing) as server,
               bh.chromium(viewport=(1400, 1000)) as context):
-            page = bh.open_notebook(context, server, "bench_browser.ipynb")
-            bh.run_all(page, timeout_ms=300_000)
-            errors = bh.error_outputs(page)
-            if errors:
-                raise SystemExit("the benchmark notebook failed:\n" + "\n".join(errors))
-            bh.wait_widgets_rendered(page, timeout_ms=120_000)
+            pages = {}
+            for root, name in notebooks.items():
+                page = bh.open_notebook(context, server, name)
+                bh.run_all(page, timeout_ms=300_000)
+                errors = bh.error_outputs(page)
+                if errors:
+                    raise SystemExit(f"the benchmark notebook {name} failed:\n"
+                                     + "\n".join(errors))
+                bh.wait_widgets_rendered(page, timeout_ms=120_000)
+                pages[root] = page
             for r in range(rounds + 1):  # round 0: warm-up
                 key = "ArrowRight" if r % 2 == 0 else "ArrowLeft"
                 order = slots[r % len(slots):] + slots[:r % len(slots)]
                 for slot in order:
-                    # scroll the subject into view, then let the browser finish painting it
-                    # (rasterising runs off the main thread and competes for the CPU) for the
-                    # gap: a learner's slider is on screen before they touch it
+                    # the subject's tab to the front (a background tab gets no animation
+                    # frames) and its widget into view, then the gap lets the browser finish
+                    # painting it: a learner's slider is on screen before they touch it
+                    page = pages[slot[2]]
+                    page.bring_to_front()
                     page.evaluate(SCROLL_JS, slot[2])
                     page.wait_for_timeout(GAP_MS)  # an isolated change, not a drag
                     result = measure(page, slot, key, timeout_ms=20_000)
@@ -274,8 +298,9 @@ def main() -> None:
                         samples[slot[0], slot[1]].append(result)
                 print(f"round {r}/{rounds} done ({time.perf_counter() - t_start:.0f} s)",
                       file=sys.stderr, flush=True)
-            console = bh.console_errors(page)
-            page.close()
+            console = [m for p in pages.values() for m in bh.console_errors(p)]
+            for p in pages.values():
+                p.close()
 
     rows = []
     p50 = {k: statistics.median([s["ms"] for s in v]) for k, v in samples.items() if v}

@@ -179,7 +179,8 @@ class Explorer(ControlsMixin, W.VBox):
         """Recompute and redraw now (synchronously); errors go to the message area."""
 
         def compute() -> Frame:
-            self._before_redraw()
+            with torch.no_grad():  # readouts and checks read parameters: no graph (and the
+                self._before_redraw()  # layers' no-grad caches apply)
             # samples are pushed through the flow only while they are shown
             return self.view.compute(resolution, samples=bool(self.show_samples.value))
 
