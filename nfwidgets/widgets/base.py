@@ -20,7 +20,7 @@ from ..flows.compose import Flow
 from ..grid import Bounds, grid_points
 from ..plots import FieldPanel, lines_mark, points_mark, set_lines, set_points
 from ..view import FlowView, Frame
-from .controls import ControlsMixin
+from .controls import ControlsMixin, set_note
 
 __all__ = ["DENSITY_MAX", "LOG_DET_RANGE", "Explorer"]
 
@@ -261,11 +261,7 @@ class Explorer(ControlsMixin, W.VBox):
     # --- messages ----------------------------------------------------------------------------
     def show_warning(self, text: str | None) -> None:
         """Show (or with ``None`` hide) a warning that is part of the lesson, not an error."""
-        value = (f"<div style='color:#7a4a00;background:#fff7e6;padding:4px 8px;"
-                 f"border-left:3px solid #e69500'>{text}</div>") if text else ""
-        if value != self.warning.value:
-            self.warning.value = value
-            self.warning.layout.display = None if text else "none"
+        set_note(self.warning, text)
 
     def close(self) -> None:
         """Close every widget model this explorer opened and cancel pending redraws."""

@@ -18,7 +18,17 @@ import ipywidgets as W
 
 from .slider_snap import is_display_snap
 
-__all__ = ["ControlsMixin"]
+__all__ = ["ControlsMixin", "set_note"]
+
+
+def set_note(widget: W.HTML, html_text: str | None) -> None:
+    """Show ``html_text`` (already safe HTML) in ``widget`` as an amber note — a warning or hint
+    that is part of the lesson, not an error — or hide ``widget`` when it is ``None``/empty."""
+    value = (f"<div style='color:#7a4a00;background:#fff7e6;padding:4px 8px;"
+             f"border-left:3px solid #e69500'>{html_text}</div>") if html_text else ""
+    if value != widget.value:
+        widget.value = value
+        widget.layout.display = None if html_text else "none"
 
 
 class ControlsMixin:

@@ -45,7 +45,7 @@ from ._training_setup import (
 )
 from .base import _descendants
 from .builder import FlowBuilder
-from .controls import ControlsMixin
+from .controls import ControlsMixin, set_note
 
 __all__ = ["GIVEN", "TrainingDashboard", "TrainingFrame"]
 
@@ -747,11 +747,7 @@ class TrainingDashboard(TrainingLoop, ControlsMixin, W.VBox):
     def _hint(self, text: str | None, plateau: bool = False) -> None:
         """Show (``None``: hide) a hint; plateau hints are replaced at every redraw."""
         self._hint_text, self._hint_plateau = text, plateau
-        value = (f"<div style='color:#7a4a00;background:#fff7e6;padding:4px 8px;"
-                 f"border-left:3px solid #e69500'>{html.escape(text)}</div>") if text else ""
-        if value != self.hint.value:
-            self.hint.value = value
-            self.hint.layout.display = None if text else "none"
+        set_note(self.hint, html.escape(text) if text else None)
 
     def _clear_error(self) -> None:
         if self._diverged is None:  # a divergence message stays until a good step or reset
