@@ -328,9 +328,9 @@ def test_bad_input_rejected(method):
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-def test_distance_fast_path_matches_norm_and_survives_overflow(dtype):
-    """Without a gradient a 2-D radial layer computes ‖x - z0‖ as √((d⊙d)1); it must equal
-    vector_norm, and where the squares overflow (float32, ‖d‖ ~ 1e20) fall back to hypot."""
+def test_distance_without_gradient_matches_norm_and_survives_overflow(dtype):
+    """Without a gradient a 2-D radial layer computes ‖x - z0‖ with hypot; it must equal
+    vector_norm, and stay finite where the squares would overflow (float32, ‖d‖ ~ 1e20)."""
     layer = Radial([0.5, -1.0], alpha=0.7, beta=0.4).to(dtype)
     g = torch.Generator().manual_seed(3)
     d = (torch.randn(5000, 2, generator=g, dtype=torch.float64) * 3).to(dtype)
