@@ -8,7 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nfwidgets.flows import Planar
-from nfwidgets.flows._ops import join_columns, module_tensors, row_sum, rows_axpy, rows_minus
+from nfwidgets.flows._ops import (
+    join_columns,
+    module_tensors,
+    row_sum,
+    rows_axpy,
+    rows_minus,
+    rows_scale_add,
+    tanh_abs,
+)
 
 SPECIAL = [float("inf"), -float("inf"), float("nan"), 0.0, -0.0, 1e30, -1e-30]
 
@@ -90,3 +98,51 @@ def test_join_columns_is_cat(dtype):
     g = torch.randn(5, 1, dtype=dtype, requires_grad=True)
     join_columns(g, a[:5]).sum().backward()
     assert torch.equal(g.grad, torch.ones_like(g))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@settings(max_examples=25)
+@given(seed=st.integers(0, 10_000), v=st.tuples(st.floats(-50, 50), st.floats(-50, 50)),
+       finite=st.booleans())
+def test_rows_scale_add_is_v_plus_f_d(dtype, seed, v, finite):
+    """Equal to the broadcast for any f (±inf and NaN included); a d with non-finite entries
+    takes the broadcast itself, so it is equal too."""
+    d = _batch(300, dtype, seed)
+    if finite:
+        d = torch.nan_to_num(d, nan=1.5, posinf=2.5, neginf=-3.5)
+    g = torch.Generator().manual_seed(seed + 2)
+    f = torch.randn(300, generator=g, dtype=torch.float64).to(dtype)
+    f[20:26] = torch.tensor([float("inf"), -float("inf"), float("nan"), 0.0, -0.0, 1e30],
+                            dtype=dtype)
+    vt = torch.tensor(v, dtype=dtype)
+    with torch.no_grad():
+        assert _same(rows_scale_add(vt, f, d), vt + f.unsqueeze(-1) * d)
+
+
+def test_rows_scale_add_keeps_gradients():
+    d = torch.randn(10, 2, dtype=torch.float64)
+    f = torch.randn(10, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(2, dtype=torch.float64)
+    rows_scale_add(v, f, d).sum().backward()
+    assert torch.allclose(f.grad, d.sum(-1))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_tanh_abs_is_tanh_to_an_absolute_rounding_unit(dtype):
+    a = torch.cat([torch.linspace(-25, 25, 200_001, dtype=torch.float64),
+                   torch.tensor([1e-30, -1e-30, 0.0, 1e30, -1e30])]).to(dtype)
+    with torch.no_grad():
+        got = tanh_abs(a)
+    err = (got.double() - torch.tanh(a.double())).abs().max()
+    assert float(err) <= 2 * torch.finfo(dtype).eps
+    assert got.dtype == dtype and got.shape == a.shape
+    special = tanh_abs(torch.tensor([float("inf"), -float("inf"), float("nan")], dtype=dtype))
+    assert special[0] == 1.0 and special[1] == -1.0 and torch.isnan(special[2])
+
+
+def test_tanh_abs_with_gradient_is_torch_tanh():
+    a = torch.linspace(-3, 3, 101, dtype=torch.float64, requires_grad=True)
+    out = tanh_abs(a)
+    assert torch.equal(out, torch.tanh(a))
+    out.sum().backward()
+    assert torch.allclose(a.grad, 1 - torch.tanh(a.detach()) ** 2)

@@ -329,8 +329,8 @@ def test_bad_input_rejected(method):
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_distance_without_gradient_matches_norm_and_survives_overflow(dtype):
-    """Without a gradient a 2-D radial layer computes ‖x - z0‖ with hypot; it must equal
-    vector_norm, and stay finite where the squares would overflow (float32, ‖d‖ ~ 1e20)."""
+    """Without a gradient a 2-D radial layer computes ‖x - z0‖ as √((d ⊙ d) 1); it must equal
+    vector_norm, and stay finite where the squares overflow (float32, ‖d‖ ~ 1e20: hypot)."""
     layer = Radial([0.5, -1.0], alpha=0.7, beta=0.4).to(dtype)
     g = torch.Generator().manual_seed(3)
     d = (torch.randn(5000, 2, generator=g, dtype=torch.float64) * 3).to(dtype)
@@ -344,3 +344,23 @@ def test_distance_without_gradient_matches_norm_and_survives_overflow(dtype):
     assert torch.isfinite(rho).all()
     assert float(rho[1]) == 5.0
     assert float(rho[0]) == pytest.approx(math.sqrt(2) * 1e20, rel=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("beta", [0.4, -0.3, 5.0])
+def test_inverse_fast_path_equals_the_guarded_one(dtype, beta):
+    """With α + β̂ > 0 and no gradient the inverse skips its r = 0 and 0/0 guards and uses the
+    complex-number row update: same preimages and log-dets as with a gradient (guards, plain
+    broadcast), at z0 itself too."""
+    layer = Radial([0.5, -1.0], alpha=0.7, beta=beta).to(dtype)
+    g = torch.Generator().manual_seed(4)
+    x = (torch.randn(3000, 2, generator=g, dtype=torch.float64) * 3).to(dtype)
+    x[0] = layer.z0.detach()
+    with torch.no_grad():
+        z_fast, ld_fast, u_fast = layer._inverse_where(x)
+    z_ref, ld_ref, u_ref = layer._inverse_where(x)  # parameters require grad: guarded path
+    tol = 16 * torch.finfo(dtype).eps
+    assert torch.allclose(z_fast, z_ref.detach(), rtol=tol, atol=tol)
+    assert torch.allclose(ld_fast, ld_ref.detach(), rtol=tol, atol=tol)
+    assert torch.equal(z_fast[0], layer.z0.detach())
+    assert u_fast is None and u_ref is None

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._checks import as_parameter_tensor, check_batch
-from ._ops import join_columns, row_sum
+from ._ops import join_columns, row_sum, tanh_abs
 from .base import Layer
 
 __all__ = ["SCALE_RULES", "AffineCoupling", "MLPConditioner", "SimpleConditioner"]
@@ -24,7 +24,7 @@ def _log_scale(s: Tensor, rule: str, bound: float) -> Tensor:
     if rule == "exp":  # unbounded: scale = exp(s)   (normflows, NICE/RealNVP in its plain form)
         return s
     if rule == "tanh":  # scale = exp(B tanh(s / B))   (RealNVP's bounded form)
-        return bound * torch.tanh(s / bound)
+        return bound * tanh_abs(s / bound)  # torch.tanh when a gradient is taken
     if rule == "softclip":  # scale = exp(s / (1 + |s| / B))   (zuko's soft clip)
         return s / (1 + torch.abs(s) / bound)
     # "sigmoid": scale = σ(s + 2)   (Glow); log σ(v) = -softplus(-v)

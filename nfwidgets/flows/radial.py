@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._checks import as_parameter_tensor
-from ._ops import rows_minus
+from ._ops import rows_minus, rows_scale_add
 from .base import Layer
 
 __all__ = ["Radial"]
@@ -177,9 +177,15 @@ class Radial(Layer):
         return (self.dim - 1) * torch.log(torch.abs(first)) + torch.log(torch.abs(second))
 
     def _distance(self, diff: Tensor) -> Tensor:
-        """‖diff‖ per row. ``hypot`` is ~1.5× faster in 2-D (plot grids), but its gradient at 0
-        is NaN where ``vector_norm``'s is 0: it is used only when no gradient is taken."""
-        if self.dim == 2 and not diff.requires_grad:
+        """‖diff‖ per row. Without gradient in 2-D (plot grids) it is √((diff ⊙ diff) 1), a
+        product and one matrix-vector product on the contiguous rows: ``hypot`` on the two
+        strided columns took ~2.7× as long (350 against 130 µs for 40,000 rows, measured here),
+        ``vector_norm`` ~4×. Squares that overflow (‖diff‖ ≳ 10¹⁹ in float32) are detected by
+        the maximum and that batch is redone with ``hypot``, which does not overflow."""
+        if self.dim == 2 and not (torch.is_grad_enabled() and diff.requires_grad):
+            rho = torch.mv(diff * diff, diff.new_ones(2)).sqrt_()
+            if rho.shape[0] == 0 or math.isfinite(float(rho.max())):
+                return rho
             return torch.hypot(diff[:, 0], diff[:, 1])
         return torch.linalg.vector_norm(diff, dim=-1)
 
@@ -198,16 +204,24 @@ class Radial(Layer):
         disc = torch.sqrt(torch.addcmul(q * q, rho, 4 * alpha))
         # Non-negative root of r² + q r - αρ = 0, in the form that avoids cancellation.
         r = torch.where(q <= 0, 0.5 * (disc - q), 2 * alpha * rho / (q + disc))
-        # x = z0 has the preimage z0 (r = 0); a folded map also sends the sphere r = -(α + β̂)
-        # there, where det J = 0: take r = 0 so the log-det is that of z0.
-        r = torch.where(rho > 0, r, torch.zeros_like(r))
+        # α + β̂ > 0 (always when constrained): r = 0 at ρ = 0 and 1 + β̂h = (α + β̂ + r)/(α + r)
+        # > 0, so the guards below are not needed (they cost ~0.2 ms on a 200² grid).
+        safe = not (torch.is_grad_enabled() and apb.requires_grad) and float(apb) > 0
+        if not safe:
+            # x = z0 has the preimage z0 (r = 0); a folded map also sends the sphere
+            # r = -(α + β̂) there, where det J = 0: take r = 0 so the log-det is that of z0.
+            r = torch.where(rho > 0, r, torch.zeros_like(r))
         _, first, second = self._det_factors(r, alpha, apb)
         # z - z0 = (x - z0) / (1 + β̂h). At x = z0 (ρ = r = 0) with α + β̂ = 0 that factor is
         # 0/0; the preimage there is z0 itself, so use 1 (elsewhere the formula, for autograd).
-        nonzero = first != 0
-        factor = torch.where(nonzero, 1.0 / torch.where(nonzero, first, torch.ones_like(first)),
-                             torch.ones_like(first))
-        z = torch.addcmul(self.z0, factor.unsqueeze(-1), diff)
+        if safe:
+            factor = torch.reciprocal(first)
+        else:
+            nonzero = first != 0
+            factor = torch.where(nonzero,
+                                 1.0 / torch.where(nonzero, first, torch.ones_like(first)),
+                                 torch.ones_like(first))
+        z = rows_scale_add(self.z0, factor, diff)
         log_det = -self._log_abs(first, second)
         radius = self.fold_radius()
         unique = None if radius is None else rho >= radius
