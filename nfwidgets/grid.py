@@ -263,25 +263,40 @@ def density_grid(flow: Flow, bounds: Sequence[Sequence[float]], n: int = 200,
         xs, ys, pts = grid_points(bounds, n, dtype=dtype, device=device)
         z, log_det, unique = flow.inverse_where(pts)
     logp = flow.base.log_prob(z) + log_det
-    finite = torch.isfinite(logp)
-    # "clipped" marks values that could not be shown as they are: non-finite or above the
-    # ceiling (det J ≈ 0). Below the floor the density is ≈ 0 and drawn as 0: nothing is lost.
-    clipped = ~finite | (logp > log_ceiling)
-    # +inf (det J = 0 exactly: an infinite spike) is shown at the ceiling, -inf as 0, and NaN
-    # (undefined) as 0 and marked clipped.
-    logp = torch.nan_to_num(logp, nan=LOG_DENSITY_FLOOR, posinf=log_ceiling,
-                            neginf=LOG_DENSITY_FLOOR).clamp(LOG_DENSITY_FLOOR, log_ceiling)
-    dens = torch.where(unique, torch.exp(logp), torch.zeros_like(logp))
-    fwd_log_det = torch.nan_to_num(-log_det, nan=0.0, posinf=LOG_DET_LIMIT,
-                                   neginf=-LOG_DET_LIMIT).clamp(-LOG_DET_LIMIT, LOG_DET_LIMIT)
-    (x0, x1), (y0, y1) = check_bounds(bounds)
-    mass = float(dens.double().sum()) * (x1 - x0) * (y1 - y0) / (n * n)
     shape = (n, n)
+    unique_np = unique.reshape(shape).cpu().numpy()
+    # The usual frame has every value finite and inside the ranges: two reductions say so
+    # (a NaN makes both NaN), and the elementwise masks and clean-ups below, ~0.4 ms at 200²
+    # (torch's comparisons and isfinite cost several multiplications each), are skipped.
+    lo, hi = float(logp.min()), float(logp.max())
+    if math.isfinite(lo) and hi <= log_ceiling:
+        clipped_np = np.zeros(shape, dtype=bool)
+        if lo < LOG_DENSITY_FLOOR:
+            logp = logp.clamp_(min=LOG_DENSITY_FLOOR)
+    else:
+        # "clipped" marks values that could not be shown as they are: non-finite or above the
+        # ceiling (det J ≈ 0). Below the floor the density is ≈ 0 and drawn as 0: nothing is
+        # lost.
+        clipped = ~torch.isfinite(logp) | (logp > log_ceiling)
+        clipped_np = clipped.reshape(shape).cpu().numpy()
+        # +inf (det J = 0 exactly: an infinite spike) is shown at the ceiling, -inf as 0, and
+        # NaN (undefined) as 0 and marked clipped.
+        logp = torch.nan_to_num(logp, nan=LOG_DENSITY_FLOOR, posinf=log_ceiling,
+                                neginf=LOG_DENSITY_FLOOR).clamp(LOG_DENSITY_FLOOR, log_ceiling)
+    dens = torch.exp(logp)
+    if not unique_np.all():
+        dens = torch.where(unique, dens, torch.zeros_like(dens))
+    fwd_log_det = -log_det
+    lo, hi = float(fwd_log_det.min()), float(fwd_log_det.max())
+    if not (-LOG_DET_LIMIT <= lo and hi <= LOG_DET_LIMIT):  # also when NaN
+        fwd_log_det = torch.nan_to_num(fwd_log_det, nan=0.0, posinf=LOG_DET_LIMIT,
+                                       neginf=-LOG_DET_LIMIT).clamp(-LOG_DET_LIMIT, LOG_DET_LIMIT)
+    (x0, x1), (y0, y1) = check_bounds(bounds)
+    mass = float(dens.sum(dtype=torch.float64)) * (x1 - x0) * (y1 - y0) / (n * n)
     return DensityGrid(
         xs=_numpy(xs, (n,)), ys=_numpy(ys, (n,)), density=_numpy(dens, shape),
         log_density=_numpy(logp, shape), log_det=_numpy(fwd_log_det, shape),
-        unique=unique.reshape(shape).cpu().numpy(),
-        clipped=clipped.reshape(shape).cpu().numpy(), mass=mass,
+        unique=unique_np, clipped=clipped_np, mass=mass,
     )
 
 
