@@ -30,6 +30,7 @@ __all__ = [
     "deformed_grid",
     "density_grid",
     "grid_points",
+    "line_points",
     "log_det_grid",
 ]
 
@@ -75,11 +76,33 @@ def grid_points(bounds: Sequence[Sequence[float]], n: int, *, dtype: torch.dtype
     return xs, ys, torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=-1)
 
 
+def line_points(bounds: Sequence[Sequence[float]], n_lines: int, n_points: int, *,
+                dtype: torch.dtype = torch.float32, device: torch.device | str | None = None
+                ) -> Tensor:
+    """Points along the lines of an ``n_lines``-per-axis coordinate grid, ``n_points`` per
+    line, shape (2 n_lines n_points, 2): first the vertical lines x = const (left to right),
+    then the horizontal ones y = const (bottom to top)."""
+    (x0, x1), (y0, y1) = check_bounds(bounds)
+    _check_n(n_lines, "n_lines")
+    _check_n(n_points, "n_points")
+    lx = torch.linspace(x0, x1, n_lines, dtype=dtype, device=device)
+    ly = torch.linspace(y0, y1, n_lines, dtype=dtype, device=device)
+    tx = torch.linspace(x0, x1, n_points, dtype=dtype, device=device)
+    ty = torch.linspace(y0, y1, n_points, dtype=dtype, device=device)
+    vertical = torch.stack(torch.broadcast_tensors(lx[:, None], ty[None, :]), dim=-1)
+    horizontal = torch.stack(torch.broadcast_tensors(tx[None, :], ly[:, None]), dim=-1)
+    return torch.cat([vertical, horizontal]).reshape(-1, 2)
+
+
 def _numpy(t: Tensor, shape: tuple[int, ...]) -> np.ndarray:
     return np.ascontiguousarray(t.detach().reshape(shape).to("cpu", torch.float32).numpy())
 
 
 def _flow_dtype(flow: Flow) -> tuple[torch.dtype, torch.device]:
+    for layer in flow.layers:  # the first layer decides (Flow checks they all agree)
+        for t in module_tensors(layer):
+            if t.is_floating_point():
+                return t.dtype, t.device
     for t in module_tensors(flow):
         if t.is_floating_point():
             return t.dtype, t.device
@@ -173,9 +196,18 @@ class _StagedPass:
              ) -> tuple[Tensor, Tensor, Tensor]:
         """``grid_points(bounds, n, ...)``, built once per (bounds, n, dtype, device) and then
         handed out as the same tensors (the pass recognises them without comparing values)."""
-        key = (check_bounds(bounds), n, dtype, device)
+        key = ("grid", check_bounds(bounds), n, dtype, device)
         if self._grid is None or self._grid[0] != key:
             self._grid = (key, grid_points(bounds, n, dtype=dtype, device=device))
+        return self._grid[1]
+
+    def lines(self, bounds: Bounds, n_lines: int, n_points: int, dtype: torch.dtype,
+              device: torch.device) -> Tensor:
+        """``line_points(bounds, n_lines, n_points, ...)``, kept like ``grid``."""
+        key = ("lines", check_bounds(bounds), n_lines, n_points, dtype, device)
+        if self._grid is None or self._grid[0] != key:
+            self._grid = (key, line_points(bounds, n_lines, n_points, dtype=dtype,
+                                           device=device))
         return self._grid[1]
 
     def _run(self, flow: Flow, points: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -325,18 +357,15 @@ def deformed_grid(flow: Flow, bounds: Sequence[Sequence[float]], n_lines: int = 
     a ``cache``, leading layers unchanged since the last call are not recomputed.
     """
     flow = _check_flow(flow)
-    (x0, x1), (y0, y1) = check_bounds(bounds)
+    check_bounds(bounds)
     _check_n(n_lines, "n_lines")
     _check_n(n_points, "n_points")
     dtype, device = _flow_dtype(flow)
-    lx = torch.linspace(x0, x1, n_lines, dtype=dtype, device=device)
-    ly = torch.linspace(y0, y1, n_lines, dtype=dtype, device=device)
-    tx = torch.linspace(x0, x1, n_points, dtype=dtype, device=device)
-    ty = torch.linspace(y0, y1, n_points, dtype=dtype, device=device)
-    vertical = torch.stack(torch.broadcast_tensors(lx[:, None], ty[None, :]), dim=-1)
-    horizontal = torch.stack(torch.broadcast_tensors(tx[None, :], ly[:, None]), dim=-1)
-    pts = torch.cat([vertical, horizontal]).reshape(-1, 2)
-    out, _ = flow(pts) if cache is None else cache.forward(flow, pts)
+    if cache is None:
+        out, _ = flow(line_points(bounds, n_lines, n_points, dtype=dtype, device=device))
+    else:
+        pts = cache.lines(bounds, n_lines, n_points, dtype, device)
+        out, _ = cache.forward(flow, pts)
     out = torch.nan_to_num(out, nan=0.0, posinf=limit, neginf=-limit).clamp(-limit, limit)
     shape = (2 * n_lines, n_points)
     return DeformedGrid(x=_numpy(out[:, 0], shape), y=_numpy(out[:, 1], shape))

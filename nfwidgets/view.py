@@ -7,6 +7,7 @@ through the forward map, optional samples) and returns numpy arrays for the plot
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -85,8 +86,9 @@ class FlowView:
         start = time.perf_counter()
         flow = self.flow if flow is None else flow
         n = self.resolution if resolution is None else resolution
-        params = [p.detach().reshape(-1) for p in module_tensors(flow, buffers=False)]
-        if params and not bool(torch.isfinite(torch.cat(params)).all()):
+        params = [p.reshape(-1) for p in module_tensors(flow, buffers=False)]  # (no_grad)
+        # A sum is finite when every term is (one that overflows only costs the loop below).
+        if params and not math.isfinite(float(torch.cat(params).sum())):
             for k, layer in enumerate(flow.layers):  # a broken state is reported, never drawn
                 for name, p in layer.named_parameters():
                     if not bool(torch.isfinite(p).all()):

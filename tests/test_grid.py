@@ -240,3 +240,21 @@ def test_density_grid_equals_its_elementwise_definition(case: str) -> None:
         assert not got.unique.all() and (got.density[~got.unique] == 0).all()
     if case == "exploding":
         assert np.abs(got.log_det).max() == LOG_DET_LIMIT
+
+
+def test_deformed_grid_with_a_cache_follows_edits_and_view_changes() -> None:
+    """The cache keeps the line points per (bounds, n_lines, n_points): a parameter edit, a
+    new view and new line counts must all give what an uncached call gives."""
+    from nfwidgets.grid import ForwardCache
+
+    flow = _mixed_flow()
+    cache = ForwardCache()
+    for bounds, n_lines, n_points in ((BOX, 5, 7), (BOX, 5, 7), (((-1, 2), (0, 3)), 5, 7),
+                                      (((-1, 2), (0, 3)), 9, 4)):
+        with torch.no_grad():
+            flow.layers[0].b.add_(0.25)  # an edit of the first layer: every stage recomputed
+        got = deformed_grid(flow, bounds, n_lines, n_points, cache=cache)
+        want = deformed_grid(flow, bounds, n_lines, n_points)
+        np.testing.assert_array_equal(got.x, want.x)
+        np.testing.assert_array_equal(got.y, want.y)
+        assert got.x.shape == (2 * n_lines, n_points)

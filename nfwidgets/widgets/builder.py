@@ -35,8 +35,8 @@ class _PrefixView(FlowView):
 
     def compute(self, resolution: int | None = None, flow: Flow | None = None,
                 samples: bool = True) -> Frame:
-        if flow is None and self.after is not None:
-            flow = self.flow.truncated(max(0, min(self.after, len(self.flow))))
+        if flow is None and self.after is not None and self.after < len(self.flow):
+            flow = self.flow.truncated(max(0, self.after))
         return super().compute(resolution, flow, samples)
 
 
