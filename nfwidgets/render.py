@@ -1,4 +1,4 @@
-"""Kernel-side rendering of scalar fields: colour maps and PNG encoding (numpy + zlib only).
+"""Kernel-side rendering of scalar fields: colour maps and PNG encoding (numpy and deflate only).
 
 Sending a small PNG is the fastest way measured here to put a 200² field on screen through
 bqplot (an ``Image`` mark): ~50 ms slider → pixels against ~200 ms for a ``HeatMap``.
@@ -10,6 +10,11 @@ import struct
 import zlib
 
 import numpy as np
+
+try:  # ISA-L's deflate: the same zlib stream format, ~4× faster than zlib at level 1 here
+    from isal import isal_zlib as _isal_zlib
+except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fallback
+    _isal_zlib = None
 
 __all__ = ["COLOR_MAPS", "MASK_COLOR", "N_LEVELS", "colorize", "colorize_index", "encode_png",
            "encode_png_indexed", "field_to_png", "palette"]
@@ -88,6 +93,15 @@ def colorize(field: np.ndarray, vmin: float, vmax: float, cmap: str = "viridis",
     return palette(cmap, mask_color)[colorize_index(field, vmin, vmax, mask, cmap)]
 
 
+def _deflate(data: bytes, level: int) -> bytes:
+    """A zlib stream of ``data`` (RFC 1950). ISA-L (``isal``) for levels 0–3: a 200² palette
+    picture takes ~60–85 µs against ~260–380 µs with ``zlib.compress`` (measured here), a third
+    of a millisecond of every redraw per panel; ``zlib`` for higher levels or without isal."""
+    if _isal_zlib is not None and 0 <= level <= 3:
+        return _isal_zlib.compress(data, level)
+    return zlib.compress(data, level)
+
+
 def _png(header: bytes, chunks: list[tuple[bytes, bytes]], raw: np.ndarray, level: int) -> bytes:
     def chunk(tag: bytes, data: bytes) -> bytes:
         return (struct.pack(">I", len(data)) + tag + data
@@ -95,11 +109,11 @@ def _png(header: bytes, chunks: list[tuple[bytes, bytes]], raw: np.ndarray, leve
 
     body = b"".join(chunk(tag, data) for tag, data in chunks)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + body
-            + chunk(b"IDAT", zlib.compress(raw.tobytes(), level)) + chunk(b"IEND", b""))
+            + chunk(b"IDAT", _deflate(raw.tobytes(), level)) + chunk(b"IEND", b""))
 
 
 def encode_png(rgb: np.ndarray, level: int = 1) -> bytes:
-    """Encode an (H, W, 3) uint8 image as an RGB PNG (no filtering, zlib ``level``): W3C PNG."""
+    """Encode an (H, W, 3) uint8 image as an RGB PNG (no filtering, deflate ``level``): W3C PNG."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 array; got {rgb.shape} {rgb.dtype}")
     h, w, _ = rgb.shape

@@ -72,3 +72,20 @@ def test_encoders_reject_wrong_shapes() -> None:
         encode_png_indexed(np.zeros((2, 2), np.uint8), np.zeros((300, 3), np.uint8))
     with pytest.raises(ValueError, match=r"\(H, W, 3\) uint8"):
         encode_png(np.zeros((2, 2), np.uint8))
+
+
+def test_isal_and_zlib_deflate_give_the_same_picture(png_pixels, monkeypatch) -> None:
+    """The PNG's IDAT is deflated by ISA-L (a dependency, ~4× faster) when available, by zlib
+    otherwise (and for levels above 3): any of them must decode to the same pixels."""
+    import nfwidgets.render as render
+
+    assert render._isal_zlib is not None, "isal is a dependency of nfwidgets"
+    rng = np.random.default_rng(3)
+    field = np.cumsum(rng.normal(size=(120, 90)), axis=1).astype(np.float32)
+    pictures = [field_to_png(field, -20.0, 20.0), encode_png(colorize(field, -20.0, 20.0),
+                                                             level=6)]
+    monkeypatch.setattr(render, "_isal_zlib", None)
+    pictures.append(field_to_png(field, -20.0, 20.0))
+    decoded = [png_pixels(p) for p in pictures]
+    assert all(np.array_equal(d, decoded[0]) for d in decoded[1:])
+    assert pictures[0] != pictures[2]  # really two encoders
