@@ -202,12 +202,19 @@ class Radial(Layer):
         rho = self._distance(diff)
         q = apb - rho
         disc = torch.sqrt(torch.addcmul(q * q, rho, 4 * alpha))
-        # Non-negative root of r² + q r - αρ = 0, in the form that avoids cancellation.
-        r = torch.where(q <= 0, 0.5 * (disc - q), 2 * alpha * rho / (q + disc))
         # α + β̂ > 0 (always when constrained): r = 0 at ρ = 0 and 1 + β̂h = (α + β̂ + r)/(α + r)
         # > 0, so the guards below are not needed (they cost ~0.2 ms on a 200² grid).
         safe = not (torch.is_grad_enabled() and apb.requires_grad) and float(apb) > 0
-        if not safe:
+        if safe:
+            # The non-negative root of r² + q r - αρ = 0 is (disc - q)/2 = 2αρ/(disc + q). With
+            # S = disc + |q| the two forms S/2 and 2αρ/S differ by exactly |q|, so
+            # r = 2αρ/S + max(-q, 0): non-negative terms, no cancellation for either sign of q
+            # and no branch (a comparison and a where cost ~90 µs at 200²). At ρ = 0,
+            # S = 2(α + β̂) > 0 and r = 0.
+            r = torch.sub(2 * alpha * rho / (disc + torch.abs(q)), torch.clamp(q, max=0.0))
+        else:
+            # Non-negative root of r² + q r - αρ = 0, in the form that avoids cancellation.
+            r = torch.where(q <= 0, 0.5 * (disc - q), 2 * alpha * rho / (q + disc))
             # x = z0 has the preimage z0 (r = 0); a folded map also sends the sphere
             # r = -(α + β̂) there, where det J = 0: take r = 0 so the log-det is that of z0.
             r = torch.where(rho > 0, r, torch.zeros_like(r))
