@@ -364,3 +364,18 @@ def test_inverse_fast_path_equals_the_guarded_one(dtype, beta):
     assert torch.allclose(ld_fast, ld_ref.detach(), rtol=tol, atol=tol)
     assert torch.equal(z_fast[0], layer.z0.detach())
     assert u_fast is None and u_ref is None
+
+
+def test_inverse_near_a_vanishing_alpha_plus_beta_hat_keeps_its_guards() -> None:
+    """α + β̂ > 0 but tiny (softplus(β) ≈ 0): the centre maps to itself (no 0·inf) and a point
+    ~1e-24 from z0 (its squared distance underflows in float32) gets the exact preimage."""
+    with torch.no_grad():
+        layer = Radial([0.0, 0.0], alpha=3.0, beta=-103.0).to(torch.float32)
+        z, _, _ = layer._inverse_where(torch.tensor([[0.0, 0.0], [3.0, 0.0]]))
+        assert torch.equal(z[0], torch.zeros(2)) and torch.isfinite(z).all()
+        layer = Radial([0.0, 0.0], alpha=1.0, beta=-46.0).to(torch.float32)
+        x = torch.tensor([[1e-24, 0.0]])
+        z, _, _ = layer._inverse_where(x)
+        z64, _, _ = layer.double()._inverse_where(x.double())
+    assert float(z64[0, 0]) == pytest.approx(1e-12, rel=1e-3)
+    assert float(z[0, 0]) == pytest.approx(float(z64[0, 0]), rel=1e-5)

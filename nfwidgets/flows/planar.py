@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._checks import as_parameter_tensor, check_same_shape
-from ._ops import rows_axpy, tanh_abs
+from ._ops import rows_axpy
 from .base import Layer
 
 __all__ = ["Planar"]
@@ -321,24 +321,27 @@ def _solve_projection(y: Tensor, c: Tensor, b: Tensor, cache: dict | None = None
     cell = i.long()
     a0, delta = (row.index_select(0, cell) for row in coef)
     alpha = torch.addcmul(a0, s, delta)
-    # Newton polish. The first step is taken everywhere, unchecked: where the table is already
+    # Newton polish. The first step is taken everywhere, unchecked: where the seed is already
     # at rounding level the step is too, and any point it spoils (g' ≈ 0 where c = -1) fails the
     # residual check below like any other. Checking first cost a comparison, an ``all`` and a
-    # ``where`` over every point (~0.3 ms of a 40,000-point solve, measured here).
+    # ``where`` over every point (~0.3 ms of a 40,000-point solve, measured here). tanh is
+    # torch's here, accurate relative to itself near 0: ``tanh_abs``, ~2× faster, is off by
+    # ~eps absolutely, which near α + b = 0 costs α its relative accuracy, and z = x - û t
+    # cancels there when |û| is large (0.3–0.9% errors in z in a ±0.01 view, measured).
     one_plus_c = 1.0 + c
-    t = tanh_abs(alpha + b)
+    t = torch.tanh(alpha + b)
     dg = torch.addcmul(one_plus_c, t * t, c, value=-1.0)  # 1 + c sech²(α + b) ≥ 0
     alpha = alpha - torch.addcmul(alpha - y, t, c) / dg
-    # Rounding level of g = α + c tanh(α + b) - y: 4 eps (|α| + |c| + |y| + 1) (|c| bounds
-    # |c tanh|, and tanh_abs is off by about eps·|c| at most).
-    four_eps = 4 * torch.finfo(y.dtype).eps
-    base = (torch.abs(y) + (1.0 + torch.abs(c))) * four_eps
+    four_eps, abs_c = 4 * torch.finfo(y.dtype).eps, torch.abs(c)
+    floor = torch.abs(y) + 1.0
     for k in range(3):
-        t = tanh_abs(alpha + b)
-        g = torch.addcmul(alpha - y, t, c)
+        t = torch.tanh(alpha + b)
+        g = torch.addcmul(alpha - y, t, c)  # α + c tanh(α + b) - y
+        # Rounding level of g's own evaluation: ~eps (|α| + |c t| + |y|), plus an absolute floor.
+        tol = torch.addcmul(floor + torch.abs(alpha), torch.abs(t), abs_c) * four_eps
         # excess ≤ 0 exactly when |g| ≤ tol (a difference of floats keeps the sign); NaN and
         # ±inf give NaN or +inf, and the max of an array with a NaN is NaN: not accepted.
-        excess = torch.abs(g) - torch.add(base, torch.abs(alpha), alpha=four_eps)
+        excess = torch.abs(g) - tol
         if float(excess.max()) <= 0.0:
             return alpha, t
         ok = excess <= 0.0

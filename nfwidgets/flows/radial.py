@@ -176,16 +176,19 @@ class Radial(Layer):
             return torch.log(torch.abs(first * second))  # one log instead of two
         return (self.dim - 1) * torch.log(torch.abs(first)) + torch.log(torch.abs(second))
 
-    def _distance(self, diff: Tensor) -> Tensor:
-        """‖diff‖ per row. Without gradient in 2-D (plot grids) it is √((diff ⊙ diff) 1), a
-        product and one matrix-vector product on the contiguous rows: ``hypot`` on the two
-        strided columns took ~2.7× as long (350 against 130 µs for 40,000 rows, measured here),
-        ``vector_norm`` ~4×. Squares that overflow (‖diff‖ ≳ 10¹⁹ in float32) are detected by
-        the maximum and that batch is redone with ``hypot``, which does not overflow."""
+    def _distance(self, diff: Tensor, fast: bool = True) -> Tensor:
+        """‖diff‖ per row. Without gradient in 2-D (plot grids) and ``fast``, it is
+        √((diff ⊙ diff) 1), a product and one matrix-vector product on the contiguous rows:
+        ``hypot`` on the two strided columns took ~2.7× as long (350 against 130 µs for 40,000
+        rows, measured here), ``vector_norm`` ~4×. Squares that overflow (‖diff‖ ≳ 10¹⁹ in
+        float32) are detected by the maximum and that batch is redone with ``hypot``; squares
+        that underflow (‖diff‖ ≲ 10⁻¹⁹) give 0, which only a map with α + β̂ ≈ 0 would feel:
+        such callers pass ``fast=False`` (``hypot``, exact at every scale)."""
         if self.dim == 2 and not (torch.is_grad_enabled() and diff.requires_grad):
-            rho = torch.mv(diff * diff, diff.new_ones(2)).sqrt_()
-            if rho.shape[0] == 0 or math.isfinite(float(rho.max())):
-                return rho
+            if fast:
+                rho = torch.mv(diff * diff, diff.new_ones(2)).sqrt_()
+                if rho.shape[0] == 0 or math.isfinite(float(rho.max())):
+                    return rho
             return torch.hypot(diff[:, 0], diff[:, 1])
         return torch.linalg.vector_norm(diff, dim=-1)
 
@@ -198,13 +201,16 @@ class Radial(Layer):
 
     def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         alpha, _, apb = self._alpha_plus_beta()
+        # α + β̂ > eps α (β̂ > -α: always when constrained, unless softplus(β) underflows):
+        # r = 0 at ρ = 0 and 1 + β̂h = (α + β̂ + r)/(α + r) ≥ (α + β̂)/α > eps, so the guards
+        # below are not needed (they cost ~0.2 ms on a 200² grid), and an underflowing
+        # distance (‖x - z0‖ ≲ 10⁻¹⁹ taken as 0) changes r by a negligible ~ρα/(α + β̂).
+        safe = (not (torch.is_grad_enabled() and apb.requires_grad)
+                and float(apb) > torch.finfo(apb.dtype).eps * float(alpha))
         diff = rows_minus(x, self.z0)
-        rho = self._distance(diff)
+        rho = self._distance(diff, fast=safe)
         q = apb - rho
         disc = torch.sqrt(torch.addcmul(q * q, rho, 4 * alpha))
-        # α + β̂ > 0 (always when constrained): r = 0 at ρ = 0 and 1 + β̂h = (α + β̂ + r)/(α + r)
-        # > 0, so the guards below are not needed (they cost ~0.2 ms on a 200² grid).
-        safe = not (torch.is_grad_enabled() and apb.requires_grad) and float(apb) > 0
         if safe:
             # The non-negative root of r² + q r - αρ = 0 is (disc - q)/2 = 2αρ/(disc + q). With
             # S = disc + |q| the two forms S/2 and 2αρ/S differ by exactly |q|, so
