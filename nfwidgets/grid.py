@@ -7,7 +7,7 @@ rows follow y, columns follow x (``torch.meshgrid(..., indexing="xy")``).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -190,25 +190,27 @@ class _StagedPass:
         self._points: Tensor | None = None
         self._points_version = -1
         self._stages: list[tuple[tuple, Tensor, Tensor, Tensor]] = []
-        self._grid: tuple[tuple, tuple[Tensor, Tensor, Tensor]] | None = None
+        self._grid: tuple[tuple, object] | None = None
+
+    def _kept(self, key: tuple, build: Callable[[], object]) -> object:
+        """``build()``, built once per ``key`` and then handed out as the same object (the pass
+        recognises the same points tensor without comparing values)."""
+        if self._grid is None or self._grid[0] != key:
+            self._grid = (key, build())
+        return self._grid[1]
 
     def grid(self, bounds: Bounds, n: int, dtype: torch.dtype, device: torch.device
              ) -> tuple[Tensor, Tensor, Tensor]:
-        """``grid_points(bounds, n, ...)``, built once per (bounds, n, dtype, device) and then
-        handed out as the same tensors (the pass recognises them without comparing values)."""
-        key = ("grid", check_bounds(bounds), n, dtype, device)
-        if self._grid is None or self._grid[0] != key:
-            self._grid = (key, grid_points(bounds, n, dtype=dtype, device=device))
-        return self._grid[1]
+        """``grid_points(bounds, n, ...)``, kept per (bounds, n, dtype, device)."""
+        return self._kept(("grid", check_bounds(bounds), n, dtype, device),
+                          lambda: grid_points(bounds, n, dtype=dtype, device=device))
 
     def lines(self, bounds: Bounds, n_lines: int, n_points: int, dtype: torch.dtype,
               device: torch.device) -> Tensor:
         """``line_points(bounds, n_lines, n_points, ...)``, kept like ``grid``."""
-        key = ("lines", check_bounds(bounds), n_lines, n_points, dtype, device)
-        if self._grid is None or self._grid[0] != key:
-            self._grid = (key, line_points(bounds, n_lines, n_points, dtype=dtype,
-                                           device=device))
-        return self._grid[1]
+        return self._kept(("lines", check_bounds(bounds), n_lines, n_points, dtype, device),
+                          lambda: line_points(bounds, n_lines, n_points, dtype=dtype,
+                                              device=device))
 
     def _run(self, flow: Flow, points: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         if points is self._points:  # the same tensor: changed only if edited in place
