@@ -7,6 +7,7 @@ inside ``hold_sync()``, so one redraw sends one update per changed mark.
 from __future__ import annotations
 
 import base64
+import zlib
 from collections.abc import Sequence
 
 import bqplot
@@ -123,6 +124,11 @@ class FieldPanel:
         image = self._images[self._front]
         image.value = png  # first the picture (nothing is sent if it is already there) ...
         self.mark.image = image  # ... then the mark, which now draws it
+
+    def digest(self) -> str:
+        """CRC-32 (8 hex digits, as ``zlib.crc32``) of the picture last sent: what a browser
+        test compares with the picture on screen."""
+        return f"{zlib.crc32(self.last_png):08x}"
 
     def add_marks(self, *marks: bqplot.Mark) -> None:
         """Overlay marks (lines, points) drawn in this panel's scales."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 
 import numpy as np
@@ -24,6 +25,7 @@ def test_the_mark_always_shows_the_last_picture() -> None:
         panel.update(_field(k))
         assert panel.mark.image.value == field_to_png(_field(k), 0.0, 1.0, "viridis")
         assert panel.last_png == panel.mark.image.value
+        assert panel.digest() == f"{zlib.crc32(panel.mark.image.value):08x}"
         seen.add(id(panel.mark.image))
     assert len(seen) == 2, "two image widgets, alternating"
     # the same picture twice in a row still lands on the mark (and is a change of widget)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import zlib
 
 import ipywidgets as W
 import numpy as np
@@ -187,7 +186,7 @@ class Explorer(ControlsMixin, W.VBox):
         self._publish(compute, lambda frame: f"{frame.resolution}²")
 
     def _picture_digest(self) -> str:
-        return f"{zlib.crc32(self.panels['density'].last_png):08x}"
+        return self.panels["density"].digest()
 
     def _before_redraw(self) -> None:
         """Hook: subclasses update readouts and overlays that depend on the parameters."""

@@ -8,7 +8,6 @@ import html
 import math
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -667,7 +666,7 @@ class TrainingDashboard(TrainingLoop, ControlsMixin, W.VBox):
         return None if last is None else last.bound
 
     def _picture_digest(self) -> str:
-        return f"{zlib.crc32(self.panel.last_png):08x}"
+        return self.panel.digest()
 
     def _draw(self, frame: TrainingFrame) -> None:
         K = len(self.flow)
