@@ -208,11 +208,11 @@ def _percentile(values: list[float], q: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
-def _notebooks(folder: Path) -> dict[str, str]:
+def _notebooks(folder: Path, sizes: tuple[int, ...]) -> dict[str, str]:
     """One notebook per widget and size (and one for the echo), as a lesson holds one widget:
     root selector → notebook file name."""
     names = {}
-    for n in SIZES:
+    for n in sizes:
         for (_name, (cls, *_rest)), cell in zip(SUBJECTS.items(), PER_SIZE, strict=True):
             names[f".{cls}-{n}"] = bh.write_notebook(
                 folder / f"{cls}-{n}.ipynb", [SETUP, cell.format(n=n)]).name
@@ -221,11 +221,11 @@ def _notebooks(folder: Path) -> dict[str, str]:
     return names
 
 
-def _slots() -> list[tuple[str, int | None, str]]:
+def _slots(sizes: tuple[int, ...]) -> list[tuple[str, int | None, str]]:
     """(subject, size, root selector) for every measured widget; the echo once per size slot,
     so it is sampled as often as the others and through the same rounds."""
     slots = []
-    for n in SIZES:
+    for n in sizes:
         for name, (cls, *_rest) in SUBJECTS.items():
             slots.append((name, n, f".{cls}-{n}"))
         slots.append((ECHO, n, ".bench-echo"))
@@ -256,16 +256,19 @@ def main() -> None:
                         choices=["contentVisibility", "none", "full", "defer"],
                         help="JupyterLab's notebook windowing mode (default: Lab's default, "
                              "contentVisibility; 'none' lays out and paints every cell always)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES),
+                        help=f"grid sizes to measure (default {' '.join(map(str, SIZES))})")
     args, _other = parser.parse_known_args()  # bench.sh passes its arguments to every script
     rounds = args.rounds or (12 if args.quick else 50)
     out = args.out or HERE / "results" / ("browser-quick.json" if args.quick else "browser.json")
 
-    slots = _slots()
+    sizes = tuple(args.sizes)
+    slots = _slots(sizes)
     samples: dict[tuple[str, int], list[dict]] = {(s[0], s[1]): [] for s in slots}
     failures: dict[tuple[str, int], int] = {k: 0 for k in samples}
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="nfw-bench-") as tmp:
-        notebooks = _notebooks(Path(tmp))
+        notebooks = _notebooks(Path(tmp), sizes)
         with (bh.lab_server(tmp, windowing=args.windowing) as server,
               bh.chromium(viewport=(1400, 1000)) as context):
             pages = {}
@@ -373,7 +376,7 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
-        "rounds": rounds, "gap_ms": GAP_MS, "sizes": list(SIZES),
+        "rounds": rounds, "gap_ms": GAP_MS, "sizes": list(sizes),
         "windowing": args.windowing,
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "torch": torch.__version__, "ipywidgets": ipywidgets.__version__,
