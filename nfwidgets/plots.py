@@ -20,6 +20,7 @@ __all__ = [
     "FIGURE_SIZE",
     "FieldPanel",
     "colorbar",
+    "image_png",
     "lines_mark",
     "points_mark",
     "set_lines",
@@ -80,6 +81,22 @@ def colorbar(vmin: float, vmax: float, cmap: str, label: str, height: int) -> ip
     return widget
 
 
+#: How ``FieldPanel`` sends a picture: a data URL (image widgets of format ``"url"``).
+PNG_URL_PREFIX = b"data:image/png;base64,"
+
+
+def image_png(image: ipywidgets.Image) -> bytes:
+    """The PNG bytes an image widget shows: its value, or for a ``"url"`` widget holding a
+    ``data:image/png;base64,…`` URL (as ``FieldPanel`` sends them), the decoded URL; ``b""``
+    when empty. Other URLs raise ``ValueError``."""
+    value = bytes(image.value)
+    if image.format != "url" or not value:
+        return value
+    if not value.startswith(PNG_URL_PREFIX):
+        raise ValueError(f"not a PNG data URL: {value[:40]!r}…")
+    return base64.b64decode(value[len(PNG_URL_PREFIX):], validate=True)
+
+
 class FieldPanel:
     """A scalar field on a grid shown as a colour image with a fixed colour range and colour bar
     (``widget`` holds both).
@@ -92,6 +109,14 @@ class FieldPanel:
     model created or closed; the front end applies a kernel's messages in order (JupyterLab and
     Voilà wait for each comm message to be handled before the next), so the mark never shows
     the other widget's previous picture.
+
+    The picture travels as a ``data:image/png;base64,…`` URL (image format ``"url"``), which
+    bqplot puts into the mark's ``href`` as it is. Given PNG bytes instead, bqplot wraps them in
+    a ``Blob`` and calls ``URL.createObjectURL``, which registers the blob with Chromium's
+    browser process on every redraw. Measured here (trace of 20 slider moves of an 8-layer
+    ``FlowBuilder`` at 200², three repeats): the browser process's main thread went from
+    18–20 to 14–15 ms a move, its IO threads from ~10 to ~5 ms, raster from 5–7 to 4–5 ms.
+    The URL is a third longer than the PNG and costs the kernel ~10 µs to encode.
     """
 
     def __init__(self, title: str, bounds: tuple[tuple[float, float], tuple[float, float]],
@@ -107,7 +132,7 @@ class FieldPanel:
         # One Layout shared by every image widget: a new Image would otherwise open (and leak)
         # a Layout model of its own on every redraw.
         self._image_layout = ipywidgets.Layout()
-        self._images = [ipywidgets.Image(value=b"", format="png", layout=self._image_layout)
+        self._images = [ipywidgets.Image(value=b"", format="url", layout=self._image_layout)
                         for _ in range(2)]
         self._front = 0  # index of the widget on screen
         self.mark = bqplot.Image(image=self._images[0], x=[float(x0), float(x1)],
@@ -122,7 +147,8 @@ class FieldPanel:
         self.last_png = png
         self._front = 1 - self._front
         image = self._images[self._front]
-        image.value = png  # first the picture (nothing is sent if it is already there) ...
+        # first the picture (nothing is sent if it is already there) ...
+        image.value = PNG_URL_PREFIX + base64.b64encode(png)
         self.mark.image = image  # ... then the mark, which now draws it
 
     def digest(self) -> str:

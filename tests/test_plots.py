@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import zlib
 from collections import Counter
 
+import ipywidgets
 import numpy as np
+import pytest
 
-from nfwidgets.plots import FieldPanel
+from nfwidgets.plots import PNG_URL_PREFIX, FieldPanel, image_png
 from nfwidgets.render import field_to_png
 
 BOX = ((-1.0, 1.0), (-1.0, 1.0))
@@ -23,9 +26,10 @@ def test_the_mark_always_shows_the_last_picture() -> None:
     seen = set()
     for k in range(5):
         panel.update(_field(k))
-        assert panel.mark.image.value == field_to_png(_field(k), 0.0, 1.0, "viridis")
-        assert panel.last_png == panel.mark.image.value
-        assert panel.digest() == f"{zlib.crc32(panel.mark.image.value):08x}"
+        shown = image_png(panel.mark.image)
+        assert shown == field_to_png(_field(k), 0.0, 1.0, "viridis")
+        assert panel.last_png == shown
+        assert panel.digest() == f"{zlib.crc32(shown):08x}"
         seen.add(id(panel.mark.image))
     assert len(seen) == 2, "two image widgets, alternating"
     # the same picture twice in a row still lands on the mark (and is a change of widget)
@@ -57,3 +61,26 @@ def test_close_closes_both_images(comm_log: list) -> None:
     images = list(panel._images)
     panel.close()
     assert all(image.comm is None for image in images)
+
+
+def test_pictures_travel_as_png_data_urls() -> None:
+    """bqplot puts a "url" image's value into the mark's href as it is (no Blob, no
+    createObjectURL in the browser)."""
+    panel = FieldPanel("t", BOX, 0.0, 1.0)
+    panel.update(_field(0))
+    image = panel.mark.image
+    assert image.format == "url"
+    value = bytes(image.value)
+    assert value.startswith(PNG_URL_PREFIX) and value.isascii()
+    assert base64.b64decode(value[len(PNG_URL_PREFIX):]) == panel.last_png
+    panel.close()
+
+
+def test_image_png() -> None:
+    png = field_to_png(_field(0), 0.0, 1.0, "viridis")
+    assert image_png(ipywidgets.Image(value=png, format="png")) == png
+    assert image_png(ipywidgets.Image(value=PNG_URL_PREFIX + base64.b64encode(png),
+                                      format="url")) == png
+    assert image_png(ipywidgets.Image(value=b"", format="url")) == b""
+    with pytest.raises(ValueError, match="not a PNG data URL"):
+        image_png(ipywidgets.Image(value=b"https://example.org/a.png", format="url"))

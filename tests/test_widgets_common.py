@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import nfwidgets
+from nfwidgets.plots import image_png
 from nfwidgets.widgets import PlanarExplorer
 
 FUZZ_STATES = 1000
@@ -66,7 +67,7 @@ def _marks_finite(explorer: W.Widget) -> None:
                 if isinstance(value, np.ndarray) and value.dtype.kind == "f":
                     assert np.isfinite(value).all(), f"{name}: {type(mark).__name__}.{trait}"
             if isinstance(mark, bqplot.Image):
-                assert bytes(mark.image.value).startswith(b"\x89PNG"), f"{name}: not drawn"
+                assert image_png(mark.image).startswith(b"\x89PNG"), f"{name}: not drawn"
 
 
 @pytest.mark.parametrize("name", sorted(FACTORIES))

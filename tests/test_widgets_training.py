@@ -19,6 +19,7 @@ import torch
 
 from nfwidgets import Flow, FlowBuilder, Planar, TrainingDashboard
 from nfwidgets.grid import density_grid
+from nfwidgets.plots import image_png
 from nfwidgets.targets import energy, toy_data
 from nfwidgets.train import MaximumLikelihood, ReverseKL
 from nfwidgets.widgets._training_setup import make_flow
@@ -349,7 +350,7 @@ def _assert_marks_finite(d: TrainingDashboard) -> None:
                 if isinstance(value, np.ndarray) and value.dtype.kind == "f":
                     assert np.isfinite(value).all(), f"{name}: {type(mark).__name__}.{trait}"
             if isinstance(mark, bqplot.Image):
-                assert bytes(mark.image.value).startswith(b"\x89PNG")
+                assert image_png(mark.image).startswith(b"\x89PNG")
     frame = d.last_frame
     assert np.isfinite(frame.density).all()
 

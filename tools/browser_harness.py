@@ -457,8 +457,8 @@ def wait_widgets_rendered(page: object, min_figures: int = 0,
     page.wait_for_function(_RENDERED_JS, arg=min_figures, timeout=timeout_ms, polling=100)
 
 
-#: A string that changes whenever an explorer's density picture is redrawn: the ``href`` of
-#: its bqplot Image mark (a new blob URL per picture) or, for 1-D plots, the lines' paths.
+#: A string that changes whenever an explorer's density picture changes: the ``href`` of its
+#: bqplot Image mark (the picture's PNG as a data URL) or, for 1-D plots, the lines' paths.
 _SIGNATURE_JS = """(root) => {
     const fig = root.querySelector('.nfw-figure-density');
     if (!fig) return null;
@@ -550,7 +550,7 @@ _PICTURE_JS = """async (root, timeoutMs) => {
         const img = root.querySelector('.nfw-figure-density svg.svg-figure image');
         want = f ? f.dataset.picture : null;
         if (want && img && img.getAttribute('href')) {
-            try {  // a replaced picture's blob URL is revoked: read again next frame
+            try {  // the href is the PNG's data URL (a blob URL is revoked once replaced)
                 const r = await fetch(img.getAttribute('href'));
                 got = crc32(new Uint8Array(await r.arrayBuffer()));
                 if (got === want) return {ok: true, want, got};
