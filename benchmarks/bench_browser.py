@@ -2,7 +2,8 @@
 """Slider → pixels latency in a real browser: JupyterLab in headless Chromium.
 
 Builds temporary notebooks (not in lessons/), one widget each, as a lesson holds one, and opens
-each in its own tab of one headless Chromium; at 100², 200² and 400²:
+each in its own tab of one headless Chromium; at 100², 200² and 400² (one size after the other,
+see below):
 
 - ``PlanarExplorer`` (slider ``b``);
 - ``FlowBuilder(preset="mixed_8")``, 8 mixed layers, with layer 5 of 8 (a planar layer in the
@@ -13,8 +14,15 @@ each in its own tab of one headless Chromium; at 100², 200² and 400²:
   with matplotlib's inline backend;
 - ``PlanarExplorer`` with its deformed grid lines switched off (a diagnostic row: what the
   grid overlay costs the browser);
-- and once, a bare comm echo as the floor: a ``FloatSlider`` observed in the kernel that sets a
+- and a bare comm echo as the floor: a ``FloatSlider`` observed in the kernel that sets a
   ``Label``'s value.
+
+Each size is measured in a session of its own: its four widget notebooks and the echo are
+opened, measured, closed and their kernels shut down before the next size's. A learner has a
+lesson or two open, not sixteen notebooks and kernels: with all sizes open at once the tabs
+share one renderer process (and one JavaScript heap), and at 200² the explorers read 79–86 ms
+at p50 in three full runs against 54–61 ms in seven runs of that size alone, the same day
+(2026-11-30), while the echo stayed at 23–27 ms either way.
 
 Before each change the subject's tab is brought to the front (a background tab gets no
 animation frames); notebooks use JupyterLab's default windowing mode (``contentVisibility``).
@@ -209,15 +217,18 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _notebooks(folder: Path, sizes: tuple[int, ...]) -> dict[str, str]:
-    """One notebook per widget and size (and one for the echo), as a lesson holds one widget:
-    root selector → notebook file name."""
+    """One notebook per widget and size (and an echo per size), as a lesson holds one widget:
+    root selector → notebook file name. No notebook is opened twice: JupyterLab autosaves an
+    open notebook, and one reopened with a closed kernel's widget outputs logs "widget model
+    not found"."""
     names = {}
     for n in sizes:
         for (_name, (cls, *_rest)), cell in zip(SUBJECTS.items(), PER_SIZE, strict=True):
             names[f".{cls}-{n}"] = bh.write_notebook(
                 folder / f"{cls}-{n}.ipynb", [SETUP, cell.format(n=n)]).name
-    names[".bench-echo"] = bh.write_notebook(folder / "bench-echo.ipynb",
-                                             ["import ipywidgets as W", ECHO_CELL]).name
+        echo = ECHO_CELL.replace('add_class("bench-echo")', f'add_class("bench-echo-{n}")')
+        names[f".bench-echo-{n}"] = bh.write_notebook(folder / f"bench-echo-{n}.ipynb",
+                                                      ["import ipywidgets as W", echo]).name
     return names
 
 
@@ -228,7 +239,7 @@ def _slots(sizes: tuple[int, ...]) -> list[tuple[str, int | None, str]]:
     for n in sizes:
         for name, (cls, *_rest) in SUBJECTS.items():
             slots.append((name, n, f".{cls}-{n}"))
-        slots.append((ECHO, n, ".bench-echo"))
+        slots.append((ECHO, n, f".bench-echo-{n}"))
     return slots
 
 
@@ -271,39 +282,45 @@ def main() -> None:
         notebooks = _notebooks(Path(tmp), sizes)
         with (bh.lab_server(tmp, windowing=args.windowing) as server,
               bh.chromium(viewport=(1400, 1000)) as context):
-            pages = {}
-            for root, name in notebooks.items():
-                page = bh.open_notebook(context, server, name)
-                bh.run_all(page, timeout_ms=300_000)
-                errors = bh.error_outputs(page)
-                if errors:
-                    raise SystemExit(f"the benchmark notebook {name} failed:\n"
-                                     + "\n".join(errors))
-                bh.wait_widgets_rendered(page, timeout_ms=120_000)
-                pages[root] = page
-            for r in range(rounds + 1):  # round 0: warm-up
-                key = "ArrowRight" if r % 2 == 0 else "ArrowLeft"
-                order = slots[r % len(slots):] + slots[:r % len(slots)]
-                for slot in order:
-                    # the subject's tab to the front (a background tab gets no animation
-                    # frames) and its widget into view, then the gap lets the browser finish
-                    # painting it: a learner's slider is on screen before they touch it
-                    page = pages[slot[2]]
-                    page.bring_to_front()
-                    page.evaluate(SCROLL_JS, slot[2])
-                    page.wait_for_timeout(GAP_MS)  # an isolated change, not a drag
-                    result = measure(page, slot, key, timeout_ms=20_000)
-                    if r == 0:
-                        continue
-                    if result is None:
-                        failures[slot[0], slot[1]] += 1
-                    else:
-                        samples[slot[0], slot[1]].append(result)
-                print(f"round {r}/{rounds} done ({time.perf_counter() - t_start:.0f} s)",
-                      file=sys.stderr, flush=True)
-            console = [m for p in pages.values() for m in bh.console_errors(p)]
-            for p in pages.values():
-                p.close()
+            console = []
+            for n in sizes:  # one session per size: its subjects and the echo
+                size_slots = [slot for slot in slots if slot[1] == n]
+                pages = {}
+                for root in dict.fromkeys(slot[2] for slot in size_slots):
+                    name = notebooks[root]
+                    page = bh.open_notebook(context, server, name)
+                    bh.run_all(page, timeout_ms=300_000)
+                    errors = bh.error_outputs(page)
+                    if errors:
+                        raise SystemExit(f"the benchmark notebook {name} failed:\n"
+                                         + "\n".join(errors))
+                    bh.wait_widgets_rendered(page, timeout_ms=120_000)
+                    pages[root] = page
+                for r in range(rounds + 1):  # round 0: warm-up
+                    key = "ArrowRight" if r % 2 == 0 else "ArrowLeft"
+                    k = r % len(size_slots)
+                    for slot in size_slots[k:] + size_slots[:k]:
+                        # the subject's tab to the front (a background tab gets no animation
+                        # frames) and its widget into view, then the gap lets the browser
+                        # finish painting it: a learner's slider is on screen before they
+                        # touch it
+                        page = pages[slot[2]]
+                        page.bring_to_front()
+                        page.evaluate(SCROLL_JS, slot[2])
+                        page.wait_for_timeout(GAP_MS)  # an isolated change, not a drag
+                        result = measure(page, slot, key, timeout_ms=20_000)
+                        if r == 0:
+                            continue
+                        if result is None:
+                            failures[slot[0], slot[1]] += 1
+                        else:
+                            samples[slot[0], slot[1]].append(result)
+                    print(f"{n}²: round {r}/{rounds} done "
+                          f"({time.perf_counter() - t_start:.0f} s)", file=sys.stderr, flush=True)
+                console += [m for p in pages.values() for m in bh.console_errors(p)]
+                for p in pages.values():
+                    p.close()
+                server.shutdown_kernels()  # the next size starts on a quiet machine
 
     rows = []
     p50 = {k: statistics.median([s["ms"] for s in v]) for k, v in samples.items() if v}
