@@ -18,6 +18,7 @@ from .render import field_to_png
 
 __all__ = [
     "FIGURE_SIZE",
+    "PNG_URL_PREFIX",
     "FieldPanel",
     "colorbar",
     "image_png",
