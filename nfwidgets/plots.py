@@ -168,13 +168,20 @@ class FieldPanel:
         self.colorbar.close()
 
 
+#: Overlay marks are drawn in a panel's fixed scales (``square_figure``): their data never sets
+#: the scales' domains, so the front end need not scan every point for one on each update.
+_FIXED_DOMAIN = {"x": True, "y": True}
+
+
 def lines_mark(scales: dict[str, bqplot.Scale], color: str = "white", width: float = 1.0,
                opacity: float = 0.8, dashed: bool = False) -> bqplot.Lines:
-    """An empty multi-line mark (for deformed grids, fold lines); fill with ``set_lines``."""
+    """An empty multi-line mark (for deformed grids, fold lines) in a panel's fixed scales;
+    fill with ``set_lines``."""
     return bqplot.Lines(x=np.zeros((1, 2), np.float32), y=np.zeros((1, 2), np.float32),
                         scales={"x": scales["x"], "y": scales["y"]}, colors=[color],
                         stroke_width=width, opacities=[opacity],
-                        line_style="dashed" if dashed else "solid", visible=False)
+                        line_style="dashed" if dashed else "solid", visible=False,
+                        preserve_domain=dict(_FIXED_DOMAIN))
 
 
 def set_lines(mark: bqplot.Lines, x: np.ndarray, y: np.ndarray, visible: bool = True) -> None:
@@ -188,11 +195,12 @@ def set_lines(mark: bqplot.Lines, x: np.ndarray, y: np.ndarray, visible: bool = 
 
 def points_mark(scales: dict[str, bqplot.Scale], color: str = "white", size: int = 8,
                 opacity: float = 0.6) -> bqplot.Scatter:
-    """An empty scatter mark (samples, centres); fill with ``set_points``."""
+    """An empty scatter mark (samples, centres) in a panel's fixed scales; fill with
+    ``set_points``."""
     return bqplot.Scatter(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32),
                           scales={"x": scales["x"], "y": scales["y"]}, colors=[color],
                           default_size=size, opacities=[opacity], stroke="black",
-                          stroke_width=0.5)
+                          stroke_width=0.5, preserve_domain=dict(_FIXED_DOMAIN))
 
 
 def set_points(mark: bqplot.Scatter, x: np.ndarray, y: np.ndarray) -> None:

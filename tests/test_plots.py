@@ -10,7 +10,7 @@ import ipywidgets
 import numpy as np
 import pytest
 
-from nfwidgets.plots import PNG_URL_PREFIX, FieldPanel, image_png
+from nfwidgets.plots import PNG_URL_PREFIX, FieldPanel, image_png, lines_mark, points_mark
 from nfwidgets.render import field_to_png
 
 BOX = ((-1.0, 1.0), (-1.0, 1.0))
@@ -84,3 +84,15 @@ def test_image_png() -> None:
     assert image_png(ipywidgets.Image(value=b"", format="url")) == b""
     with pytest.raises(ValueError, match="not a PNG data URL"):
         image_png(ipywidgets.Image(value=b"https://example.org/a.png", format="url"))
+
+
+def test_overlay_marks_leave_the_panel_scales_alone() -> None:
+    # The panels' scales are fixed (min/max): overlay data must not make the front end scan
+    # every point for a domain on each update (bqplot's update_domains), nor ever move them.
+    panel = FieldPanel("p", ((-2.0, 2.0), (-1.0, 3.0)), 0.0, 1.0)
+    for mark in (lines_mark(panel.scales), points_mark(panel.scales)):
+        assert mark.preserve_domain == {"x": True, "y": True}
+        assert mark.scales["x"] is panel.scales["x"] and mark.scales["y"] is panel.scales["y"]
+    assert (panel.scales["x"].min, panel.scales["x"].max) == (-2.0, 2.0)
+    assert (panel.scales["y"].min, panel.scales["y"].max) == (-1.0, 3.0)
+    panel.close()
