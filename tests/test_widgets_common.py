@@ -179,3 +179,31 @@ def test_close_closes_every_model_and_pending_redraw(comm_log: list) -> None:
     e.close()
     closed = {cid for method, cid, _ in comm_log if method == "close"}
     assert opened - closed == set(), f"{len(opened - closed)} of {len(opened)} models left open"
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+def test_redraws_compute_on_one_thread_and_restore_the_notebooks_setting(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        widget = _make(name, redraw_delay=0)
+        seen: list[int] = []
+        compute = widget._draw
+
+        def spy(frame: object) -> None:
+            seen.append(torch.get_num_threads())
+            compute(frame)
+
+        monkeypatch.setattr(widget, "_draw", spy)
+        widget.redraw()
+        assert seen == [1]
+        assert torch.get_num_threads() == 2
+        widget.compute_threads = None  # the notebook's setting
+        widget.redraw()
+        assert seen == [1, 2]
+        widget.close()
+    finally:
+        torch.set_num_threads(before)

@@ -59,6 +59,8 @@ class Explorer(ControlsMixin, W.VBox):
         flow: the engine ``Flow`` shown.
         frame: number of completed redraws (also shown in the DOM as ``.nfw-frame``).
         last_frame: the arrays last drawn (``nfwidgets.view.Frame``).
+        compute_threads: torch intra-op threads a redraw computes with, the notebook's setting
+            restored after (default 1, faster here; ``None``: the notebook's setting).
 
     Arguments:
         flow: the flow to show.
@@ -72,6 +74,7 @@ class Explorer(ControlsMixin, W.VBox):
     """
 
     css_class = "nfw-explorer"
+    compute_threads = 1  # see nfwidgets._threads
 
     def __init__(self, flow: Flow, *, bounds: Bounds = ((-4.0, 4.0), (-4.0, 4.0)),
                  resolution: int = 200, coarse_resolution: int | None = None,

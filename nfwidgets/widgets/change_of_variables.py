@@ -140,6 +140,7 @@ class ChangeOfVariables1D(ControlsMixin, W.VBox):
     """
 
     css_class = "nfw-change-of-variables"
+    compute_threads = 1  # see nfwidgets._threads
 
     def __init__(self, kind: str = "affine", *, x_range: tuple[float, float] = (-5.0, 5.0),
                  n_points: int = 400, n_samples: int = 1000, bins: int = 50, seed: int = 0,

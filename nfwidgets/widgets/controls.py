@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 import ipywidgets as W
 
+from .._threads import torch_threads
 from .slider_snap import is_display_snap
 
 __all__ = ["ControlsMixin", "set_note"]
@@ -45,6 +46,9 @@ class ControlsMixin:
     #: once (leading edge); closer changes are gathered into one deferred redraw.
     QUIET = 0.25
     _last_change: float = -math.inf
+    #: torch intra-op threads a redraw computes with (the notebook's setting is restored after);
+    #: ``None`` uses the notebook's setting. See ``nfwidgets._threads`` for why one is faster.
+    compute_threads: int | None = None
 
     def request_redraw(self) -> None:  # pragma: no cover - provided by the widget class
         raise NotImplementedError
@@ -130,8 +134,9 @@ class ControlsMixin:
         (``.nfw-frame``, with the picture's digest in ``data-picture``, for tests and browser
         harnesses); an error keeps the last picture and says so."""
         try:
-            frame = compute()
-            self._draw(frame)
+            with torch_threads(self.compute_threads):
+                frame = compute()
+                self._draw(frame)
         except Exception as err:  # shown to the learner; state kept
             self._show_error(err, stale=True)
             return
