@@ -128,6 +128,8 @@ class ChangeOfVariables1D(ControlsMixin, W.VBox):
         flow: a one-layer 1-D ``Flow`` (the same object throughout; its layer follows "kind").
         layers: kind → that kind's layer.
         frame: completed redraws (also in the DOM as ``.nfw-frame``); last_frame: a ``Frame1D``.
+        compute_threads: torch intra-op threads a redraw computes with, the notebook's setting
+            restored after (default 1; ``None``: the notebook's setting).
 
     Arguments:
         kind: the map shown first.
