@@ -2,10 +2,10 @@
 
 Why. A redraw is a few hundred elementwise torch ops on 40k–160k floats, one isolated slider
 move at a time, with the kernel asleep in between. With torch's default thread pool, every
-parallel op must first wake the pool's sleeping worker threads, and on a machine whose cores are
-busy with the browser the worker is often not scheduled at once. Measured here (2 cores; the
-8-layer ``FlowBuilder`` at 200², editing layer 5; compute of one frame, p50 of 35 moves, three
-runs each): with slider moves 0.4 s apart, torch's default 2 threads took 19.6 and 12.5 ms and
+parallel op must first wake the pool's sleeping worker thread (and on a machine whose cores are
+busy with the browser, the worker is often not scheduled at once). Measured here, kernel alone
+(2 cores; the 8-layer ``FlowBuilder`` at 200², editing layer 5; compute of one frame, p50 of 35
+moves, two runs each): with moves 0.4 s apart, torch's default 2 threads took 19.6 and 12.5 ms,
 one thread 9.8 and 9.0 ms; back to back (a drag), 7.5 and 7.2 against 6.4 and 6.7 ms. With the
 notebook left at 2 threads and this module in place, 9.4 and 8.7 ms. In JupyterLab under
 headless Chromium, slider → pixels (p50 of 40 interleaved moves): 53.1 against 49.6 ms in one

@@ -11,6 +11,7 @@ import bqplot
 import ipywidgets as W
 import numpy as np
 import pytest
+import torch
 
 import nfwidgets
 from nfwidgets.plots import image_png
@@ -184,18 +185,16 @@ def test_close_closes_every_model_and_pending_redraw(comm_log: list) -> None:
 @pytest.mark.parametrize("name", sorted(FACTORIES))
 def test_redraws_compute_on_one_thread_and_restore_the_notebooks_setting(
         name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    import torch
-
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
         widget = _make(name, redraw_delay=0)
         seen: list[int] = []
-        compute = widget._draw
+        draw = widget._draw
 
         def spy(frame: object) -> None:
             seen.append(torch.get_num_threads())
-            compute(frame)
+            draw(frame)
 
         monkeypatch.setattr(widget, "_draw", spy)
         widget.redraw()
