@@ -22,10 +22,12 @@ __all__ = [
     "FieldPanel",
     "colorbar",
     "image_png",
+    "join_rows",
     "lines_mark",
     "points_mark",
     "set_lines",
     "set_points",
+    "split_rows",
     "square_figure",
 ]
 
@@ -175,21 +177,85 @@ _FIXED_DOMAIN = {"x": True, "y": True}
 
 def lines_mark(scales: dict[str, bqplot.Scale], color: str = "white", width: float = 1.0,
                opacity: float = 0.8, dashed: bool = False) -> bqplot.Lines:
-    """An empty multi-line mark (for deformed grids, fold lines) in a panel's fixed scales;
+    """An empty polyline mark (for deformed grids, fold lines) in a panel's fixed scales;
     fill with ``set_lines``."""
-    return bqplot.Lines(x=np.zeros((1, 2), np.float32), y=np.zeros((1, 2), np.float32),
+    return bqplot.Lines(x=np.zeros(2, np.float32), y=np.zeros(2, np.float32),
                         scales={"x": scales["x"], "y": scales["y"]}, colors=[color],
                         stroke_width=width, opacities=[opacity],
                         line_style="dashed" if dashed else "solid", visible=False,
                         preserve_domain=dict(_FIXED_DOMAIN))
 
 
-def set_lines(mark: bqplot.Lines, x: np.ndarray, y: np.ndarray, visible: bool = True) -> None:
-    """Assign new line arrays (one row per line) in one sync."""
+def _rows(a: np.ndarray | Sequence) -> list[np.ndarray]:
+    arr = a if isinstance(a, np.ndarray) else None
+    if arr is not None and arr.ndim == 1:
+        return [arr]
+    if arr is not None and arr.ndim == 2:
+        return list(arr)
+    if arr is not None:
+        raise ValueError(f"polylines must be one row per line (1-D or 2-D); got shape {arr.shape}")
+    return [np.asarray(r).reshape(-1) for r in a]
+
+
+def join_rows(x: np.ndarray | Sequence, y: np.ndarray | Sequence
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Polylines, one row per line (rows may differ in length), as one float32 polyline with a
+    NaN point between consecutive rows: ``bqplot.Lines`` leaves points whose y is not finite
+    undrawn, so the result draws the same lines as one SVG path.
+
+    Why: a multi-line ``Lines`` mark draws one SVG group and two paths (line and area) per row
+    and animates each through a d3 transition on every update. For the 34 lines of a deformed
+    grid that cost the browser's main thread ~12 ms a redraw more than one path, and 2–5 ms of
+    slider → pixels latency (in-run A/B, FlowBuilder at 200², four runs of 40–60 changes,
+    2026-11-30). Non-finite values inside a row become 0 (``_f32``), so every NaN is a gap.
+    """
+    if (isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.ndim == 2
+            and x.shape == y.shape and x.shape[0] > 0):  # the usual case, without a Python loop
+
+        def join2(a: np.ndarray) -> np.ndarray:
+            out = np.full((a.shape[0], a.shape[1] + 1), np.nan, np.float32)
+            out[:, :-1] = _f32(a)
+            return out.reshape(-1)[:-1]
+
+        return join2(x), join2(y)
+    xr, yr = _rows(x), _rows(y)
+    if len(xr) != len(yr) or any(a.shape != b.shape for a, b in zip(xr, yr, strict=True)):
+        raise ValueError("x and y must hold the same number of rows of equal lengths; got "
+                         f"{[a.shape[0] for a in xr]} and {[b.shape[0] for b in yr]}")
+    if not xr:
+        return np.zeros(0, np.float32), np.zeros(0, np.float32)
+    gap = np.full(1, np.nan, np.float32)
+
+    def join(rows: list[np.ndarray]) -> np.ndarray:
+        parts: list[np.ndarray] = []
+        for r in rows:
+            parts += [_f32(r), gap]
+        return np.concatenate(parts[:-1])
+
+    return join(xr), join(yr)
+
+
+def split_rows(x: np.ndarray, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The polylines of a mark filled by ``set_lines``: ``(x, y)`` per line, in order (the
+    inverse of ``join_rows``). Raises ``ValueError`` if x and y have gaps in different places,
+    which would draw points that are not on any line."""
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim != 1 or x.shape != y.shape:
+        raise ValueError(f"expected two 1-D arrays of one shape; got {x.shape} and {y.shape}")
+    gaps = np.isnan(x)
+    if not np.array_equal(gaps, np.isnan(y)):
+        raise ValueError("x and y have NaN gaps in different places")
+    cuts = np.flatnonzero(gaps)
+    bounds = zip(np.r_[0, cuts + 1], np.r_[cuts, x.shape[0]], strict=True)
+    return [(x[a:b], y[a:b]) for a, b in bounds]
+
+
+def set_lines(mark: bqplot.Lines, x: np.ndarray | Sequence, y: np.ndarray | Sequence,
+              visible: bool = True) -> None:
+    """Draw polylines (one row per line) as one path (``join_rows``), in one sync."""
     with mark.hold_sync():
         if visible:
-            mark.x = _f32(x)
-            mark.y = _f32(y)
+            mark.x, mark.y = join_rows(x, y)
         mark.visible = bool(visible)
 
 

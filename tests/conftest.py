@@ -202,3 +202,24 @@ def comm_log(monkeypatch: pytest.MonkeyPatch) -> list:
                         lambda *a, **k: _RecordingComm(**k))
     _RecordingComm.log = []
     return _RecordingComm.log
+
+
+def assert_mark_arrays_finite(mark, label: str) -> None:
+    """Every float array a bqplot mark plots is finite. A NaN is allowed only as the gap
+    ``plots.set_lines`` puts between polylines joined into one path (x and y both NaN, between
+    two non-empty runs of finite points)."""
+    import bqplot
+    import numpy as np
+
+    from nfwidgets.plots import split_rows
+
+    if isinstance(mark, bqplot.Lines) and np.asarray(mark.x).ndim == 1 and np.asarray(
+            mark.y).ndim == 1 and np.asarray(mark.x).size == np.asarray(mark.y).size:
+        pieces = split_rows(mark.x, mark.y) if np.asarray(mark.x).size else []
+        for x, y in pieces:
+            assert x.size and np.isfinite(x).all() and np.isfinite(y).all(), label
+        return
+    for trait in ("x", "y", "color"):
+        value = getattr(mark, trait, None)
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            assert np.isfinite(value).all(), f"{label}: {type(mark).__name__}.{trait}"

@@ -10,7 +10,16 @@ import ipywidgets
 import numpy as np
 import pytest
 
-from nfwidgets.plots import PNG_URL_PREFIX, FieldPanel, image_png, lines_mark, points_mark
+from nfwidgets.plots import (
+    PNG_URL_PREFIX,
+    FieldPanel,
+    image_png,
+    join_rows,
+    lines_mark,
+    points_mark,
+    set_lines,
+    split_rows,
+)
 from nfwidgets.render import field_to_png
 
 BOX = ((-1.0, 1.0), (-1.0, 1.0))
@@ -96,3 +105,48 @@ def test_overlay_marks_leave_the_panel_scales_alone() -> None:
     assert (panel.scales["x"].min, panel.scales["x"].max) == (-2.0, 2.0)
     assert (panel.scales["y"].min, panel.scales["y"].max) == (-1.0, 3.0)
     panel.close()
+
+
+def test_polylines_are_drawn_as_one_path_with_gaps() -> None:
+    # set_lines joins the rows into one array, a NaN point between rows (bqplot's Lines leaves
+    # it undrawn), and split_rows gives the rows back
+    panel = FieldPanel("p", BOX, 0.0, 1.0)
+    mark = lines_mark(panel.scales)
+    rows_x = np.arange(12, dtype=np.float64).reshape(3, 4) / 10
+    rows_y = -rows_x
+    set_lines(mark, rows_x, rows_y)
+    assert mark.visible and mark.x.ndim == 1 and mark.x.shape == (3 * 5 - 1,)
+    assert mark.x.dtype == np.float32 and np.isnan(mark.x).sum() == 2
+    assert np.flatnonzero(np.isnan(mark.y)).tolist() == [4, 9]
+    back = split_rows(mark.x, mark.y)
+    np.testing.assert_array_equal(np.stack([x for x, _ in back]), rows_x.astype(np.float32))
+    np.testing.assert_array_equal(np.stack([y for _, y in back]), rows_y.astype(np.float32))
+    set_lines(mark, rows_x, rows_y, visible=False)  # hiding keeps the last lines
+    assert not mark.visible and mark.x.shape == (14,)
+    panel.close()
+
+
+def test_join_rows_takes_ragged_rows_and_cleans_values() -> None:
+    x, y = join_rows([np.array([0.0, 1.0]), np.array([2.0, np.inf, 3.0])],
+                     [np.array([5.0, 6.0]), np.array([np.nan, 7.0, 8.0])])
+    # a non-finite value inside a row becomes 0 (never a second gap); one NaN between rows
+    np.testing.assert_array_equal(x, np.array([0, 1, np.nan, 2, 0, 3], np.float32))
+    np.testing.assert_array_equal(y, np.array([5, 6, np.nan, 0, 7, 8], np.float32))
+    assert [len(a) for a, _ in split_rows(x, y)] == [2, 3]
+    one_x, one_y = join_rows(np.array([1.0, 2.0]), np.array([3.0, 4.0]))  # a single line
+    assert not np.isnan(one_x).any() and one_y.tolist() == [3.0, 4.0]
+    ex, ey = join_rows([], [])
+    assert ex.shape == ey.shape == (0,)
+
+
+def test_polyline_shapes_are_checked() -> None:
+    with pytest.raises(ValueError, match="same number of rows"):
+        join_rows([np.zeros(2)], [np.zeros(2), np.zeros(2)])
+    with pytest.raises(ValueError, match=r"\[2\] and \[3\]"):
+        join_rows([np.zeros(2)], [np.zeros(3)])
+    with pytest.raises(ValueError, match="1-D or 2-D"):
+        join_rows(np.zeros((2, 2, 2)), np.zeros((2, 2, 2)))
+    with pytest.raises(ValueError, match="different places"):
+        split_rows(np.array([0.0, np.nan, 1.0]), np.array([0.0, 1.0, np.nan]))
+    with pytest.raises(ValueError, match="two 1-D arrays"):
+        split_rows(np.zeros((2, 2)), np.zeros((2, 2)))

@@ -12,6 +12,7 @@ import ipywidgets as W
 import numpy as np
 import pytest
 import torch
+from conftest import assert_mark_arrays_finite
 
 import nfwidgets
 from nfwidgets.plots import image_png
@@ -63,10 +64,7 @@ def _marks_finite(explorer: W.Widget) -> None:
     for name, fig in explorer.figures.items():
         assert isinstance(fig, bqplot.Figure), name
         for mark in fig.marks:
-            for trait in ("x", "y", "color"):
-                value = getattr(mark, trait, None)
-                if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-                    assert np.isfinite(value).all(), f"{name}: {type(mark).__name__}.{trait}"
+            assert_mark_arrays_finite(mark, name)
             if isinstance(mark, bqplot.Image):
                 assert image_png(mark.image).startswith(b"\x89PNG"), f"{name}: not drawn"
 

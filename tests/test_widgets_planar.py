@@ -8,6 +8,7 @@ import torch
 
 from nfwidgets import Planar
 from nfwidgets.grid import density_grid, grid_points
+from nfwidgets.plots import split_rows
 from nfwidgets.render import colorize
 from nfwidgets.widgets import PlanarExplorer
 
@@ -65,7 +66,7 @@ def test_constraint_off_warns_and_draws_the_fold(explorer: PlanarExplorer) -> No
     assert explorer._fold_x.visible and explorer._fold_z.visible
     lo, hi = explorer.layer.fold_interval()
     # the dashed lines on the density panel sit at wᵀx = lo and wᵀx = hi
-    xs = sorted(float(v) for v in explorer._fold_x.x[:, 0])
+    xs = sorted(float(x[0]) for x, _ in split_rows(explorer._fold_x.x, explorer._fold_x.y))
     assert xs == pytest.approx(sorted([lo / 2.0, hi / 2.0]), abs=1e-5)
     frame = explorer.last_frame
     assert not frame.invertible and np.isfinite(frame.density).all()

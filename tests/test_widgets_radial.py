@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import assert_mark_arrays_finite
 
 import nfwidgets
 from nfwidgets import Radial
 from nfwidgets.grid import density_grid, grid_points
+from nfwidgets.plots import split_rows
 from nfwidgets.render import colorize
 from nfwidgets.widgets import RadialExplorer
 
@@ -98,13 +100,13 @@ def test_constraint_off_warns_and_draws_the_fold_circles(explorer: RadialExplore
     # the dashed circle on the density and log-det panels has radius |φ_min| around z0
     for mark in (explorer._fold_x, explorer._fold_x_log_det):
         assert mark.visible
-        dist = np.hypot(np.asarray(mark.x) - 0.5, np.asarray(mark.y) + 0.5)
-        np.testing.assert_allclose(dist, radius, rtol=1e-5)
+        (x, y), = split_rows(mark.x, mark.y)
+        np.testing.assert_allclose(np.hypot(x - 0.5, y + 0.5), radius, rtol=1e-5)
     # on the base panel, the two circles where det J = 0
     r_star, r_collapse = layer.singular_radii()
-    dist = np.hypot(np.asarray(explorer._fold_z.x) - 0.5, np.asarray(explorer._fold_z.y) + 0.5)
-    np.testing.assert_allclose(dist[0], r_star, rtol=1e-5)
-    np.testing.assert_allclose(dist[1], r_collapse, rtol=1e-5)
+    (x0, y0), (x1, y1) = split_rows(explorer._fold_z.x, explorer._fold_z.y)
+    np.testing.assert_allclose(np.hypot(x0 - 0.5, y0 + 0.5), r_star, rtol=1e-5)
+    np.testing.assert_allclose(np.hypot(x1 - 0.5, y1 + 0.5), r_collapse, rtol=1e-5)
     # grey (no single density) exactly inside the fold circle
     frame = explorer.last_frame
     xs, ys, _ = grid_points(explorer.bounds, N)
@@ -215,7 +217,7 @@ def test_random_states_never_raise_and_stay_finite() -> None:
         assert explorer.message.value == "", explorer.message.value
         for mark in (explorer._fold_x, explorer._fold_z):
             if mark.visible:
-                assert np.isfinite(mark.x).all() and np.isfinite(mark.y).all()
+                assert_mark_arrays_finite(mark, "fold circles")  # NaN only between circles
         folded = explorer.layer.fold_radius() is not None
         assert (explorer.warning.layout.display is None) is folded
 

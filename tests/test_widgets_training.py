@@ -16,6 +16,7 @@ import ipywidgets as W
 import numpy as np
 import pytest
 import torch
+from conftest import assert_mark_arrays_finite
 
 from nfwidgets import Flow, FlowBuilder, Planar, TrainingDashboard
 from nfwidgets.grid import density_grid
@@ -345,10 +346,7 @@ def _random_value(widget: W.Widget, rng: random.Random) -> object:
 def _assert_marks_finite(d: TrainingDashboard) -> None:
     for name, fig in d.figures.items():
         for mark in fig.marks:
-            for trait in ("x", "y"):
-                value = getattr(mark, trait, None)
-                if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-                    assert np.isfinite(value).all(), f"{name}: {type(mark).__name__}.{trait}"
+            assert_mark_arrays_finite(mark, name)
             if isinstance(mark, bqplot.Image):
                 assert image_png(mark.image).startswith(b"\x89PNG")
     frame = d.last_frame
