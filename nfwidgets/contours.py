@@ -185,8 +185,9 @@ def contour_paths(field: np.ndarray, xs: np.ndarray, ys: np.ndarray, level: floa
 
 def pad_paths(paths: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Polylines of different lengths as two equal-width arrays ``(x, y)``, one row per path
-    (the layout of bqplot's multi-line ``Lines``): a short path repeats its last point, which
-    draws nothing more. No path gives one degenerate row at the origin."""
+    (a row layout ``plots.set_lines`` and bqplot's multi-line ``Lines`` both take): a short
+    path repeats its last point, which draws nothing more. No path gives one degenerate row at
+    the origin."""
     if not paths:
         return np.zeros((1, 2)), np.zeros((1, 2))
     width = max(p.shape[0] for p in paths)
@@ -200,8 +201,9 @@ def pad_paths(paths: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 def contour_lines(field: np.ndarray, xs: np.ndarray, ys: np.ndarray,
                   levels: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    """The polylines of several levels, padded for one multi-line mark: ``(x, y)``, each of
-    shape (paths, width). See ``contour_paths`` and ``pad_paths``."""
+    """The polylines of several levels as ``(x, y)``, each of shape (paths, width), one row per
+    path (for one polyline mark, ``plots.set_lines``). See ``contour_paths`` and
+    ``pad_paths``."""
     paths: list[np.ndarray] = []
     for level in levels:
         paths.extend(contour_paths(field, xs, ys, level))

@@ -20,6 +20,7 @@ __all__ = [
     "FIGURE_SIZE",
     "PNG_URL_PREFIX",
     "FieldPanel",
+    "Polylines",
     "colorbar",
     "image_png",
     "join_rows",
@@ -175,42 +176,56 @@ class FieldPanel:
 _FIXED_DOMAIN = {"x": True, "y": True}
 
 
+class Polylines(bqplot.Lines):
+    """A ``bqplot.Lines`` mark that holds several polylines joined into one path (see
+    ``join_rows``); the front end draws it as any ``Lines`` mark. Its x and y may hold NaN,
+    only as gaps between lines. Build with ``lines_mark``, fill with ``set_lines``."""
+
+
 def lines_mark(scales: dict[str, bqplot.Scale], color: str = "white", width: float = 1.0,
-               opacity: float = 0.8, dashed: bool = False) -> bqplot.Lines:
+               opacity: float = 0.8, dashed: bool = False) -> Polylines:
     """An empty polyline mark (for deformed grids, fold lines) in a panel's fixed scales;
     fill with ``set_lines``."""
-    return bqplot.Lines(x=np.zeros(2, np.float32), y=np.zeros(2, np.float32),
-                        scales={"x": scales["x"], "y": scales["y"]}, colors=[color],
-                        stroke_width=width, opacities=[opacity],
-                        line_style="dashed" if dashed else "solid", visible=False,
-                        preserve_domain=dict(_FIXED_DOMAIN))
+    return Polylines(x=np.zeros(2, np.float32), y=np.zeros(2, np.float32),
+                     scales={"x": scales["x"], "y": scales["y"]}, colors=[color],
+                     stroke_width=width, opacities=[opacity],
+                     line_style="dashed" if dashed else "solid", visible=False,
+                     preserve_domain=dict(_FIXED_DOMAIN))
 
 
 def _rows(a: np.ndarray | Sequence) -> list[np.ndarray]:
+    """The rows of polyline coordinates: a 1-D array is one line, a 2-D array a line per row;
+    any other sequence is taken as an array if it is one, else as rows of different lengths."""
     arr = a if isinstance(a, np.ndarray) else None
-    if arr is not None and arr.ndim == 1:
+    if arr is None:
+        try:
+            arr = np.asarray(a, dtype=np.float64)
+        except ValueError:  # rows of different lengths
+            return [np.asarray(r, dtype=np.float64).reshape(-1) for r in a]
+    if arr.ndim == 1:
         return [arr]
-    if arr is not None and arr.ndim == 2:
+    if arr.ndim == 2:
         return list(arr)
-    if arr is not None:
-        raise ValueError(f"polylines must be one row per line (1-D or 2-D); got shape {arr.shape}")
-    return [np.asarray(r).reshape(-1) for r in a]
+    raise ValueError(f"polylines must be one row per line (1-D or 2-D); got shape {arr.shape}")
 
 
 def join_rows(x: np.ndarray | Sequence, y: np.ndarray | Sequence
               ) -> tuple[np.ndarray, np.ndarray]:
-    """Polylines, one row per line (rows may differ in length), as one float32 polyline with a
-    NaN point between consecutive rows: ``bqplot.Lines`` leaves points whose y is not finite
-    undrawn, so the result draws the same lines as one SVG path.
+    """Polylines, one row per line (rows may differ in length; a single 1-D x is shared by
+    every row of y), as one float32 polyline with a NaN point between consecutive lines:
+    ``bqplot.Lines`` leaves points whose y is not finite undrawn, so the result draws the same
+    lines as one SVG path. Empty rows are dropped.
 
-    Why: a multi-line ``Lines`` mark draws one SVG group and two paths (line and area) per row
-    and animates each through a d3 transition on every update. For the 34 lines of a deformed
-    grid that cost the browser's main thread ~12 ms a redraw more than one path, and 2–5 ms of
-    slider → pixels latency (in-run A/B, FlowBuilder at 200², four runs of 40–60 changes,
-    2026-11-30). Non-finite values inside a row become 0 (``_f32``), so every NaN is a gap.
+    Why: a multi-line ``Lines`` mark draws one SVG group per row (a line path, an area path
+    and a label) and animates each path through a d3 transition on every update. For the 34
+    lines of a deformed grid that cost the browser's main thread ~12 ms a redraw more than one
+    path, and 2–5 ms of slider → pixels latency (in-run A/B, FlowBuilder at 200², four runs of
+    40–60 changes, 2026-11-30). Non-finite values inside a row become 0 (``_f32``), so every
+    NaN of the result is a gap.
     """
     if (isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.ndim == 2
-            and x.shape == y.shape and x.shape[0] > 0):  # the usual case, without a Python loop
+            and x.shape == y.shape and x.shape[0] > 0 and x.shape[1] > 0):
+        # the usual case, without a Python loop
 
         def join2(a: np.ndarray) -> np.ndarray:
             out = np.full((a.shape[0], a.shape[1] + 1), np.nan, np.float32)
@@ -219,10 +234,13 @@ def join_rows(x: np.ndarray | Sequence, y: np.ndarray | Sequence
 
         return join2(x), join2(y)
     xr, yr = _rows(x), _rows(y)
+    if len(xr) == 1 and len(yr) > 1:  # one x shared by every line
+        xr = xr * len(yr)
     if len(xr) != len(yr) or any(a.shape != b.shape for a, b in zip(xr, yr, strict=True)):
         raise ValueError("x and y must hold the same number of rows of equal lengths; got "
                          f"{[a.shape[0] for a in xr]} and {[b.shape[0] for b in yr]}")
-    if not xr:
+    kept = [(a, b) for a, b in zip(xr, yr, strict=True) if a.shape[0] > 0]
+    if not kept:
         return np.zeros(0, np.float32), np.zeros(0, np.float32)
     gap = np.full(1, np.nan, np.float32)
 
@@ -232,16 +250,19 @@ def join_rows(x: np.ndarray | Sequence, y: np.ndarray | Sequence
             parts += [_f32(r), gap]
         return np.concatenate(parts[:-1])
 
-    return join(xr), join(yr)
+    return join([a for a, _ in kept]), join([b for _, b in kept])
 
 
 def split_rows(x: np.ndarray, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """The polylines of a mark filled by ``set_lines``: ``(x, y)`` per line, in order (the
-    inverse of ``join_rows``). Raises ``ValueError`` if x and y have gaps in different places,
-    which would draw points that are not on any line."""
+    inverse of ``join_rows``, empty rows aside; empty arrays give no line). Raises
+    ``ValueError`` if x and y have gaps in different places, which would draw points that are
+    on no line."""
     x, y = np.asarray(x), np.asarray(y)
     if x.ndim != 1 or x.shape != y.shape:
         raise ValueError(f"expected two 1-D arrays of one shape; got {x.shape} and {y.shape}")
+    if x.shape[0] == 0:
+        return []
     gaps = np.isnan(x)
     if not np.array_equal(gaps, np.isnan(y)):
         raise ValueError("x and y have NaN gaps in different places")

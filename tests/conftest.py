@@ -204,20 +204,18 @@ def comm_log(monkeypatch: pytest.MonkeyPatch) -> list:
     return _RecordingComm.log
 
 
-def assert_mark_arrays_finite(mark, label: str) -> None:
-    """Every float array a bqplot mark plots is finite. A NaN is allowed only as the gap
-    ``plots.set_lines`` puts between polylines joined into one path (x and y both NaN, between
-    two non-empty runs of finite points)."""
-    import bqplot
+def assert_mark_arrays_finite(mark: object, label: str) -> None:
+    """Every float array a bqplot mark plots is finite. A NaN is allowed only in a
+    ``plots.Polylines`` mark (filled by ``plots.set_lines``), as a gap between two non-empty
+    lines, in x and y alike."""
     import numpy as np
 
-    from nfwidgets.plots import split_rows
+    from nfwidgets.plots import Polylines, split_rows
 
-    if isinstance(mark, bqplot.Lines) and np.asarray(mark.x).ndim == 1 and np.asarray(
-            mark.y).ndim == 1 and np.asarray(mark.x).size == np.asarray(mark.y).size:
-        pieces = split_rows(mark.x, mark.y) if np.asarray(mark.x).size else []
-        for x, y in pieces:
-            assert x.size and np.isfinite(x).all() and np.isfinite(y).all(), label
+    if isinstance(mark, Polylines):
+        for k, (x, y) in enumerate(split_rows(mark.x, mark.y)):
+            assert x.size, f"{label}: line {k} of a Polylines mark is empty (a stray gap)"
+            assert np.isfinite(x).all() and np.isfinite(y).all(), f"{label}: line {k}"
         return
     for trait in ("x", "y", "color"):
         value = getattr(mark, trait, None)

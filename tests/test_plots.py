@@ -13,6 +13,7 @@ import pytest
 from nfwidgets.plots import (
     PNG_URL_PREFIX,
     FieldPanel,
+    Polylines,
     image_png,
     join_rows,
     lines_mark,
@@ -112,6 +113,7 @@ def test_polylines_are_drawn_as_one_path_with_gaps() -> None:
     # it undrawn), and split_rows gives the rows back
     panel = FieldPanel("p", BOX, 0.0, 1.0)
     mark = lines_mark(panel.scales)
+    assert isinstance(mark, Polylines) and mark._model_name == "LinesModel"  # drawn as Lines
     rows_x = np.arange(12, dtype=np.float64).reshape(3, 4) / 10
     rows_y = -rows_x
     set_lines(mark, rows_x, rows_y)
@@ -133,15 +135,24 @@ def test_join_rows_takes_ragged_rows_and_cleans_values() -> None:
     np.testing.assert_array_equal(x, np.array([0, 1, np.nan, 2, 0, 3], np.float32))
     np.testing.assert_array_equal(y, np.array([5, 6, np.nan, 0, 7, 8], np.float32))
     assert [len(a) for a, _ in split_rows(x, y)] == [2, 3]
-    one_x, one_y = join_rows(np.array([1.0, 2.0]), np.array([3.0, 4.0]))  # a single line
-    assert not np.isnan(one_x).any() and one_y.tolist() == [3.0, 4.0]
-    ex, ey = join_rows([], [])
-    assert ex.shape == ey.shape == (0,)
+    for one in ((np.array([1.0, 2.0]), np.array([3.0, 4.0])), ([1.0, 2.0], (3.0, 4.0))):
+        one_x, one_y = join_rows(*one)  # a single line, as an array or a plain sequence
+        assert one_x.tolist() == [1.0, 2.0] and one_y.tolist() == [3.0, 4.0]
+    # one x shared by every line of y
+    sx, sy = join_rows(np.array([0.0, 1.0]), np.array([[2.0, 3.0], [4.0, 5.0]]))
+    np.testing.assert_array_equal(sx, np.array([0, 1, np.nan, 0, 1], np.float32))
+    np.testing.assert_array_equal(sy, np.array([2, 3, np.nan, 4, 5], np.float32))
+    # empty lines are dropped (never a stray gap), and no lines give empty arrays
+    dx, dy = join_rows([[1.0, 2.0], [], [3.0]], [[1.0, 2.0], [], [3.0]])
+    assert [len(a) for a, _ in split_rows(dx, dy)] == [2, 1]
+    for none in (([], []), (np.zeros((3, 0)), np.zeros((3, 0))), ([[]], [[]])):
+        ex, ey = join_rows(*none)
+        assert ex.shape == ey.shape == (0,) and split_rows(ex, ey) == []
 
 
 def test_polyline_shapes_are_checked() -> None:
     with pytest.raises(ValueError, match="same number of rows"):
-        join_rows([np.zeros(2)], [np.zeros(2), np.zeros(2)])
+        join_rows([np.zeros(2)] * 2, [np.zeros(2)] * 3)
     with pytest.raises(ValueError, match=r"\[2\] and \[3\]"):
         join_rows([np.zeros(2)], [np.zeros(3)])
     with pytest.raises(ValueError, match="1-D or 2-D"):

@@ -165,7 +165,8 @@ def target_peak(target: Target, bounds: Bounds, n: int = 64) -> float:
 def energy_contours(target: Energy, bounds: Bounds, levels: tuple[float, ...] = (0.1, 0.4, 0.8),
                     n: int = 96) -> tuple[np.ndarray, np.ndarray]:
     """Contour lines of ``exp(-U)`` at the given fractions of its peak on an n×n grid over
-    ``bounds``, as ``(x, y)`` arrays for one multi-line mark (``contours.contour_lines``)."""
+    ``bounds``, as ``(x, y)`` arrays, one row per line, for ``plots.set_lines``
+    (``contours.contour_lines``)."""
     xs, ys, pts = grid_points(bounds, n, dtype=torch.float64)
     with torch.no_grad():
         log_p = (-target(pts)).reshape(n, n).numpy()
