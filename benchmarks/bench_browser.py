@@ -30,7 +30,7 @@ With all fifteen widgets on one page instead, every message costs the browser a 
 whole page: the bare comm echo then took ~75 ms against ~17 ms alone (measured here).
 The explorers are built with ``coarse_resolution`` equal to ``resolution`` so every frame is
 drawn at the measured size. One measurement, in the page: ``t0 = performance.now()`` right
-before a keydown (ArrowRight / ArrowLeft, alternating) is dispatched on the slider's handle; a
+before a keydown (``WALK_KEY``: always ArrowLeft, see there) is dispatched on the slider's handle; a
 ``MutationObserver`` on the target (the bqplot ``<image>`` ``href`` of the density panel, the
 Output widget's ``<img>`` ``src``, the ``Label``'s text) sees the new picture; ``t1`` is when
 the next frame has been painted (a ``requestAnimationFrame`` callback posts a message, handled
@@ -82,6 +82,15 @@ SUBJECTS = {
 ECHO = "comm echo (slider → Label)"
 MPL = "interact + matplotlib"
 GAP_MS = 400  # between changes: longer than the explorers' 0.25 s "still dragging" window
+#: Every change moves the slider one step the same way, so every picture is new. The explorers
+#: keep two image widgets and alternate (``plots.FieldPanel``): with keys alternating left and
+#: right, each picture was still held by the other widget, so no PNG was sent and Chromium
+#: decoded nothing (a data URL it had shown before); matplotlib's output was cached the same
+#: way. Until 2026-11-30 (the runs at 2c9a728 and 3657a1d) the benchmark alternated.
+WALK_KEY = "ArrowLeft"
+#: Steps the sliders can take that way: all start at 0.0 (the FlowBuilder's layer 5 at 0.5)
+#: with minimum -3.0 and step 0.05.
+MAX_CHANGES = 60
 
 SETUP = '''\
 import ipywidgets as W
@@ -271,6 +280,9 @@ def main() -> None:
                         help=f"grid sizes to measure (default {' '.join(map(str, SIZES))})")
     args, _other = parser.parse_known_args()  # bench.sh passes its arguments to every script
     rounds = args.rounds or (12 if args.quick else 50)
+    if not 1 <= rounds < MAX_CHANGES:  # + round 0, the warm-up
+        parser.error(f"--rounds must be in [1, {MAX_CHANGES - 1}] (each slider walks one way "
+                     f"from its start and has {MAX_CHANGES} steps); got {rounds}")
     out = args.out or HERE / "results" / ("browser-quick.json" if args.quick else "browser.json")
 
     sizes = tuple(args.sizes)
@@ -297,7 +309,7 @@ def main() -> None:
                     bh.wait_widgets_rendered(page, timeout_ms=120_000)
                     pages[root] = page
                 for r in range(rounds + 1):  # round 0: warm-up
-                    key = "ArrowRight" if r % 2 == 0 else "ArrowLeft"
+                    key = WALK_KEY
                     k = r % len(size_slots)
                     for slot in size_slots[k:] + size_slots[:k]:
                         # the subject's tab to the front (a background tab gets no animation
