@@ -8,8 +8,9 @@ busy with the browser, the worker is often not scheduled at once). Measured here
 moves, two runs each): with moves 0.4 s apart, torch's default 2 threads took 19.6 and 12.5 ms,
 one thread 9.8 and 9.0 ms; back to back (a drag), 7.5 and 7.2 against 6.4 and 6.7 ms. With the
 notebook left at 2 threads and this module in place, 9.4 and 8.7 ms. In JupyterLab under
-headless Chromium, slider → pixels (p50 of 40 interleaved moves): 53.1 against 49.6 ms in one
-run and 57.0 against 53.1 ms in another, a difference inside that benchmark's noise.
+headless Chromium, slider → pixels (p50 of 40 interleaved moves, left and right by turns):
+53.1 against 49.6 ms in one run and 57.0 against 53.1 ms in another, a difference inside that
+benchmark's noise.
 
 So the explorers draw on one thread (``compute_threads = 1``) whatever the notebook has set,
 and put the learner's setting back afterwards: training code in the same kernel keeps its own.

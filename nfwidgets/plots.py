@@ -223,8 +223,8 @@ def join_rows(x: np.ndarray | Sequence, y: np.ndarray | Sequence
     and a label) and animates each path through a d3 transition on every update. For the 34
     lines of a deformed grid that cost the browser's main thread ~12 ms a redraw more than one
     path, and 2–5 ms of slider → pixels latency (in-run A/B, FlowBuilder at 200², four runs of
-    40–60 changes, 2026-11-30). Non-finite values inside a row become 0 (``_f32``), so every
-    NaN of the result is a gap.
+    40–60 changes moving left and right by turns, 2026-11-30). Non-finite values inside a row
+    become 0 (``_f32``), so every NaN of the result is a gap.
     """
     if (isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.ndim == 2
             and x.shape == y.shape and x.shape[0] > 0 and x.shape[1] > 0):
