@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import platform
 import shutil
 import statistics
@@ -370,10 +371,14 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps({
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "steps": args.steps, "gap_ms": GAP_MS, "windowing": args.windowing,
+        "load_average_at_end": os.getloadavg(),
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "chromium": bh.chromium_path()},
         "console_errors": console, "wall_s": round(time.perf_counter() - t0, 1),
         "rows": rows}, indent=1))
+    print("load average (1, 5, 15 min) at the end: "
+          + ", ".join(f"{v:.1f}" for v in os.getloadavg()) + " on "
+          + f"{os.cpu_count()} cores")
     print(f"\nwrote {args.out}")
     return 0
 

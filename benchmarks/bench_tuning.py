@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import platform
 import sys
 import time
@@ -109,9 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps({
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "rounds": args.rounds, "moves": args.moves, "gap_s": args.gap,
+        "load_average_at_end": os.getloadavg(),
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "workers": hello, "wall_s": round(time.perf_counter() - t0, 1), "rows": rows},
         indent=1))
+    print("load average (1, 5, 15 min) at the end: "
+          + ", ".join(f"{v:.1f}" for v in os.getloadavg()) + " on "
+          + f"{os.cpu_count()} cores")
     print(f"\nwrote {args.out}")
     return 0
 

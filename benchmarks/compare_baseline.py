@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -186,9 +187,13 @@ def main(argv: list[str] | None = None) -> int:
         "baseline": {"ref": args.baseline, "commit": commit},
         "new": {"commit": head, "nfwidgets_dirty": dirty},
         "rounds": args.rounds, "moves": args.moves, "steps": steps,
+        "load_average_at_end": os.getloadavg(),
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "workers": result["hello"], "wall_s": round(time.perf_counter() - t0, 1),
         "rows": rows}, indent=1))
+    print("load average (1, 5, 15 min) at the end: "
+          + ", ".join(f"{v:.1f}" for v in os.getloadavg()) + " on "
+          + f"{os.cpu_count()} cores")
     print(f"\nwrote {args.out}")
     return 0
 
