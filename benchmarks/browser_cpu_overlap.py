@@ -1,10 +1,9 @@
 #!/usr/bin/env python
 """What else runs on the machine while the kernel computes a frame (a diagnostic, not a benchmark).
 
-``bench_browser.py`` reads the kernel's compute time off the frame counter: 14.6–19.2 ms for the
-8-layer ``FlowBuilder`` at 200² in JupyterLab (five runs, 2026-11-30), against 6–9 ms for the
-same compute with no browser running (back to back, or 0.4 s apart). This script shows what
-else runs meanwhile. It opens one notebook (the benchmark's ``FlowBuilder`` cell, or
+``bench_browser.py`` reads the kernel's compute time off the frame counter; in JupyterLab it is
+about twice what the same compute takes with no browser running. This script shows what else
+runs meanwhile. It opens one notebook (the benchmark's ``FlowBuilder`` cell, or
 ``--subject planar``) in JupyterLab and headless Chromium, wraps the widget's ``view.compute``
 so that the kernel logs every compute's start and end (``time.monotonic``) and its thread CPU
 time, moves the slider ``--moves`` times as the benchmark does (one key press, 0.4 s apart,
