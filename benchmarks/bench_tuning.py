@@ -13,7 +13,9 @@ resolution=200, redraw_delay=0)``, editing layer 1 and layer 8, in two ways each
   (the thread pool and the heap go cold in between);
 - back to back, as a drag (after ``redraw_delay`` the explorers gather those anyway).
 
-Rounds are interleaved (the starting variant rotates; round 0 warms up). Each variant's p50 is
+Rounds are interleaved (the starting variant rotates) and split over ``--processes``
+successive sets of workers (round 0 of each set warms up), so that one process's own speed
+averages out. Each variant's p50 is
 compared with the untuned variant's (default threads, default malloc) as the ratio of p50s
 pooled over all moves and as the IQR of per-round ratios. Writes
 ``benchmarks/results/tuning.json``.
@@ -53,34 +55,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--moves", type=int, default=6, help="moves per chunk (each mode)")
     parser.add_argument("--gap", type=float, default=0.2, help="seconds between isolated moves")
+    parser.add_argument("--processes", type=int, default=2,
+                        help="successive sets of workers the rounds are split over")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "tuning.json")
     args = parser.parse_args(argv)
-    if args.rounds < 1 or args.moves < 1 or args.gap < 0:
-        parser.error("--rounds and --moves must be ≥ 1 and --gap ≥ 0")
+    if min(args.rounds, args.moves, args.processes) < 1 or args.gap < 0:
+        parser.error("--rounds, --moves and --processes must be ≥ 1, --gap ≥ 0")
     t0 = time.perf_counter()
-    workers: dict[str, WorkerProcess] = {}
     chunks: dict[tuple[str, str, str], list[dict]] = {}
-    try:
-        for name, (threads, malloc) in VARIANTS.items():
-            workers[name] = WorkerProcess(name, ROOT, ["--threads", threads, "--malloc", malloc],
-                                          env={"NFWIDGETS_KEEP_MALLOC": "1"})
-        turn = 0
-        for r in range(args.rounds + 1):
-            for subject in SUBJECTS:
-                for mode in MODES:
-                    gap = args.gap if mode == "isolated" else 0.0
-                    for name in rotation(list(workers), turn):
-                        out = workers[name].ask(task="redraw", subject=subject,
-                                                moves=args.moves, gap=gap)
-                        if r:
-                            chunks.setdefault((name, subject, mode), []).append(out)
-                    turn += 1
-            print(f"round {r}/{args.rounds} ({time.perf_counter() - t0:.0f} s)",
-                  file=sys.stderr, flush=True)
-        hello = {name: w.hello for name, w in workers.items()}
-    finally:
-        for w in workers.values():
-            w.close()
+    hello: list[dict] = []
+    processes = min(args.processes, args.rounds)
+    sizes = [args.rounds // processes + (b < args.rounds % processes) for b in range(processes)]
+    turn = 0
+    for block, block_rounds in enumerate(sizes):  # a fresh set of workers for each block
+        workers: dict[str, WorkerProcess] = {}
+        try:
+            for name in rotation(list(VARIANTS), block):
+                threads, malloc = VARIANTS[name]
+                workers[name] = WorkerProcess(name, ROOT, ["--threads", threads,
+                                                           "--malloc", malloc],
+                                              env={"NFWIDGETS_KEEP_MALLOC": "1"})
+            for r in range(block_rounds + 1):  # round 0 of each block warms up
+                for subject in SUBJECTS:
+                    for mode in MODES:
+                        gap = args.gap if mode == "isolated" else 0.0
+                        for name in rotation(list(VARIANTS), turn):
+                            out = workers[name].ask(task="redraw", subject=subject,
+                                                    moves=args.moves, gap=gap)
+                            if r:
+                                chunks.setdefault((name, subject, mode), []).append(out)
+                        turn += 1
+                print(f"workers {block + 1}/{processes}, round {r}/{block_rounds} "
+                      f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+            hello.append({name: w.hello for name, w in workers.items()})
+        finally:
+            for w in workers.values():
+                w.close()
 
     rows = []
     print(f"\nFlowBuilder mixed_8 200² redraw, kernel side, {args.rounds} interleaved rounds × "
@@ -110,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps({
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "rounds": args.rounds, "moves": args.moves, "gap_s": args.gap,
+        "processes": processes,
         "load_average_at_end": os.getloadavg(),
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "workers": hello, "wall_s": round(time.perf_counter() - t0, 1), "rows": rows},

@@ -19,7 +19,9 @@ still does). The ratio new / baseline is given pooled (p50 of all moves, total s
 the median and interquartile range of the per-round ratios (with the same code on both sides
 the IQR is the noise floor), and in CPU time (the worker's thread for a redraw, its process for
 training), which other load on a shared machine disturbs least. Chunks are short (4 moves,
-20–30 steps) so that both trees see the same load. Targets (printed, not asserted): redraw p50
+20–30 steps) so that both trees see the same load, and the rounds are split over
+``--processes`` successive pairs of workers, so that one process's own speed (its memory
+layout, its core) averages out too. Targets (printed, not asserted): redraw p50
 ≤ 1.15× the baseline, steps/s ≥ 0.95×. Writes ``benchmarks/results/baseline.json``.
 
     python benchmarks/compare_baseline.py --baseline 21433d0 [--rounds 40] [--moves 4]
@@ -62,30 +64,39 @@ def _git(*args: str) -> str:
                           text=True).stdout.strip()
 
 
-def run(baseline: Path, rounds: int, moves: int, steps: dict[str, int]) -> dict:
-    workers = {}
-    try:
-        workers["new"] = WorkerProcess("new", ROOT, ["--threads", "1"])
-        workers["baseline"] = WorkerProcess("baseline", baseline, ["--threads", "1"])
-        chunks: dict[tuple[str, str], list[dict]] = {}
-        turn = 0
-        t0 = time.perf_counter()
-        for r in range(rounds + 1):
-            for task in [*REDRAWS, *TRAINING]:
-                for name in rotation(list(workers), turn):
-                    if task in REDRAWS:
-                        out = workers[name].ask(task="redraw", subject=task, moves=moves, gap=0)
-                    else:
-                        out = workers[name].ask(task="train", case=task, steps=steps[task])
-                    if r:
-                        chunks.setdefault((name, task), []).append(out)
-                turn += 1
-            print(f"round {r}/{rounds} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr,
-                  flush=True)
-        hello = {name: w.hello for name, w in workers.items()}
-    finally:
-        for w in workers.values():
-            w.close()
+def run(baseline: Path, rounds: int, moves: int, steps: dict[str, int], processes: int
+        ) -> dict:
+    """``rounds`` interleaved rounds, split over ``processes`` successive pairs of workers (a
+    process's own speed, from its memory layout or its core, then averages out too)."""
+    chunks: dict[tuple[str, str], list[dict]] = {}
+    hello: list[dict] = []
+    turn = 0
+    t0 = time.perf_counter()
+    sizes = [rounds // processes + (b < rounds % processes) for b in range(processes)]
+    for block, block_rounds in enumerate(sizes):
+        workers: dict[str, WorkerProcess] = {}
+        try:
+            for name in rotation(["new", "baseline"], block):  # who starts first alternates
+                tree = ROOT if name == "new" else baseline
+                workers[name] = WorkerProcess(name, tree, ["--threads", "1"])
+            workers = {name: workers[name] for name in ("new", "baseline")}
+            for r in range(block_rounds + 1):  # round 0 of each pair warms up
+                for task in [*REDRAWS, *TRAINING]:
+                    for name in rotation(list(workers), turn):
+                        if task in REDRAWS:
+                            out = workers[name].ask(task="redraw", subject=task, moves=moves,
+                                                    gap=0)
+                        else:
+                            out = workers[name].ask(task="train", case=task, steps=steps[task])
+                        if r:
+                            chunks.setdefault((name, task), []).append(out)
+                    turn += 1
+                print(f"pair {block + 1}/{processes}, round {r}/{block_rounds} "
+                      f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+            hello.append({name: w.hello for name, w in workers.items()})
+        finally:
+            for w in workers.values():
+                w.close()
     return {"chunks": chunks, "hello": hello}
 
 
@@ -154,9 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--moves", type=int, default=4, help="slider moves per redraw chunk")
     parser.add_argument("--ml-steps", type=int, default=20, help="ML steps per chunk")
     parser.add_argument("--rkl-steps", type=int, default=30, help="reverse-KL steps per chunk")
+    parser.add_argument("--processes", type=int, default=4,
+                        help="successive worker pairs the rounds are split over (default 4)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "baseline.json")
     args = parser.parse_args(argv)
-    for name in ("rounds", "moves", "ml_steps", "rkl_steps"):
+    for name in ("rounds", "moves", "ml_steps", "rkl_steps", "processes"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be ≥ 1; got {getattr(args, name)}")
     steps = {"ml": args.ml_steps, "rkl": args.rkl_steps}
@@ -171,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     try:
         _git("worktree", "add", "--detach", str(tree), commit)
-        result = run(tree, args.rounds, args.moves, steps)
+        result = run(tree, args.rounds, args.moves, steps, min(args.processes, args.rounds))
     finally:
         if tree.exists():
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
@@ -187,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         "baseline": {"ref": args.baseline, "commit": commit},
         "new": {"commit": head, "nfwidgets_dirty": dirty},
         "rounds": args.rounds, "moves": args.moves, "steps": steps,
+        "processes": min(args.processes, args.rounds),
         "load_average_at_end": os.getloadavg(),
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "workers": result["hello"], "wall_s": round(time.perf_counter() - t0, 1),
