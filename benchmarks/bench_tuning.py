@@ -34,7 +34,14 @@ import sys
 import time
 from pathlib import Path
 
-from interleave import WorkerProcess, paired_ratios, redraw_summary, rotation, spread
+from interleave import (  # this folder
+    WorkerProcess,
+    paired_ratios,
+    redraw_summary,
+    rotation,
+    split_rounds,
+    spread,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -65,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     chunks: dict[tuple[str, str, str], list[dict]] = {}
     hello: list[dict] = []
     processes = min(args.processes, args.rounds)
-    sizes = [args.rounds // processes + (b < args.rounds % processes) for b in range(processes)]
+    sizes = split_rounds(args.rounds, processes)
     turn = 0
     for block, block_rounds in enumerate(sizes):  # a fresh set of workers for each block
         workers: dict[str, WorkerProcess] = {}

@@ -46,6 +46,7 @@ from interleave import (  # this folder
     paired_ratios,
     redraw_summary,
     rotation,
+    split_rounds,
     spread,
     train_summary,
 )
@@ -72,7 +73,7 @@ def run(baseline: Path, rounds: int, moves: int, steps: dict[str, int], processe
     hello: list[dict] = []
     turn = 0
     t0 = time.perf_counter()
-    sizes = [rounds // processes + (b < rounds % processes) for b in range(processes)]
+    sizes = split_rounds(rounds, processes)
     for block, block_rounds in enumerate(sizes):
         workers: dict[str, WorkerProcess] = {}
         try:

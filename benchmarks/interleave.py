@@ -7,7 +7,8 @@ contenders' results are paired: the ratio of two contenders in the same round is
 noise of a shared machine disturbs least, and the spread of those per-round ratios (their
 interquartile range) shows how much noise there was.
 
-Pure helpers (``percentile``, ``rotation``, ``paired_ratios``, ``spread``) are tested in
+Pure helpers (``percentile``, ``rotation``, ``split_rounds``, ``paired_ratios``, ``spread``,
+``redraw_summary``, ``train_summary``) are tested in
 ``tests/test_interleave.py``.
 """
 
@@ -43,6 +44,14 @@ def rotation(names: Sequence[str], turn: int) -> list[str]:
         return []
     k = turn % len(names)
     return [*names[k:], *names[:k]]
+
+
+def split_rounds(rounds: int, parts: int) -> list[int]:
+    """``rounds`` split into ``parts`` blocks as even as possible (the first ones one larger)."""
+    if rounds < 1 or parts < 1:
+        raise ValueError(f"rounds and parts must be ≥ 1; got {rounds} and {parts}")
+    parts = min(parts, rounds)
+    return [rounds // parts + (b < rounds % parts) for b in range(parts)]
 
 
 def paired_ratios(new: Sequence[float], base: Sequence[float]) -> list[float]:

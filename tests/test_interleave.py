@@ -80,3 +80,11 @@ def test_train_summary_is_steps_over_total_time(il):
     assert s["steps_per_s"] == 5.0 and s["cpu_steps_per_s"] == 10.0
     assert s["round_steps_per_s"] == [10.0, pytest.approx(10 / 3)]
     assert s["losses"] == [2.0, 1.0]
+
+
+def test_split_rounds_is_as_even_as_possible(il):
+    assert il.split_rounds(10, 4) == [3, 3, 2, 2]
+    assert il.split_rounds(8, 2) == [4, 4]
+    assert il.split_rounds(2, 5) == [1, 1]  # never an empty block
+    with pytest.raises(ValueError, match="rounds and parts must be ≥ 1; got 0 and 2"):
+        il.split_rounds(0, 2)
