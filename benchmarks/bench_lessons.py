@@ -347,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     print(head)
     print("-" * len(head))
     for r in rows:
-        widget = f"{r['root'].split()[0]} ({r['label'] or r['control']})"
+        widget = f"{r['root'].split()[-1]} ({r['label'] or r['control']})"
         if "p50_ms" not in r:
             print(f"{r['notebook']:26s} {widget:44s} {'no data':>7s}")
             continue
