@@ -23,7 +23,7 @@ from nfwidgets.grid import density_grid
 from nfwidgets.plots import image_png
 from nfwidgets.targets import energy, toy_data
 from nfwidgets.train import MaximumLikelihood, ReverseKL
-from nfwidgets.widgets._training_setup import make_flow
+from nfwidgets.training_setup import make_flow
 
 SMALL = dict(resolution=16, redraw_delay=0, n_data=300, panel_size=200)
 
