@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from ..grid import grid_points
-from ._common import Box, Modes, check_points, check_sample_args
+from ._common import Box, Modes, check_points, check_sample_args, log_integral
 
 __all__ = ["ENERGY_NAMES", "Energy", "energy"]
 
@@ -144,24 +143,6 @@ def _envelope(z: Tensor, bounds: Box, width: float) -> Tensor:
     return 0.5 * (excess / width).square().sum(dim=1)
 
 
-def _log_integral(log_f: Callable[[Tensor], Tensor], box: Box, cell: float,
-                  tile: float = 2.0) -> float:
-    """``ln ∫_box exp(log_f(z)) dz`` by the midpoint rule with cells of side ``≤ cell``, in
-    float64: the box is cut into tiles of side ``≤ tile``, each a ``grid.grid_points`` grid,
-    and the sums are taken in log space (small memory, no overflow)."""
-    (a1, b1), (a2, b2) = box
-    t1, t2 = math.ceil((b1 - a1) / tile - 1e-9), math.ceil((b2 - a2) / tile - 1e-9)
-    s1, s2 = (b1 - a1) / t1, (b2 - a2) / t2
-    m = math.ceil(max(s1, s2) / cell - 1e-9)
-    partial = []
-    for i in range(t1):
-        for j in range(t2):
-            sub = ((a1 + i * s1, a1 + (i + 1) * s1), (a2 + j * s2, a2 + (j + 1) * s2))
-            _, _, points = grid_points(sub, m, dtype=torch.float64)
-            partial.append(torch.logsumexp(log_f(points), dim=0))
-    return float(torch.logsumexp(torch.stack(partial), dim=0)) + math.log(s1 * s2 / m**2)
-
-
 @functools.cache
 def _log_z_on_box(name: str, n: int = 1000) -> float:
     """``ln ∫_box exp(-U(z)) dz`` by the midpoint rule with ``n`` cells per side, in float64.
@@ -172,7 +153,7 @@ def _log_z_on_box(name: str, n: int = 1000) -> float:
     """
     (a1, b1), _ = _BOX
     u = _ENERGY_FUNCTIONS[name]
-    return _log_integral(lambda z: -u(z), _BOX, (b1 - a1) / n)
+    return log_integral(lambda z: -u(z), _BOX, (b1 - a1) / n)
 
 
 @functools.cache
@@ -186,7 +167,7 @@ def _log_z_confined(name: str, width: float) -> float:
     strips: list[Box] = [((a1 - m, a1), (a2 - m, b2 + m)), ((b1, b1 + m), (a2 - m, b2 + m)),
                          ((a1, b1), (a2 - m, a2)), ((a1, b1), (b2, b2 + m))]
     parts = [_log_z_on_box(name)] + [
-        _log_integral(lambda z: -u(z) - _envelope(z, _BOX, width), strip, 0.01)
+        log_integral(lambda z: -u(z) - _envelope(z, _BOX, width), strip, 0.01)
         for strip in strips]
     return float(torch.logsumexp(torch.tensor(parts, dtype=torch.float64), dim=0))
 
