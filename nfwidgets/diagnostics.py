@@ -101,20 +101,15 @@ def mode_masses(target: Energy | str, samples: Tensor) -> dict[str, float]:
     are the target's own (``Energy.modes``, ``targets.toy_modes``); they partition the plane
     (every point, however far out, belongs to its nearest region), so the fractions sum to 1:
 
-    - ``U1``: the two lobes of the ring, by the sign of z₁.
-    - ``U3``: the upper ridge ``z₂ = w₁(z₁)`` and the lower branch ``z₂ = w₁ - w₂(z₁)``. A point
-      is on the lower branch where the two ridges are more than 2 × 0.35 apart (two Gaussians of
-      std σ make a bimodal mixture iff their centres are more than 2σ apart), and it lies below
-      the half-way line between them; otherwise on the upper ridge.
-    - ``U4``: the same with the lower ridge ``z₂ = w₁ - w₃(z₁)`` and the gap 2 × 0.4.
-    - ``eight_gaussians``: the nearest of the 8 centres ``(4/1.414)(cos kπ/4, sin kπ/4)``,
-      named by compass direction (``"blob E"`` is k = 0, ``"blob N"`` k = 2, …).
-    - ``rings``: the ring whose radius (0.75, 1.5, 2.25, 3) is nearest ``‖x‖``.
-    - ``two_moons``, ``pinwheel``, ``two_spirals``: the nearest noise-free curve (moon arc, arm,
-      spiral), traced densely.
+    - ``U1``: the two lobes of the ring (left, right);
+    - ``U3``, ``U4``: the upper ridge and the lower branch, where the two are apart;
+    - ``eight_gaussians``: the nearest blob centre, named by compass direction (``"blob E"``…);
+    - ``rings``: the nearest ring;
+    - ``two_moons``, ``pinwheel``, ``two_spirals``: the nearest noise-free curve.
 
-    ``U2`` (a single ridge) and ``checkerboard`` (uniform on squares that touch) have no
-    separate modes. Non-finite samples are left out of the count.
+    The exact rules live with the targets (``nfwidgets.targets.energies``, ``.toy``). ``U2`` (a
+    single ridge) and ``checkerboard`` (uniform on squares that touch) have no separate modes.
+    Non-finite samples are left out of the count.
 
     Arguments:
         target: an :class:`~nfwidgets.targets.Energy`, or the name of an energy or a toy data set.
@@ -311,7 +306,9 @@ def variational_bound(flow: Flow, energy: Energy | str | Callable[[Tensor], Tens
     ``n_samples`` fresh samples :math:`x_i \sim q` as the mean of
     :math:`\ln q(x_i) + U(x_i)`, with standard error :math:`s/\sqrt{n}` (``s`` the sample
     standard deviation). For U2–U4 on ℝ² the bound holds only for flows whose samples stay in
-    the box; use ``energy("U2").confined()`` for a target where it always holds.
+    the box; use ``energy("U2").confined()`` for a target where it always holds. This is the
+    package's one estimator of F: ``ReverseKL.free_energy``, the training dashboard and
+    ``figure3`` call it.
 
     Arguments:
         flow: the flow q.
