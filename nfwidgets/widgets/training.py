@@ -9,7 +9,6 @@ import math
 import threading
 
 import ipywidgets as W
-import numpy as np
 import torch
 
 from ..flows.compose import Flow
@@ -20,7 +19,6 @@ from ..training_setup import (
     DRAW,
     FLOW_KINDS,
     Target,
-    blob,
     check_settings,
     make_flow,
     make_target,
@@ -29,6 +27,7 @@ from ..training_view import Overlay, TrainingFrame, TrainingView
 from ._training_controls import GIVEN, TrainingControls
 from ._training_loop import TrainingLoop
 from ._training_plots import mode_mass_html
+from ._training_points import TrainingPoints
 from ._training_redraw import RedrawScheduling
 from .base import _descendants
 from .builder import FlowBuilder
@@ -37,8 +36,8 @@ from .controls import ControlsMixin, set_note
 __all__ = ["GIVEN", "TrainingDashboard", "TrainingFrame"]
 
 
-class TrainingDashboard(RedrawScheduling, TrainingLoop, TrainingControls, ControlsMixin,
-                        W.VBox):
+class TrainingDashboard(RedrawScheduling, TrainingLoop, TrainingControls, TrainingPoints,
+                        ControlsMixin, W.VBox):
     r"""Train a 2-D flow live and watch its density, loss and diagnostics.
 
     Two objectives, chosen by the target (Papamakarios et al. 2021, JMLR 22(57), sec. 2.3):
@@ -249,67 +248,6 @@ class TrainingDashboard(RedrawScheduling, TrainingLoop, TrainingControls, Contro
         panel.colorbar.value = fresh.value
         for model in (fresh.layout, fresh.style, fresh):  # a throwaway: close all it opened
             model.close()
-
-    # --- drawing points ---------------------------------------------------------------------
-    def add_points(self, xy: object) -> None:
-        """Add a blob of ``blob_size`` points around each centre in ``xy`` (shape (2,) or
-        (M, 2)), as clicks on the plot do; the target must be ``"draw"``. Training continues
-        from the current flow with the new points (each blob is seeded from the seed and the
-        number of blobs so far)."""
-        if self._target_name != DRAW:
-            raise ValueError(f"add_points: the target is {self._target_name!r}; choose the "
-                             f"target {DRAW!r} first (set(target={DRAW!r}))")
-        try:
-            centres = torch.as_tensor(np.asarray(xy, dtype=np.float64),
-                                      dtype=torch.float32).reshape(-1, 2)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"add_points: xy must be a point (x, y) or an array of shape "
-                             f"(M, 2); got {xy!r}") from err
-        if centres.shape[0] == 0 or not bool(torch.isfinite(centres).all()):
-            raise ValueError(f"add_points: xy must hold at least one point, all finite; "
-                             f"got {xy!r}")
-        with self._lock:
-            new = [blob(c, self.blob_size, self.blob_std,
-                        seed=self._seed * 100_003 + self._n_blobs + k)
-                   for k, c in enumerate(centres)]
-            self._n_blobs += centres.shape[0]
-            self._set_drawn(torch.cat([self._drawn, *new]))
-
-    def clear_points(self) -> None:
-        """Remove every drawn point and start over."""
-        with self._lock:
-            self._drawn = torch.zeros(0, 2)
-            self._n_blobs = 0
-            if self._target_name == DRAW:
-                self._rebuild(new_target=True)
-                self._hint(None)
-                self.request_redraw()
-
-    def _set_drawn(self, points: torch.Tensor) -> None:
-        self._drawn = points
-        old = self.trainer
-        target = Target(DRAW, data=points)
-        new = self._new_trainer(target, self.flow)
-        if old is not None and new is not None:
-            # Same flow, same optimiser state and random stream: only the data grew.
-            new.optimizer.load_state_dict(old.optimizer.state_dict())
-            new.lr = self._lr
-            new.generator.set_state(old.generator.get_state())
-            new.step_count, new.history = old.step_count, old.history
-        self._new_view(target, self.flow, new)
-        self._hint(None)
-        self.request_redraw()
-
-    def _on_plot_click(self, _mark: object, content: dict) -> None:
-        try:
-            data = content.get("data", {})
-            if self._target_name != DRAW:
-                self._hint("To add points by clicking, choose the target “draw points”.")
-                return
-            with self._lock:
-                self.add_points([float(data["click_x"]), float(data["click_y"])])
-        except Exception as err:  # shown to the learner; state kept
-            self._show_error(err)
 
     def reset(self) -> None:
         """Start over with the current settings: a fresh flow from the seed (or the given
