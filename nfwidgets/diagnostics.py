@@ -6,13 +6,21 @@ import functools
 import math
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from .flows.compose import Flow
-from .targets import ENERGY_NAMES, TOY_DATA_NAMES, Energy, energy, toy_data
+from .grid import grid_points
+from .targets import (
+    ENERGY_NAMES,
+    TOY_DATA_NAMES,
+    Energy,
+    Modes,
+    energy,
+    toy_data,
+    toy_modes,
+)
 
 __all__ = [
     "PlateauDetector",
@@ -28,112 +36,8 @@ _F64 = torch.float64
 
 
 # --------------------------------------------------------------------------------------------
-# Mode regions
+# Mode masses (the regions are defined by each target: Energy.modes, targets.toy_modes)
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Modes:
-    """Named regions of a target and the rule assigning a point to one of them."""
-
-    names: tuple[str, ...]
-    assign: Callable[[Tensor], Tensor]  # (N, 2) float64 -> (N,) long in [0, len(names))
-
-
-def _nearest_curve(curves: list[Tensor]) -> Callable[[Tensor], Tensor]:
-    """Assign each point to the curve (a dense polyline (M, 2)) with the nearest vertex."""
-    def assign(z: Tensor) -> Tensor:
-        out = []
-        for block in z.split(4096):  # bounded memory: (4096, M) distances per curve
-            dist = torch.stack([torch.cdist(block, c).amin(dim=1) for c in curves], dim=1)
-            out.append(dist.argmin(dim=1))
-        return torch.cat(out)
-    return assign
-
-
-def _u1_modes(z: Tensor) -> Tensor:
-    return (z[:, 0] >= 0).long()
-
-
-def _ridge_modes(shift: Callable[[Tensor], Tensor], min_gap: float) -> Callable[[Tensor], Tensor]:
-    """Upper ridge ``z₂ = w₁`` (0) or lower ridge ``z₂ = w₁ - shift(z₁)`` (1).
-
-    A point is on the lower ridge where the two ridges are apart (``shift > min_gap``) and it is
-    nearer the lower one (below the half-way line); everywhere else it is on the upper ridge.
-    """
-    def assign(z: Tensor) -> Tensor:
-        z1, z2 = z[:, 0], z[:, 1]
-        w1 = torch.sin(2.0 * math.pi * z1 / 4.0)
-        gap = shift(z1)
-        lower = (gap > min_gap) & (z2 < w1 - 0.5 * gap)
-        return lower.long()
-    return assign
-
-
-def _eight_gaussian_modes(z: Tensor) -> Tensor:
-    angle = (math.pi / 4.0) * torch.arange(8, dtype=_F64)
-    centres = (4.0 / 1.414) * torch.stack((torch.cos(angle), torch.sin(angle)), dim=1)
-    return torch.cdist(z, centres).argmin(dim=1)
-
-
-_RING_RADII = (0.75, 1.5, 2.25, 3.0)
-
-
-def _ring_modes(z: Tensor) -> Tensor:
-    radius = torch.linalg.vector_norm(z, dim=1)
-    return (radius[:, None] - torch.tensor(_RING_RADII, dtype=_F64)).abs().argmin(dim=1)
-
-
-def _moon_curves() -> list[Tensor]:
-    t = torch.linspace(0.0, math.pi, 721, dtype=_F64)
-    offset = torch.tensor([-1.0, -0.2], dtype=_F64)
-    upper = 2.0 * torch.stack((torch.cos(t), torch.sin(t)), dim=1) + offset
-    lower = 2.0 * torch.stack((1.0 - torch.cos(t), 0.5 - torch.sin(t)), dim=1) + offset
-    return [upper, lower]
-
-
-def _pinwheel_curves() -> list[Tensor]:
-    f0 = torch.linspace(0.05, 2.2, 431, dtype=_F64)  # the arms' radial coordinate (1 ± 3·0.3)
-    curves = []
-    for k in range(5):
-        a = 2.0 * math.pi * k / 5.0 + 0.25 * torch.exp(f0)
-        curves.append(2.0 * f0[:, None] * torch.stack((torch.cos(a), -torch.sin(a)), dim=1))
-    return curves
-
-
-def _spiral_curves() -> list[Tensor]:
-    t = torch.linspace(0.0, 3.0 * math.pi, 1200, dtype=_F64)
-    arm = torch.stack((-torch.cos(t) * t + 0.25, torch.sin(t) * t + 0.25), dim=1) / 3.0
-    return [arm, -arm]
-
-
-@functools.cache
-def _modes(key: str) -> _Modes:
-    if key == "U1":
-        return _Modes(("left lobe (z₁ < 0)", "right lobe (z₁ ≥ 0)"), _u1_modes)
-    if key == "U3":
-        return _Modes(("upper ridge z₂ = w₁", "lower ridge z₂ = w₁ - w₂"), _ridge_modes(
-            lambda z1: 3.0 * torch.exp(-0.5 * ((z1 - 1.0) / 0.6) ** 2), 2 * 0.35))
-    if key == "U4":
-        return _Modes(("upper ridge z₂ = w₁", "lower ridge z₂ = w₁ - w₃"), _ridge_modes(
-            lambda z1: 3.0 * torch.sigmoid((z1 - 1.0) / 0.3), 2 * 0.4))
-    if key == "eight_gaussians":
-        compass = ("E", "NE", "N", "NW", "W", "SW", "S", "SE")
-        return _Modes(tuple(f"blob {c}" for c in compass), _eight_gaussian_modes)
-    if key == "rings":
-        return _Modes(tuple(f"ring r = {r:g}" for r in _RING_RADII), _ring_modes)
-    if key == "two_moons":
-        return _Modes(("upper moon", "lower moon"), _nearest_curve(_moon_curves()))
-    if key == "pinwheel":
-        return _Modes(tuple(f"arm {k + 1}" for k in range(5)), _nearest_curve(_pinwheel_curves()))
-    if key == "two_spirals":
-        return _Modes(("spiral A", "spiral B"), _nearest_curve(_spiral_curves()))
-    raise KeyError(key)  # pragma: no cover - guarded by _MULTIMODAL
-
-
-#: Targets with named mode regions, in the order of ``ENERGY_NAMES`` and ``TOY_DATA_NAMES``.
-_MULTIMODAL: tuple[str, ...] = ("U1", "U3", "U4", "two_moons", "eight_gaussians", "rings",
-                                "pinwheel", "two_spirals")
 
 
 def _target_key(target: object) -> str | None:
@@ -149,15 +53,29 @@ def _target_key(target: object) -> str | None:
     return None
 
 
-def _modes_of(target: object) -> tuple[str, _Modes]:
+def _modes(key: str | None) -> Modes | None:
+    if key in ENERGY_NAMES:
+        return energy(key).modes
+    if key in TOY_DATA_NAMES:
+        return toy_modes(key)
+    return None
+
+
+#: Targets with named mode regions, in the order of ``ENERGY_NAMES`` and ``TOY_DATA_NAMES``.
+_MULTIMODAL: tuple[str, ...] = tuple(name for name in (*ENERGY_NAMES, *TOY_DATA_NAMES)
+                                     if _modes(name) is not None)
+
+
+def _modes_of(target: object) -> tuple[str, Modes]:
     key = _target_key(target)
-    if key not in _MULTIMODAL:
+    modes = _modes(key)
+    if modes is None:
         what = repr(target) if key is None else repr(key)
         why = ("has no separate modes" if key is not None
                else "is not a known target (an energy or a toy data set name)")
         raise ValueError(f"{what} {why}; mode masses are defined for "
                          f"{', '.join(_MULTIMODAL)}")
-    return key, _modes(key)
+    return key, modes
 
 
 def has_modes(target: Energy | str) -> bool:
@@ -180,23 +98,18 @@ def mode_masses(target: Energy | str, samples: Tensor) -> dict[str, float]:
     Reverse KL, :math:`\mathrm{KL}(q\,\|\,p)`, is mode-seeking: a flow ``q`` fitted by it may put
     (almost) all its mass on one mode of a multimodal ``p``; forward KL (maximum likelihood)
     covers every mode. Counting where a flow's samples fall shows which happened. The regions
-    partition the plane (every point, however far out, belongs to its nearest region), so the
-    fractions sum to 1:
+    are the target's own (``Energy.modes``, ``targets.toy_modes``); they partition the plane
+    (every point, however far out, belongs to its nearest region), so the fractions sum to 1:
 
-    - ``U1``: the two lobes of the ring, by the sign of z₁.
-    - ``U3``: the upper ridge ``z₂ = w₁(z₁)`` and the lower branch ``z₂ = w₁ - w₂(z₁)``. A point
-      is on the lower branch where the two ridges are more than 2 × 0.35 apart (two Gaussians of
-      std σ make a bimodal mixture iff their centres are more than 2σ apart), and it lies below
-      the half-way line between them; otherwise on the upper ridge.
-    - ``U4``: the same with the lower ridge ``z₂ = w₁ - w₃(z₁)`` and the gap 2 × 0.4.
-    - ``eight_gaussians``: the nearest of the 8 centres ``(4/1.414)(cos kπ/4, sin kπ/4)``,
-      named by compass direction (``"blob E"`` is k = 0, ``"blob N"`` k = 2, …).
-    - ``rings``: the ring whose radius (0.75, 1.5, 2.25, 3) is nearest ``‖x‖``.
-    - ``two_moons``, ``pinwheel``, ``two_spirals``: the nearest noise-free curve (moon arc, arm,
-      spiral), traced densely.
+    - ``U1``: the two lobes of the ring (left, right);
+    - ``U3``, ``U4``: the upper ridge and the lower branch, where the two are apart;
+    - ``eight_gaussians``: the nearest blob centre, named by compass direction (``"blob E"``…);
+    - ``rings``: the nearest ring;
+    - ``two_moons``, ``pinwheel``, ``two_spirals``: the nearest noise-free curve.
 
-    ``U2`` (a single ridge) and ``checkerboard`` (uniform on squares that touch) have no
-    separate modes. Non-finite samples are left out of the count.
+    The exact rules live with the targets (``nfwidgets.targets.energies``, ``.toy``). ``U2`` (a
+    single ridge) and ``checkerboard`` (uniform on squares that touch) have no separate modes.
+    Non-finite samples are left out of the count.
 
     Arguments:
         target: an :class:`~nfwidgets.targets.Energy`, or the name of an energy or a toy data set.
@@ -231,18 +144,13 @@ def mode_masses(target: Energy | str, samples: Tensor) -> dict[str, float]:
 
 @functools.cache
 def _reference_mode_masses(key: str) -> tuple[tuple[str, float], ...]:
+    modes = _modes(key)
     if key in ENERGY_NAMES:
         target = energy(key)
-        n = 500
-        (a1, b1), (a2, b2) = target.bounds
-        c1 = a1 + (b1 - a1) * (torch.arange(n, dtype=_F64) + 0.5) / n
-        c2 = a2 + (b2 - a2) * (torch.arange(n, dtype=_F64) + 0.5) / n
-        g1, g2 = torch.meshgrid(c1, c2, indexing="xy")
-        z = torch.stack((g1.reshape(-1), g2.reshape(-1)), dim=1)
+        _, _, z = grid_points(target.bounds, 500, dtype=_F64)
         weight = torch.softmax(-target(z), dim=0)
-        idx = _modes(key).assign(z)
-        masses = torch.zeros(len(_modes(key).names), dtype=_F64).index_add_(0, idx, weight)
-        return tuple(zip(_modes(key).names, masses.tolist(), strict=True))
+        masses = torch.zeros(len(modes.names), dtype=_F64).index_add_(0, modes.assign(z), weight)
+        return tuple(zip(modes.names, masses.tolist(), strict=True))
     masses = mode_masses(key, toy_data(key, 100_000, seed=12345, dtype=_F64))
     return tuple(masses.items())
 
@@ -398,7 +306,9 @@ def variational_bound(flow: Flow, energy: Energy | str | Callable[[Tensor], Tens
     ``n_samples`` fresh samples :math:`x_i \sim q` as the mean of
     :math:`\ln q(x_i) + U(x_i)`, with standard error :math:`s/\sqrt{n}` (``s`` the sample
     standard deviation). For U2–U4 on ℝ² the bound holds only for flows whose samples stay in
-    the box; use ``energy("U2").confined()`` for a target where it always holds.
+    the box; use ``energy("U2").confined()`` for a target where it always holds. This is the
+    package's one estimator of F: ``ReverseKL.free_energy``, the training dashboard and
+    ``figure3`` call it.
 
     Arguments:
         flow: the flow q.

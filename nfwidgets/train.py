@@ -296,6 +296,8 @@ class ReverseKL(Trainer):
     def free_energy(self, n: int = 10_000) -> float:
         """Monte Carlo estimate of F at β = 1 (an upper bound on -ln Z) from ``n`` fresh samples,
         drawn from a generator seeded apart from training (so evaluation does not perturb it)."""
+        from .diagnostics import variational_bound  # the one estimator of F (imported here:
+        # diagnostics imports targets, which a trainer does not need)
+
         gen = torch.Generator(device=self.device).manual_seed(self.seed + 1_000_003)
-        x, log_q = self.flow.sample_and_log_prob(n, generator=gen)
-        return float((log_q + self.energy(x)).mean())
+        return variational_bound(self.flow, self.energy, n, generator=gen)[0]

@@ -168,7 +168,7 @@ def test_panel_has_every_figure_and_table() -> None:
 
 
 def test_two_digit_ceiling() -> None:
-    from nfwidgets.figure3 import _two_digit_ceiling
+    from nfwidgets.figure3 import colour_top as _two_digit_ceiling
 
     assert _two_digit_ceiling(0.152441) == pytest.approx(0.16)
     assert _two_digit_ceiling(0.16) == pytest.approx(0.16)

@@ -23,7 +23,7 @@ from nfwidgets.grid import density_grid
 from nfwidgets.plots import image_png
 from nfwidgets.targets import energy, toy_data
 from nfwidgets.train import MaximumLikelihood, ReverseKL
-from nfwidgets.widgets._training_setup import make_flow
+from nfwidgets.training_setup import make_flow
 
 SMALL = dict(resolution=16, redraw_delay=0, n_data=300, panel_size=200)
 
@@ -100,6 +100,8 @@ def test_reverse_kl_matches_a_bare_loop_and_draws_the_current_parameters() -> No
     d.train(27)
     assert d.last_frame.bound is not None and math.isfinite(d.last_frame.bound[0])
     _assert_same(_params(d.flow), _bare_rkl(fresh, 30))
+    # the legend says the curve was the annealed objective (β_t < 1) for the first 20 steps
+    assert "annealed until step 20" in d.loss_panel.legend.value
     # the picture is that of the trained parameters, not of a stale no-grad cache
     np.testing.assert_array_equal(d.last_frame.density, density_grid(fresh, d.bounds, 16).density)
 

@@ -1,46 +1,17 @@
-"""The TrainingDashboard's loss panel and mode-mass readout (arrays in, marks out; no torch)."""
+"""The TrainingDashboard's loss panel and mode-mass readout (arrays in, marks out; no maths:
+``nfwidgets.loss_curve`` computes what the loss panel shows)."""
 
 from __future__ import annotations
 
 import html
-import math
-from collections.abc import Sequence
 
 import bqplot
 import ipywidgets as W
 import numpy as np
 
-__all__ = ["LossPanel", "binned", "mode_mass_html", "moving_average"]
+from ..loss_curve import LossCurve
 
-#: At most this many points per curve are sent to the browser.
-MAX_POINTS = 600
-
-
-def binned(values: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """``(step, mean)`` of ``values`` (value k is step k + 1) in at most ``max_points`` equal
-    bins: a long history is sent as bin means, a short one as it is."""
-    v = np.asarray(values, dtype=np.float64)
-    n = v.shape[0]
-    steps = np.arange(1, n + 1, dtype=np.float64)
-    if n <= max_points:
-        return steps, v
-    edges = np.linspace(0, n, max_points + 1).astype(np.int64)
-    sums, counts = np.add.reduceat(v, edges[:-1]), np.diff(edges)
-    centres = np.add.reduceat(steps, edges[:-1]) / counts
-    return centres, sums / counts
-
-
-def moving_average(values: np.ndarray, window: int) -> np.ndarray:
-    """Trailing mean over ``window`` values (fewer at the start), same length as ``values``."""
-    v = np.asarray(values, dtype=np.float64)
-    if v.size == 0:
-        return v
-    window = max(1, int(window))
-    c = np.concatenate([[0.0], np.cumsum(v)])
-    idx = np.arange(1, v.size + 1)
-    lo = np.maximum(0, idx - window)
-    return (c[idx] - c[lo]) / (idx - lo)
-
+__all__ = ["LossPanel", "mode_mass_html"]
 
 def _line(xs: bqplot.Scale, ys: bqplot.Scale, color: str, width: float,
           dashed: bool = False, opacity: float = 1.0) -> bqplot.Lines:
@@ -59,14 +30,10 @@ def _legend(entries: list[tuple[str, str, bool]]) -> str:
     return f"<div style='font-size:11px;color:#444;margin-left:56px'>{items}</div>"
 
 
-def _f32(a: Sequence[float] | np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(a, dtype=np.float32))
-
-
 class LossPanel:
     """Loss against step: the per-step loss (light), its moving average (dark), an optional
     horizontal reference (the data's entropy for maximum likelihood, -ln Z for reverse KL) and
-    optional bound estimates (points with their step).
+    optional bound estimates (points with their step), as a ``LossCurve`` gives them.
 
     ``update`` assigns new arrays to the marks (each inside ``hold_sync``) and changes the
     scales' ranges only when they move, so one redraw sends at most one message per mark.
@@ -99,65 +66,39 @@ class LossPanel:
         self.widget = W.VBox([self.figure, self.legend])
         self._legend_key: tuple = ()
 
-    def update(self, losses: np.ndarray, total_steps: int, reference: float | None = None,
-               reference_label: str = "reference", bound_steps: Sequence[float] = (),
-               bound_values: Sequence[float] = ()) -> None:
-        """Show ``losses`` (one per step), the x range ``[0, max(total_steps, len)]``."""
-        losses = np.asarray(losses, dtype=np.float64)
-        n = losses.shape[0]
-        steps, means = binned(losses)
-        smooth_steps, smooth = binned(moving_average(losses, max(10, n // 50)))
-        x_max = float(max(total_steps, n, 1))
+    def update(self, curve: LossCurve) -> None:
+        """Show ``curve`` (``nfwidgets.loss_curve.loss_curve``)."""
         with self.raw.hold_sync():
-            self.raw.x, self.raw.y = _f32(steps), _f32(means)
+            self.raw.x, self.raw.y = curve.raw_x, curve.raw_y
         with self.smooth.hold_sync():
-            self.smooth.x, self.smooth.y = _f32(smooth_steps), _f32(smooth)
-        has_reference = reference is not None and math.isfinite(reference)
+            self.smooth.x, self.smooth.y = curve.smooth_x, curve.smooth_y
+        has_reference = curve.reference is not None
         if has_reference:
             with self.reference.hold_sync():
-                self.reference.x = _f32([0.0, x_max])
-                self.reference.y = _f32([reference, reference])
+                self.reference.x = np.asarray([0.0, curve.x_max], np.float32)
+                self.reference.y = np.full(2, curve.reference, np.float32)
                 self.reference.visible = True
         elif self.reference.visible:
             self.reference.visible = False
-        bx = np.asarray(bound_steps, dtype=np.float64)
-        by = np.asarray(bound_values, dtype=np.float64)
-        key = (has_reference and reference_label, bool(by.size))
+        has_bound = bool(curve.bound_y.size)
+        key = (curve.loss_label, has_reference and curve.reference_label,
+               has_bound and curve.bound_label)
         if key != self._legend_key:
             self._legend_key = key
-            entries = [("#9ecae1", "loss per step", False), ("#08519c", "moving average", False)]
-            if by.size:
-                entries.append(("#238b45", "bound F (fresh samples)", False))
+            entries = [("#9ecae1", curve.loss_label, False), ("#08519c", "moving average", False)]
+            if has_bound:
+                entries.append(("#238b45", curve.bound_label, False))
             if has_reference:
-                entries.append(("#cb181d", reference_label, True))
+                entries.append(("#cb181d", curve.reference_label, True))
             self.legend.value = _legend(entries)
-        if by.size:
+        if has_bound:
             with self.bound.hold_sync():
-                self.bound.x, self.bound.y = _f32(bx), _f32(by)
+                self.bound.x, self.bound.y = curve.bound_x, curve.bound_y
                 self.bound.visible = True
         elif self.bound.visible:
             self.bound.visible = False
-        self._set_range(self.scale_x, 0.0, x_max)
-        lo, hi = self._y_range(means, reference, by)
-        self._set_range(self.scale_y, lo, hi)
-
-    @staticmethod
-    def _y_range(means: np.ndarray, reference: float | None, bound: np.ndarray
-                 ) -> tuple[float, float]:
-        """A range showing the curve's bulk: the top ignores the first few large losses (the
-        95th percentile of the bin means), the bottom includes the reference and the bound."""
-        parts = [means] if means.size else []
-        if bound.size:
-            parts.append(bound)
-        if not parts:
-            return (0.0, 1.0) if reference is None else (reference - 1.0, reference + 1.0)
-        values = np.concatenate(parts)
-        lo = float(values.min())
-        hi = float(np.percentile(values, 95)) if values.size >= 20 else float(values.max())
-        if reference is not None and math.isfinite(reference):
-            lo, hi = min(lo, reference), max(hi, reference)
-        pad = max(0.05 * (hi - lo), 1e-3 * max(1.0, abs(hi)))
-        return lo - pad, hi + pad
+        self._set_range(self.scale_x, 0.0, curve.x_max)
+        self._set_range(self.scale_y, curve.y_min, curve.y_max)
 
     @staticmethod
     def _set_range(scale: bqplot.LinearScale, lo: float, hi: float) -> None:

@@ -1,7 +1,8 @@
 """What the TrainingDashboard trains: seeded flows (planar, radial, coupling), targets, settings.
 
-Construction only (no maths): every flow is built from a seed without touching the global RNG,
-so a dashboard and a bare training loop given the same seed start from the same parameters.
+Construction only (torch, no widgets): every flow is built from a seed without touching the
+global RNG, so a dashboard and a bare training loop given the same seed start from the same
+parameters.
 """
 
 from __future__ import annotations
@@ -9,18 +10,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import Tensor
 
-from ..contours import contour_lines
-from ..flows.base import StandardNormal
-from ..flows.compose import Flow
-from ..flows.coupling import AffineCoupling, MLPConditioner
-from ..flows.planar import Planar
-from ..flows.radial import Radial
-from ..grid import Bounds, grid_points
-from ..targets import ENERGY_NAMES, TOY_DATA_NAMES, Energy, energy, toy_data
+from .flows.base import StandardNormal
+from .flows.compose import Flow
+from .flows.coupling import AffineCoupling, MLPConditioner
+from .flows.planar import Planar
+from .flows.radial import Radial
+from .targets import ENERGY_NAMES, TOY_DATA_NAMES, Energy, energy, toy_data
 
 __all__ = [
     "DRAW",
@@ -29,10 +27,8 @@ __all__ = [
     "Target",
     "blob",
     "check_settings",
-    "energy_contours",
     "make_flow",
     "make_target",
-    "target_peak",
 ]
 
 #: Flows the dashboard builds by itself: kind → label.
@@ -137,41 +133,6 @@ def make_target(name: str, n_data: int, seed: int, drawn: Tensor | None = None) 
     if name in ENERGY_NAMES:
         return Target(name, energy=_reverse_kl_energy(name))
     return Target(name, data=toy_data(name, n_data, seed=seed))
-
-
-def target_peak(target: Target, bounds: Bounds, n: int = 64) -> float:
-    """Largest density of the target on an n×n grid over ``bounds``: the energy normalised
-    (``exp(-U - ln Z)``), or a histogram of the data on (n/2)² cells, 3×3-smoothed (0.25 when
-    there is no data yet)."""
-    if target.is_energy:
-        _, _, pts = grid_points(bounds, n, dtype=torch.float64)
-        with torch.no_grad():
-            log_p = -target.energy(pts) - target.energy.log_z
-        return float(torch.exp(log_p.max()))
-    data = target.data
-    if data is None or data.shape[0] == 0:
-        return 0.25
-    (x0, x1), (y0, y1) = bounds
-    cells = n // 2
-    h, _, _ = np.histogram2d(data[:, 0].numpy(), data[:, 1].numpy(), bins=cells,
-                             range=[[x0, x1], [y0, y1]])
-    k = np.ones(3) / 3
-    h = np.apply_along_axis(np.convolve, 0, h, k, "same")
-    h = np.apply_along_axis(np.convolve, 1, h, k, "same")
-    area = (x1 - x0) * (y1 - y0) / cells**2
-    return float(h.max() / (data.shape[0] * area))
-
-
-def energy_contours(target: Energy, bounds: Bounds, levels: tuple[float, ...] = (0.1, 0.4, 0.8),
-                    n: int = 96) -> tuple[np.ndarray, np.ndarray]:
-    """Contour lines of ``exp(-U)`` at the given fractions of its peak on an n×n grid over
-    ``bounds``, as ``(x, y)`` arrays, one row per line, for ``plots.set_lines``
-    (``contours.contour_lines``)."""
-    xs, ys, pts = grid_points(bounds, n, dtype=torch.float64)
-    with torch.no_grad():
-        log_p = (-target(pts)).reshape(n, n).numpy()
-    relative = np.exp(log_p - log_p.max())  # density / its peak
-    return contour_lines(relative, xs.numpy(), ys.numpy(), levels)
 
 
 def check_settings(*, target: object, lr: object, seed: object, resolution: object,

@@ -1,0 +1,81 @@
+"""What the energies and the toy data sets share: input checks, the mode-region type and a
+midpoint-rule log integral."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from ..grid import grid_points
+
+__all__ = ["Box", "Modes", "check_points", "check_sample_args", "log_integral"]
+
+Box = tuple[tuple[float, float], tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class Modes:
+    """Named regions of a target that partition the plane, and the rule assigning a point to one.
+
+    Each target builds its ``Modes`` from the same constants and functions that generate it, so
+    the regions follow the target's geometry (``diagnostics.mode_masses`` counts in them).
+
+    Attributes:
+        names: one name per region, in a fixed order.
+        assign: ``(N, 2)`` float64 points → ``(N,)`` long region indices in ``[0, len(names))``.
+    """
+
+    names: tuple[str, ...]
+    assign: Callable[[Tensor], Tensor]
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_points(z: object) -> None:
+    """Raise ``ValueError`` unless ``z`` is a floating-point tensor of shape ``(N, 2)``."""
+    if not isinstance(z, Tensor):
+        shape = getattr(z, "shape", None)
+        got = type(z).__name__ + (f" of shape {tuple(shape)}" if shape is not None else "")
+        raise ValueError(
+            f"expected a torch.Tensor of shape (N, 2), got {got}; "
+            "convert it with torch.as_tensor(...)"
+        )
+    if z.ndim != 2 or z.shape[1] != 2:
+        raise ValueError(f"expected a tensor of shape (N, 2), got shape {tuple(z.shape)}")
+    if not z.is_floating_point():
+        raise ValueError(f"expected a floating-point tensor, got dtype {z.dtype}")
+
+
+def check_sample_args(n: object, seed: object, dtype: object) -> None:
+    """The arguments every sampler takes: a count, a seed and a floating dtype."""
+    if not _is_int(n) or n < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    if not _is_int(seed):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ValueError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+
+
+def log_integral(log_f: Callable[[Tensor], Tensor], box: Box, cell: float,
+                  tile: float = 2.0) -> float:
+    """``ln ∫_box exp(log_f(z)) dz`` by the midpoint rule with cells of side ``≤ cell``, in
+    float64: the box is cut into tiles of side ``≤ tile``, each a ``grid.grid_points`` grid,
+    and the sums are taken in log space (small memory, no overflow)."""
+    (a1, b1), (a2, b2) = box
+    t1, t2 = math.ceil((b1 - a1) / tile - 1e-9), math.ceil((b2 - a2) / tile - 1e-9)
+    s1, s2 = (b1 - a1) / t1, (b2 - a2) / t2
+    m = math.ceil(max(s1, s2) / cell - 1e-9)
+    partial = []
+    for i in range(t1):
+        for j in range(t2):
+            sub = ((a1 + i * s1, a1 + (i + 1) * s1), (a2 + j * s2, a2 + (j + 1) * s2))
+            _, _, points = grid_points(sub, m, dtype=torch.float64)
+            partial.append(torch.logsumexp(log_f(points), dim=0))
+    return float(torch.logsumexp(torch.stack(partial), dim=0)) + math.log(s1 * s2 / m**2)
