@@ -1,6 +1,15 @@
-"""nfwidgets: normalizing flows you can see, on an exact PyTorch flow engine."""
+"""nfwidgets: normalizing flows you can see, on an exact PyTorch flow engine.
 
-from .figure3 import figure3_panel
+``import nfwidgets`` (and ``nfwidgets.flows``, ``.targets``, ``.train``) imports torch only: the
+widgets, which need ipywidgets and bqplot, are imported on first use (PEP 562), e.g. by
+``from nfwidgets import PlanarExplorer``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from .flows import (
     AffineCoupling,
     DiagonalNormal,
@@ -14,35 +23,35 @@ from .flows import (
     SimpleConditioner,
     StandardNormal,
 )
-from .widgets import (
-    ChangeOfVariables1D,
-    CouplingExplorer,
-    FlowBuilder,
-    PlanarExplorer,
-    RadialExplorer,
-    TrainingDashboard,
-)
+from .kernel import tune_kernel
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AffineCoupling",
-    "ChangeOfVariables1D",
-    "CouplingExplorer",
-    "DiagonalNormal",
-    "ElementwiseAffine",
-    "Flow",
-    "FlowBuilder",
-    "Layer",
-    "MLPConditioner",
-    "NotInvertibleError",
-    "Planar",
-    "PlanarExplorer",
-    "Radial",
-    "RadialExplorer",
-    "SimpleConditioner",
-    "StandardNormal",
-    "TrainingDashboard",
-    "__version__",
-    "figure3_panel",
-]
+#: Names imported on first use → the module (in this package) that defines them.
+_LAZY = {
+    "ChangeOfVariables1D": ".widgets.change_of_variables",
+    "CouplingExplorer": ".widgets.coupling",
+    "FlowBuilder": ".widgets.builder",
+    "PlanarExplorer": ".widgets.planar",
+    "RadialExplorer": ".widgets.radial",
+    "TrainingDashboard": ".widgets.training",
+    "figure3_panel": ".figure3",
+}
+
+__all__ = sorted([
+    "AffineCoupling", "DiagonalNormal", "ElementwiseAffine", "Flow", "Layer", "MLPConditioner",
+    "NotInvertibleError", "Planar", "Radial", "SimpleConditioner", "StandardNormal",
+    "__version__", "tune_kernel", *_LAZY,
+])
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
