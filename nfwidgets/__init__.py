@@ -38,11 +38,28 @@ _LAZY = {
     "figure3_panel": ".figure3",
 }
 
-__all__ = sorted([
-    "AffineCoupling", "DiagonalNormal", "ElementwiseAffine", "Flow", "Layer", "MLPConditioner",
-    "NotInvertibleError", "Planar", "Radial", "SimpleConditioner", "StandardNormal",
-    "__version__", "tune_kernel", *_LAZY,
-])
+__all__ = [
+    "AffineCoupling",
+    "ChangeOfVariables1D",
+    "CouplingExplorer",
+    "DiagonalNormal",
+    "ElementwiseAffine",
+    "Flow",
+    "FlowBuilder",
+    "Layer",
+    "MLPConditioner",
+    "NotInvertibleError",
+    "Planar",
+    "PlanarExplorer",
+    "Radial",
+    "RadialExplorer",
+    "SimpleConditioner",
+    "StandardNormal",
+    "TrainingDashboard",
+    "__version__",
+    "figure3_panel",
+    "tune_kernel",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -6,9 +6,9 @@ layer editors and ``ChangeOfVariables1D``'s 1-D maps, so names, ranges, steps an
 everywhere. Torch only (no widgets): ``read`` and ``write`` go through the engine's parameters
 and properties, so the engine's own checks (α > 0, a known scale rule) apply.
 
-Ranges are teaching ranges. Radial β spans −5..5 and α 0.05..5: with the constraint off, β < −α
+Ranges are teaching ranges. Radial β spans −5..5 and α 0.05..4: with the constraint off, β < −α
 is reachable for every α on its slider (the fold can always be shown), and with it on,
-β̂ = −α + softplus(β) comes within 1% of its limit −α at β = −5 (softplus(−5) ≈ 0.007).
+β̂ = −α + softplus(β) comes within 0.01 of its limit −α at β = −5 (softplus(−5) ≈ 0.007).
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def controls_for(kind: str, dim: int = 2) -> tuple[ControlSpec, ...]:
                 ControlSpec("b", "b", "b", lo=-3.0, hi=3.0), _constrain("wᵀû ≥ −1"))
     if kind == "radial":
         return (*_vector("z0", "z₀", dim, -4.0, 4.0, point=True),
-                ControlSpec("alpha", "α", "alpha", widget="log_slider", lo=0.05, hi=5.0,
+                ControlSpec("alpha", "α", "alpha", widget="log_slider", lo=0.05, hi=4.0,
                             step=0.01, readout=".3g"),
                 ControlSpec("beta", "β", "beta", lo=-5.0, hi=5.0), _constrain("β̂ ≥ −α"))
     if kind == "affine":

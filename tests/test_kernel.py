@@ -59,12 +59,13 @@ print(calls, torch.get_num_threads() == before)
 
 @pytest.mark.skipif(not GLIBC, reason="the allocator settings are glibc's")
 def test_tune_kernel_sets_malloc_once_and_says_so() -> None:
-    code = """
+    code = f"""
 from nfwidgets import tune_kernel
 first = tune_kernel(threads=None)
 second = tune_kernel(threads=None)
-print(first == {"malloc": %r}, second, len([c for c in calls if c[0] == "mallopt"]))
-""" % (MALLOC_SETTINGS,)
+print(first == {{"malloc": {MALLOC_SETTINGS!r}}}, second,
+      len([c for c in calls if c[0] == "mallopt"]))
+"""
     assert _run(code) == "True {} 2"
 
 

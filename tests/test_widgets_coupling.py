@@ -13,10 +13,9 @@ import nfwidgets
 from nfwidgets import AffineCoupling, MLPConditioner, SimpleConditioner
 from nfwidgets.flows import SCALE_RULES
 from nfwidgets.grid import density_grid
+from nfwidgets.layer_controls import SPLITS, controls_for
 from nfwidgets.render import colorize
 from nfwidgets.widgets import CouplingExplorer
-from nfwidgets.flows.coupling import SimpleConditioner
-from nfwidgets.layer_controls import SPLITS, controls_for
 
 CONDITIONER = SimpleConditioner.PARAMETERS
 

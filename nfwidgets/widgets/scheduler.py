@@ -14,9 +14,9 @@ Every nfwidgets widget asks one of these for its redraws (no ipywidgets here, on
   browser tests that wait for a picture instead of sleeping.
 
 Without a running asyncio event loop (tests, scripts), or with ``redraw_delay`` 0, every
-request draws at once, in full. ``draw(full)`` is the widget's callback: ``full`` False asks for the quick
-(coarse) picture of a gesture; it returns True when it published a picture (False: an error
-was shown instead and the last picture kept).
+request draws at once, in full. ``draw(full)`` is the widget's callback: ``full`` False asks
+for the quick (coarse) picture of a gesture; it returns True when it published a picture
+(False: an error was shown instead and the last picture kept).
 """
 
 from __future__ import annotations
