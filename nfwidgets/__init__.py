@@ -7,9 +7,7 @@ widgets, which need ipywidgets and bqplot, are imported on first use (PEP 562), 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from ._lazy import lazy_attributes
 from .flows import (
     AffineCoupling,
     DiagonalNormal,
@@ -61,14 +59,4 @@ __all__ = [
     "tune_kernel",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
