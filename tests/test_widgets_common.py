@@ -200,3 +200,23 @@ def test_building_and_redrawing_leave_torchs_thread_count_alone(name: str) -> No
         widget.close()
     finally:
         torch.set_num_threads(before)
+
+
+def test_control_changes_tell_the_view_which_layer_changed() -> None:
+    """The contract with ``FlowView.invalidate``: a slider of layer k invalidates k, a change of
+    the stack or a ``redraw()`` from code invalidates everything (``None``)."""
+    calls: list[int | None] = []
+    explorer = PlanarExplorer(redraw_delay=0, resolution=16)
+    explorer.view.invalidate = calls.append
+    explorer.controls["b"].value = 0.4
+    explorer.redraw()
+    assert calls == [0, None]
+    builder = FACTORIES["builder"](redraw_delay=0, resolution=16)
+    builder.view.invalidate = calls.append
+    calls.clear()
+    builder.controls["layers"].value = 2
+    next(w for n, w in sorted(builder.controls.items())
+         if n.startswith("layer.") and isinstance(w, W.FloatSlider)).value = 0.2
+    builder.controls["after_layer"].value = 3  # another prefix: no parameter changed
+    builder.controls["remove"].click()
+    assert calls == [2, None]
