@@ -1,6 +1,13 @@
-"""nfwidgets: normalizing flows you can see, on an exact PyTorch flow engine."""
+"""nfwidgets: normalizing flows you can see, on an exact PyTorch flow engine.
 
-from .figure3 import figure3_panel
+``import nfwidgets`` (and ``nfwidgets.flows``, ``.targets``, ``.train``) imports torch only: the
+widgets, which need ipywidgets and bqplot, are imported on first use (PEP 562), e.g. by
+``from nfwidgets import PlanarExplorer``.
+"""
+
+from __future__ import annotations
+
+from ._lazy import lazy_attributes
 from .flows import (
     AffineCoupling,
     DiagonalNormal,
@@ -14,16 +21,20 @@ from .flows import (
     SimpleConditioner,
     StandardNormal,
 )
-from .widgets import (
-    ChangeOfVariables1D,
-    CouplingExplorer,
-    FlowBuilder,
-    PlanarExplorer,
-    RadialExplorer,
-    TrainingDashboard,
-)
+from .kernel import tune_kernel
 
 __version__ = "0.1.0"
+
+#: Names imported on first use → the module (in this package) that defines them.
+_LAZY = {
+    "ChangeOfVariables1D": ".widgets.change_of_variables",
+    "CouplingExplorer": ".widgets.coupling",
+    "FlowBuilder": ".widgets.builder",
+    "PlanarExplorer": ".widgets.planar",
+    "RadialExplorer": ".widgets.radial",
+    "TrainingDashboard": ".widgets.training",
+    "figure3_panel": ".figure3",
+}
 
 __all__ = [
     "AffineCoupling",
@@ -45,4 +56,7 @@ __all__ = [
     "TrainingDashboard",
     "__version__",
     "figure3_panel",
+    "tune_kernel",
 ]
+
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

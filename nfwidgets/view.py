@@ -78,6 +78,9 @@ class FlowView:
         self._base_samples = (flow.base.sample(n_samples, generator=gen)
                               if n_samples > 0 else None)
 
+    def invalidate(self, layer: int | None = None) -> None:
+        """Placeholder until the engine branch merges."""
+
     @torch.no_grad()
     def compute(self, resolution: int | None = None, flow: Flow | None = None,
                 samples: bool = True) -> Frame:

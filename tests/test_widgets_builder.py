@@ -27,7 +27,7 @@ RES = 32
 STRUCTURAL = {"layers", "add_kind", "add", "remove", "up", "down", "after_layer", "preset"}
 LAYER_CONTROLS = {
     "planar": {"layer.w1", "layer.w2", "layer.u1", "layer.u2", "layer.b", "layer.constrain"},
-    "radial": {"layer.z0_1", "layer.z0_2", "layer.alpha", "layer.beta"},
+    "radial": {"layer.z0_1", "layer.z0_2", "layer.alpha", "layer.beta", "layer.constrain"},
     "coupling": {"layer.split", "layer.scale", "layer.s_slope", "layer.s_shift",
                  "layer.t_amplitude", "layer.t_frequency", "layer.t_shift"},
     "affine": {"layer.log_scale1", "layer.log_scale2", "layer.shift1", "layer.shift2"},
@@ -308,7 +308,7 @@ def test_split_change_makes_a_new_layer_with_the_same_conditioner() -> None:
     old = b.flow.layers[2]
     b.controls["layer.t_amplitude"].value = 1.1
     frames = b.frame
-    b.controls["layer.split"].value = "x2->x1"
+    b.controls["layer.split"].value = "x₂ conditions x₁"
     assert b.frame == frames + 1
     new = b.flow.layers[2]
     assert new is not old and new.mask.tolist() == [0.0, 1.0]
@@ -327,7 +327,7 @@ def test_one_redraw_per_user_action() -> None:
         (lambda: setattr(c["layer.u1"], "value", -2.0), 1),
         (lambda: setattr(c["layer.constrain"], "value", False), 1),
         (lambda: setattr(c["layers"], "value", 2), 0),
-        (lambda: setattr(c["layer.split"], "value", "x2->x1"), 1),
+        (lambda: setattr(c["layer.split"], "value", "x₂ conditions x₁"), 1),
         (lambda: setattr(c["layer.scale"], "value", "softclip"), 1),
         (lambda: setattr(c["add_kind"], "value", "radial"), 0),
         (lambda: c["add"].click(), 1),
@@ -359,7 +359,8 @@ def test_a_given_flow_is_edited_in_place_and_kept_exact() -> None:
     assert layer_names(b) == {"layer.split", "layer.scale"}
     assert "neural network" in b.editors["coupling"].note.value
     b.controls["layers"].value = 2
-    assert b.controls["layer.alpha"].min == pytest.approx(0.01)
+    alpha = b.controls["layer.alpha"]  # a log slider: its range is one of exponents
+    assert alpha.base ** alpha.min == pytest.approx(0.01) and alpha.value == pytest.approx(0.01)
     b.controls["layers"].value = 0
     b.controls["add"].click()  # a new planar layer: the slider range is the usual one again
     assert len(flow) == 4 and flow.layers[1].w.dtype == torch.float32

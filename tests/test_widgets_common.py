@@ -181,8 +181,7 @@ def test_close_closes_every_model_and_pending_redraw(comm_log: list) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(FACTORIES))
-def test_redraws_compute_on_one_thread_and_restore_the_notebooks_setting(
-        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_building_and_redrawing_leave_torchs_thread_count_alone(name: str) -> None:
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
@@ -194,13 +193,30 @@ def test_redraws_compute_on_one_thread_and_restore_the_notebooks_setting(
             seen.append(torch.get_num_threads())
             draw(frame)
 
-        monkeypatch.setattr(widget, "_draw", spy)
+        widget._draw = spy
         widget.redraw()
-        assert seen == [1]
-        assert torch.get_num_threads() == 2
-        widget.compute_threads = None  # the notebook's setting
-        widget.redraw()
-        assert seen == [1, 2]
+        _first_slider(widget).value += 0.1
+        assert seen == [2, 2] and torch.get_num_threads() == 2
         widget.close()
     finally:
         torch.set_num_threads(before)
+
+
+def test_control_changes_tell_the_view_which_layer_changed() -> None:
+    """The contract with ``FlowView.invalidate``: a slider of layer k invalidates k, a change of
+    the stack or a ``redraw()`` from code invalidates everything (``None``)."""
+    calls: list[int | None] = []
+    explorer = PlanarExplorer(redraw_delay=0, resolution=16)
+    explorer.view.invalidate = calls.append
+    explorer.controls["b"].value = 0.4
+    explorer.redraw()
+    assert calls == [0, None]
+    builder = FACTORIES["builder"](redraw_delay=0, resolution=16)
+    builder.view.invalidate = calls.append
+    calls.clear()
+    builder.controls["layers"].value = 2
+    next(w for n, w in sorted(builder.controls.items())
+         if n.startswith("layer.") and isinstance(w, W.FloatSlider)).value = 0.2
+    builder.controls["after_layer"].value = 3  # another prefix: no parameter changed
+    builder.controls["remove"].click()
+    assert calls == [2, None]

@@ -13,9 +13,11 @@ import nfwidgets
 from nfwidgets import AffineCoupling, MLPConditioner, SimpleConditioner
 from nfwidgets.flows import SCALE_RULES
 from nfwidgets.grid import density_grid
+from nfwidgets.layer_controls import SPLITS, controls_for
 from nfwidgets.render import colorize
 from nfwidgets.widgets import CouplingExplorer
-from nfwidgets.widgets.coupling import CONDITIONER_RANGES, SPLITS
+
+CONDITIONER = SimpleConditioner.PARAMETERS
 
 N = 48
 FORWARD, REVERSE = "x₁ conditions x₂", "x₂ conditions x₁"
@@ -33,7 +35,7 @@ def _autograd_jacobian(layer: AffineCoupling, z: tuple[float, float]) -> np.ndar
 
 
 def _params(layer: AffineCoupling) -> dict[str, float]:
-    return {n: float(getattr(layer.conditioner, n).detach()) for n in CONDITIONER_RANGES}
+    return {n: float(getattr(layer.conditioner, n).detach()) for n in CONDITIONER}
 
 
 def test_sliders_write_the_conditioner_and_scale_rule(explorer: CouplingExplorer) -> None:
@@ -100,7 +102,7 @@ def test_split_swap_changes_the_mask_and_keeps_the_other_values(
     assert layer.conditioner is old_layer.conditioner
     assert layer.scale == "sigmoid" and layer.bound == old_layer.bound
     assert {n: w.value for n, w in explorer.controls.items() if n != "split"} == before
-    assert _params(layer) == pytest.approx({n: before[n] for n in CONDITIONER_RANGES})
+    assert _params(layer) == pytest.approx({n: before[n] for n in CONDITIONER})
     np.testing.assert_array_equal(explorer.last_frame.density,
                                   density_grid(explorer.flow, explorer.bounds, N).density)
     assert "mask b = [0, 1]" in explorer.params.value
@@ -147,10 +149,11 @@ def test_dragging_or_clicking_the_probe(explorer: CouplingExplorer) -> None:
 
 
 def test_bad_values_are_rejected_with_the_value(explorer: CouplingExplorer) -> None:
+    specs = {s.name: s for s in controls_for("coupling")}
     with pytest.raises(ValueError, match=r"scale must be one of .*; got 'cubic'"):
-        explorer._set_scale("cubic")
+        explorer._write(specs["scale"], "cubic")
     with pytest.raises(ValueError, match=r"split must be one of .*; got 'x₃ conditions x₁'"):
-        explorer._set_split("x₃ conditions x₁")
+        explorer._write(specs["split"], "x₃ conditions x₁")
     assert explorer.layer.scale == "tanh" and explorer.layer.mask.tolist() == [1.0, 0.0]
 
 
@@ -215,7 +218,7 @@ def test_bad_arguments_raise_with_the_value() -> None:
 def test_public_surface() -> None:
     assert nfwidgets.CouplingExplorer is CouplingExplorer
     e = CouplingExplorer(redraw_delay=0, resolution=16)
-    assert {"split", "scale", *CONDITIONER_RANGES, "probe_1", "probe_2"} == set(e.controls)
+    assert {"split", "scale", *CONDITIONER, "probe_1", "probe_2"} == set(e.controls)
     assert {"base", "density", "log_det"} <= set(e.figures)
     assert "nfw-coupling-explorer" in e._dom_classes
     assert "nfw-jacobian" in e.jacobian_html._dom_classes

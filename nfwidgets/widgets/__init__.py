@@ -1,19 +1,24 @@
-"""Explorer widgets (ipywidgets 8 + bqplot): sliders bound to flows, live exact plots."""
+"""Explorer widgets (ipywidgets 8 + bqplot): controls bound to flows, live exact plots.
 
-from .base import Explorer
-from .builder import FlowBuilder
-from .change_of_variables import ChangeOfVariables1D
-from .coupling import CouplingExplorer
-from .planar import PlanarExplorer
-from .radial import RadialExplorer
-from .training import TrainingDashboard
+The widget classes are imported on first use (PEP 562), so importing one widget does not
+import the others.
+"""
 
-__all__ = [
-    "ChangeOfVariables1D",
-    "CouplingExplorer",
-    "Explorer",
-    "FlowBuilder",
-    "PlanarExplorer",
-    "RadialExplorer",
-    "TrainingDashboard",
-]
+from __future__ import annotations
+
+from .._lazy import lazy_attributes
+
+#: Public name → the module (in this package) that defines it.
+_WHERE = {
+    "ChangeOfVariables1D": ".change_of_variables",
+    "CouplingExplorer": ".coupling",
+    "Explorer": ".base",
+    "FlowBuilder": ".builder",
+    "PlanarExplorer": ".planar",
+    "RadialExplorer": ".radial",
+    "TrainingDashboard": ".training",
+}
+
+__all__ = sorted(_WHERE)
+
+__getattr__, __dir__ = lazy_attributes(__name__, _WHERE, globals())

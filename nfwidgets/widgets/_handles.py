@@ -1,4 +1,4 @@
-"""Draggable point handles and batched control changes for the explorers (no maths here).
+"""Draggable point handles for the explorers (no maths here).
 
 A ``PointHandle`` shows one point as a draggable bqplot ``Scatter`` marker in several panels
 and also places it where the learner clicks on a panel's image. It never stores the point: it
@@ -9,52 +9,14 @@ in one place (the controls); ``place`` then moves the markers to the value the c
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 
 import bqplot
-import ipywidgets as W
 import numpy as np
 
 from ..plots import FieldPanel
-from .base import Explorer
 
-__all__ = ["BatchedExplorer", "PointHandle", "circle_lines"]
-
-
-class BatchedExplorer(Explorer):
-    """An ``Explorer`` whose subclasses can change several controls and redraw once.
-
-    Inside ``with self.one_redraw():`` every redraw request is held and, at the end, one redraw
-    is requested (if any was asked for): a click that sets both coordinates of a point is one
-    learner action, one frame.
-    """
-
-    _batch_depth = 0
-    _batch_dirty = False
-
-    @contextmanager
-    def one_redraw(self) -> Iterator[None]:
-        self._batch_depth += 1
-        try:
-            yield
-        finally:
-            self._batch_depth -= 1
-        if self._batch_depth == 0 and self._batch_dirty:
-            self._batch_dirty = False
-            super().request_redraw()
-
-    def request_redraw(self) -> None:
-        if self._batch_depth > 0:
-            self._batch_dirty = True
-            return
-        super().request_redraw()
-
-    def close(self) -> None:
-        if not hasattr(self, "panels"):  # construction failed before the panels existed
-            W.VBox.close(self)
-            return
-        super().close()
+__all__ = ["PointHandle"]
 
 
 class PointHandle:
@@ -120,11 +82,3 @@ class PointHandle:
                     mark.y = np.array([y], np.float32)
         finally:
             self._placing = False
-
-
-def circle_lines(centre: Sequence[float], radii: Sequence[float], n: int = 121
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Polylines of circles around ``centre``, one row per radius (for ``plots.set_lines``)."""
-    theta = np.linspace(0.0, 2.0 * np.pi, n)
-    r = np.asarray(radii, dtype=np.float64)[:, None]
-    return centre[0] + r * np.cos(theta), centre[1] + r * np.sin(theta)

@@ -1,25 +1,23 @@
-"""``Explorer``: the machinery every explorer shares (panels, redraw scheduling, messages).
+"""``Explorer``: the machinery every 2-D explorer shares (panels, redraws, messages).
 
 An explorer is an ``ipywidgets.VBox`` of controls and bqplot panels bound to an engine object.
-Controls write into the engine through observers; a redraw asks the view model for a ``Frame``
-and hands its arrays to the panels. No maths here.
+Controls write into the engine through observers; a redraw asks the view model (``FlowView``)
+for a ``Frame`` and hands its arrays to the panels. No maths here.
 """
 
 from __future__ import annotations
 
-import asyncio
-import math
-
 import ipywidgets as W
-import numpy as np
-import torch
 
-from .._allocator import tune_allocator
+from ..flows.base import Layer
 from ..flows.compose import Flow
-from ..grid import Bounds, grid_points
+from ..grid import Bounds
+from ..layer_controls import controls_for, kind_of, read, write
 from ..plots import FieldPanel, lines_mark, points_mark, set_lines, set_points
 from ..view import FlowView, Frame
-from .controls import ControlsMixin, set_note
+from ..view_2d import base_picture
+from .controls import ControlsMixin, controls_box, make_control, set_note
+from .scheduler import RedrawScheduler
 
 __all__ = ["DENSITY_MAX", "LOG_DET_RANGE", "Explorer"]
 
@@ -57,10 +55,9 @@ class Explorer(ControlsMixin, W.VBox):
         controls: name → ipywidgets value widget (drive them to change the flow).
         figures: name → ``bqplot.Figure`` ("base", "density", "log_det").
         flow: the engine ``Flow`` shown.
-        frame: number of completed redraws (also shown in the DOM as ``.nfw-frame``).
+        view: its view model (``nfwidgets.view.FlowView``).
+        frame: number of pictures published (also shown in the DOM as ``.nfw-frame``).
         last_frame: the arrays last drawn (``nfwidgets.view.Frame``).
-        compute_threads: torch intra-op threads a redraw computes with, the notebook's setting
-            restored after (default 1, faster here; ``None``: the notebook's setting).
 
     Arguments:
         flow: the flow to show.
@@ -74,32 +71,23 @@ class Explorer(ControlsMixin, W.VBox):
     """
 
     css_class = "nfw-explorer"
-    compute_threads = 1  # see nfwidgets._threads
 
     def __init__(self, flow: Flow, *, bounds: Bounds = ((-4.0, 4.0), (-4.0, 4.0)),
                  resolution: int = 200, coarse_resolution: int | None = None,
                  redraw_delay: float = 0.03, density_max: float = DENSITY_MAX,
                  n_samples: int = 300, seed: int = 0, panel_size: int = 250) -> None:
         super().__init__()
-        tune_allocator()  # redraws allocate many 40k-float tensors: keep the heap warm
-        if not (isinstance(redraw_delay, int | float) and math.isfinite(redraw_delay)
-                and redraw_delay >= 0):
-            raise ValueError(f"redraw_delay must be a number ≥ 0 (seconds); got {redraw_delay!r}")
         if not (isinstance(density_max, int | float) and density_max > 0):
             raise ValueError(f"density_max must be a number > 0; got {density_max!r}")
+        self.scheduler = RedrawScheduler(self._draw_now, redraw_delay=redraw_delay)
         self.flow = flow
-        self.view = FlowView(flow, bounds, resolution, n_samples=n_samples, seed=seed)
+        self.view = self._make_view(flow, bounds, resolution, n_samples, seed)
         self.bounds = self.view.bounds
         self.resolution = resolution
         self.coarse_resolution = coarse_resolution or max(8, resolution // 2)
-        self.redraw_delay = float(redraw_delay)
+        self.redraw_delay = self.scheduler.redraw_delay
         self.controls: dict[str, W.ValueWidget] = {}
-        self.figures = {}
-        self.frame = 0
         self.last_frame: Frame | None = None
-        self._pending: asyncio.TimerHandle | None = None
-        self._settle: asyncio.TimerHandle | None = None
-        self._suppress = False
 
         self.panels = {
             "base": FieldPanel("base density p(z)", self.bounds, 0.0, density_max, "viridis",
@@ -138,7 +126,26 @@ class Explorer(ControlsMixin, W.VBox):
             self.add_class(self.css_class)
         self._draw_base()
 
+    def _make_view(self, flow: Flow, bounds: Bounds, resolution: int, n_samples: int,
+                   seed: int) -> FlowView:
+        """The view model (``FlowBuilder`` shows a prefix of its stack)."""
+        return FlowView(flow, bounds, resolution, n_samples=n_samples, seed=seed)
+
     # --- layout helpers for subclasses -------------------------------------------------------
+    def _bind_layer(self, layer: Layer, skip: tuple[str, ...] = ()) -> W.VBox:
+        """Controls for every ``ControlSpec`` of ``layer``'s kind (flow layer 0), laid out."""
+        specs = [s for s in controls_for(kind_of(layer), layer.dim) if s.name not in skip]
+        for spec in specs:
+            self._bind(spec.name, make_control(spec, read(layer, spec), self.bounds),
+                       lambda value, spec=spec: self._write(spec, value), layer=0)
+        return controls_box(specs, self.controls)
+
+    def _write(self, spec: object, value: object) -> None:
+        """Write a control into the shown layer (a replacement layer takes its place)."""
+        new = write(self.flow.layers[0], spec, value)
+        if new is not None:
+            self.flow.layers[0] = new
+
     def _layout(self, control_rows: list[W.Widget], extra_panels: list[W.Widget] = ()) -> None:
         figures = W.HBox([p.widget for p in self.panels.values()] + list(extra_panels),
                          layout=W.Layout(flex_flow="row wrap"))
@@ -147,46 +154,19 @@ class Explorer(ControlsMixin, W.VBox):
                          figures, toggles]
 
     # --- redraw ------------------------------------------------------------------------------
-    def request_redraw(self) -> None:
-        """Redraw soon. Synchronously if ``redraw_delay`` is 0 or no event loop runs. Else an
-        isolated change (a click, a key press, the first event of a drag) is drawn at once in
-        full, and later changes of the same gesture are gathered into one coarse redraw after
-        ``redraw_delay`` (a burst ends on the picture of the last state); the full grid follows
-        0.3 s after the last change."""
-        loop = self._deferred_loop()
-        if loop is None:
-            return
-        if self._starts_gesture() and self._pending is None:
-            self.redraw(self.resolution)
-            return
-        if self._pending is None:  # later changes in the window are drawn by this redraw
-            self._pending = loop.call_later(self.redraw_delay, self._on_pending,
-                                            self.coarse_resolution)
-        if self._settle is not None:
-            self._settle.cancel()
-        self._settle = loop.call_later(0.3, self._on_settle)
+    def _invalidate(self, layer: int | None) -> None:
+        self.view.invalidate(layer)
 
-    def _on_pending(self, resolution: int) -> None:
-        self._pending = None
-        self.redraw(resolution)
-
-    def _on_settle(self) -> None:
-        """Changes stopped: draw the full grid unless it is already on screen."""
-        self._settle = None
-        if self._pending is None and (self.last_frame is None
-                                      or self.last_frame.resolution != self.resolution):
-            self.redraw(self.resolution)
-
-    def redraw(self, resolution: int | None = None) -> None:
-        """Recompute and redraw now (synchronously); errors go to the message area."""
+    def _draw_now(self, full: bool) -> bool:
+        """The scheduler's callback: compute and draw at the full or the coarse grid."""
+        resolution = self.resolution if full else self.coarse_resolution
 
         def compute() -> Frame:
-            with torch.no_grad():  # readouts and checks read parameters: no graph (and the
-                self._before_redraw()  # layers' no-grad caches apply)
+            self._before_redraw()
             # samples are pushed through the flow only while they are shown
             return self.view.compute(resolution, samples=bool(self.show_samples.value))
 
-        self._publish(compute, lambda frame: f"{frame.resolution}²")
+        return self._publish(compute, lambda frame: f"{frame.resolution}²")
 
     def _picture_digest(self) -> str:
         return self.panels["density"].digest()
@@ -235,29 +215,17 @@ class Explorer(ControlsMixin, W.VBox):
 
     def _on_show_samples(self, change: dict) -> None:
         if change["new"] and self.last_frame is not None and self.last_frame.samples is None:
-            self.redraw(self.last_frame.resolution)  # samples were not computed: compute them
+            self.scheduler.now()  # samples were not computed: compute them
         else:
             self._redraw_overlays()
 
     def _draw_base(self) -> None:
         """The base panel never changes: p_z on the grid, straight lines, base samples."""
-        base = self.flow.base
-        n = self.resolution
-        _, _, pts = grid_points(self.bounds, n)
-        ref = next(iter(base.buffers()), None)
-        with torch.no_grad():
-            logp = base.log_prob(pts.to(ref.dtype) if ref is not None else pts)
-        self.panels["base"].update(logp.exp().reshape(n, n).float().numpy())
-        (x0, x1), (y0, y1) = self.bounds
-        k = self.view.n_lines
-        lx, ly = np.linspace(x0, x1, k), np.linspace(y0, y1, k)
-        xs = np.concatenate([np.repeat(lx[:, None], 2, 1), np.tile([x0, x1], (k, 1))])
-        ys = np.concatenate([np.tile([y0, y1], (k, 1)), np.repeat(ly[:, None], 2, 1)])
-        set_lines(self._straight, xs, ys)
-        samples = self.view._base_samples
-        if samples is not None:
-            s = samples.float().numpy()
-            set_points(self._base_points, s[:, 0], s[:, 1])
+        base = base_picture(self.view)
+        self.panels["base"].update(base.density)
+        set_lines(self._straight, base.lines_x, base.lines_y)
+        if base.samples is not None:
+            set_points(self._base_points, base.samples[:, 0], base.samples[:, 1])
         self._base_points.visible = False
 
     # --- messages ----------------------------------------------------------------------------
@@ -267,11 +235,10 @@ class Explorer(ControlsMixin, W.VBox):
 
     def close(self) -> None:
         """Close every widget model this explorer opened and cancel pending redraws."""
-        for handle in (getattr(self, "_pending", None), getattr(self, "_settle", None)):
-            if handle is not None:
-                handle.cancel()
-        self._pending = self._settle = None
-        for p in getattr(self, "panels", {}).values():  # a constructor may have failed early
+        if "panels" not in self.__dict__:  # the constructor stopped before the panels existed
+            W.VBox.close(self)
+            return
+        for p in self.panels.values():
             p.close()
         for widget in _descendants(self):
             widget.close()

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import html
-import inspect
-from collections.abc import Callable
 
 import ipywidgets as W
 import torch
 
 from ..flows.base import StandardNormal
 from ..flows.compose import Flow
-from ..view import FlowView, Frame
+from ..grid import Bounds
+from ..layer_controls import LAYER_KIND_LABELS, kind_of, layer_label, new_layer
+from ..view_2d import PrefixView
 from .base import Explorer
-from .layer_editors import KINDS, LayerEditor, kind_of, layer_label, new_layer
+from .layer_editors import LayerEditor
+from .readouts import describe
 from .slider_snap import is_display_snap
 from .stack_presets import PRESET_LABELS, preset_layers, resolve_preset
 
@@ -21,23 +22,6 @@ __all__ = ["DEFAULT_PRESET", "FlowBuilder"]
 
 #: The stack a ``FlowBuilder()`` opens with.
 DEFAULT_PRESET = "mixed_8"
-
-_EXPLORER_DEFAULTS = {name: p.default
-                      for name, p in inspect.signature(Explorer.__init__).parameters.items()}
-
-
-class _PrefixView(FlowView):
-    """A ``FlowView`` showing only the first ``after`` layers of its flow (all when ``None``):
-    ``flow.truncated(k)`` shares the parameters, so its density is exactly that of
-    ``f_k ∘ … ∘ f_1`` (Rezende & Mohamed 2015, eq. 7, summed to k)."""
-
-    after: int | None = None
-
-    def compute(self, resolution: int | None = None, flow: Flow | None = None,
-                samples: bool = True) -> Frame:
-        if flow is None and self.after is not None and self.after < len(self.flow):
-            flow = self.flow.truncated(max(0, self.after))
-        return super().compute(resolution, flow, samples)
 
 
 class FlowBuilder(Explorer):
@@ -66,11 +50,13 @@ class FlowBuilder(Explorer):
         - planar: ``layer.w1``, ``layer.w2``, ``layer.u1``, ``layer.u2``, ``layer.b``,
           ``layer.constrain``;
         - radial: ``layer.z0_1``, ``layer.z0_2``, ``layer.alpha`` (> 0), ``layer.beta``
-          (raw; β̂ = -α + softplus(β));
-        - coupling: ``layer.split`` (``"x1->x2"`` or ``"x2->x1"``), ``layer.scale``
+          (raw; β̂ = -α + softplus(β)), ``layer.constrain``;
+        - coupling: ``layer.split`` (a ``layer_controls.SPLITS`` label), ``layer.scale``
           (a ``SCALE_RULES`` name) and, for a ``SimpleConditioner``, ``layer.s_slope``,
           ``layer.s_shift``, ``layer.t_amplitude``, ``layer.t_frequency``, ``layer.t_shift``;
         - affine: ``layer.log_scale1``, ``layer.log_scale2``, ``layer.shift1``, ``layer.shift2``.
+
+        These are the controls of ``layer_controls.controls_for(kind)``, as in the explorers.
 
     One user action redraws once (selecting a layer, choosing the kind to add, or a button that
     cannot act, e.g. "up" on the first layer, redraws nothing). From code, ``set(**values)``
@@ -98,47 +84,40 @@ class FlowBuilder(Explorer):
                 raise ValueError(f"FlowBuilder needs a 2-D nfwidgets Flow; got {flow!r}")
             preset_key = "custom"
         flow.to(torch.float32)
-        self._quiet = False
         self._selected: int | None = 0 if len(flow) else None
         self._after = len(flow)
         super().__init__(flow, **explorer_kwargs)
-        # The base's view always shows the whole flow; this one shows the first k layers. Same
-        # seed and sample count, so its samples are the ones the base panel shows.
-        kw = {**_EXPLORER_DEFAULTS, **explorer_kwargs}
-        self.view = _PrefixView(flow, self.bounds, self.resolution, n_lines=self.view.n_lines,
-                                n_samples=kw["n_samples"], seed=kw["seed"])
-
-        self.editors = {kind: LayerEditor(kind, self._on_layer_edit) for kind in KINDS}
+        self.editors = {kind: LayerEditor(kind, self._on_layer_edit)
+                        for kind in LAYER_KIND_LABELS}
         box = W.Layout
-        self._control("layers", W.Select(options=[], rows=9, layout=box(width="190px")),
-                      self._on_select)
-        self._control("add_kind", W.Dropdown(options=[(v, k) for k, v in KINDS.items()],
-                                             value="planar", layout=box(width="190px")),
-                      lambda _value: None)
+        self._bind("layers", W.Select(options=[], rows=9, layout=box(width="190px")),
+                   self._on_select, redraw=False)
+        self._bind("add_kind", W.Dropdown(options=[(v, k) for k, v in LAYER_KIND_LABELS.items()],
+                                          value="planar", layout=box(width="190px")),
+                   lambda _value: None, redraw=False)
         buttons = {"add": ("add", "plus", "insert a new layer (close to the identity) after "
                                           "the selected one"),
                    "remove": ("remove", "trash", "remove the selected layer"),
                    "up": ("up", "arrow-up", "move the selected layer one step earlier"),
                    "down": ("down", "arrow-down", "move the selected layer one step later")}
-        actions: dict[str, Callable[[], None]] = {
-            "add": self._add, "remove": self._remove,
-            "up": lambda: self._move(-1), "down": lambda: self._move(+1)}
+        actions = {"add": self._add, "remove": self._remove,
+                   "up": lambda: self._move(-1), "down": lambda: self._move(+1)}
         for name, (label, icon, tip) in buttons.items():
             button = W.Button(description=label, icon=icon, tooltip=tip,
                               layout=box(width="92px"))
-            self._control(name, button, actions[name])
-        self._control("after_layer", W.IntSlider(value=self._after, min=0, max=len(flow),
+            self._bind(name, button, lambda _none, act=actions[name]: act(), redraw=False)
+        self._bind("after_layer", W.IntSlider(value=self._after, min=0, max=len(flow),
                                                  description="show after layer",
                                                  continuous_update=True,
                                                  style={"description_width": "110px"},
                                                  layout=box(width="420px")),
-                      self._on_after)
+                   self._on_after, redraw=False)
         options = [("custom stack", "custom")] + [(v, k) for k, v in PRESET_LABELS.items()]
-        self._control("preset", W.Dropdown(options=options, value=preset_key,
+        self._bind("preset", W.Dropdown(options=options, value=preset_key,
                                            description="preset",
                                            style={"description_width": "50px"},
                                            layout=box(width="300px")),
-                      self._on_preset)
+                   self._on_preset, redraw=False)
         self.editor_area = W.VBox(layout=box(border="1px solid #ddd", padding="4px",
                                              min_width="420px"))
         self.editor_area.add_class("nfw-layer-editor")
@@ -153,22 +132,9 @@ class FlowBuilder(Explorer):
         self.redraw()
 
     # --- wiring ------------------------------------------------------------------------------
-    def _control(self, name: str, widget: W.Widget, handler: Callable) -> None:
-        widget.add_class(f"nfw-control-{name.replace('_', '-')}")
-
-        def run(*args: object) -> None:
-            if self._quiet:
-                return
-            try:
-                handler(*args)
-            except Exception as err:  # shown to the learner; state kept
-                self._show_error(err)
-
-        if isinstance(widget, W.Button):
-            widget.on_click(lambda _button: run())
-        else:
-            widget.observe(lambda change: run(change["new"]), "value")
-        self.controls[name] = widget
+    def _make_view(self, flow: Flow, bounds: Bounds, resolution: int, n_samples: int,
+                   seed: int) -> PrefixView:
+        return PrefixView(flow, bounds, resolution, n_samples=n_samples, seed=seed)
 
     @property
     def selected_layer(self) -> int | None:
@@ -186,8 +152,7 @@ class FlowBuilder(Explorer):
         if not (isinstance(index, int) and 0 <= index < len(self.flow.layers)):
             raise ValueError(f"index must be an integer in [0, {len(self.flow.layers) - 1}]; "
                              f"got {index!r}")
-        self._suppress = True  # the base's flag: no redraw until the end
-        try:
+        with self.scheduler.mute():  # one redraw at the end
             self.controls["layers"].value = index
             allowed = sorted(k.removeprefix("layer.") for k in self.controls
                              if k.startswith("layer."))
@@ -197,8 +162,6 @@ class FlowBuilder(Explorer):
                                  f"has no control(s) {unknown}; it has {allowed}")
             for name, value in values.items():
                 self.controls[f"layer.{name}"].value = value
-        finally:
-            self._suppress = False
         self.redraw()
 
     # --- user actions ------------------------------------------------------------------------
@@ -254,7 +217,7 @@ class FlowBuilder(Explorer):
 
     def _on_after(self, value: int) -> None:
         self._after = int(value)
-        self.request_redraw()
+        self.scheduler.request()  # no parameter changed: the view shows another prefix
 
     def _on_layer_edit(self, kind: str, name: str, change: dict) -> None:
         if self._quiet or self._selected is None:
@@ -265,7 +228,7 @@ class FlowBuilder(Explorer):
         if editor is None or editor.kind != kind or name not in editor.active(layer):
             return  # a late browser message from an editor that is no longer shown
         value = change["new"]
-        if is_display_snap(change, editor.params[name].get(layer)):
+        if is_display_snap(change, editor.value(layer, name)):
             return  # the browser put the shown value on the slider's steps: not an edit
         try:
             replacement = editor.apply(layer, name, value)
@@ -278,13 +241,13 @@ class FlowBuilder(Explorer):
             self.flow.layers[i] = replacement
             self._refresh()
         self._mark_custom()
-        self.request_redraw()
+        self._engine_changed(i)
 
     def _structure_changed(self, preset: str | None = None) -> None:
         self._refresh()
         if preset is None:
             self._mark_custom()
-        self.request_redraw()
+        self._engine_changed(None)  # layers moved: every cached stage may be stale
 
     def _mark_custom(self) -> None:
         with self._quietly():
@@ -351,7 +314,7 @@ class FlowBuilder(Explorer):
             if editor is None:
                 text = f"{head} · no sliders for this kind of layer"
             else:
-                text = f"{head} · {editor.describe(layer)}"
+                text = f"{head} · {describe(layer)}"
         if self.params.value != text:
             self.params.value = text
 

@@ -2,82 +2,37 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
-import time
-from dataclasses import dataclass
 
 import bqplot
 import ipywidgets as W
 import numpy as np
-import torch
 
-from .._allocator import tune_allocator
 from ..flows.affine import ElementwiseAffine
 from ..flows.base import Layer, StandardNormal
 from ..flows.compose import Flow
 from ..flows.planar import Planar
 from ..flows.radial import Radial
-from .controls import ControlsMixin
-from .planar import slider
+from ..layer_controls import controls_for, read, write
+from ..view_1d import ABS_DET_RANGE, Frame1D, View1D
+from .controls import ControlsMixin, make_control
+from .scheduler import RedrawScheduler
 
-__all__ = ["KINDS_1D", "ChangeOfVariables1D", "Frame1D"]
+__all__ = ["MAP_LABELS_1D", "ChangeOfVariables1D"]
 
-#: Maps the widget offers: key → label of its dropdown.
-KINDS_1D: dict[str, str] = {
+#: The maps the widget offers: layer kind → the label of its dropdown.
+MAP_LABELS_1D: dict[str, str] = {
     "affine": "affine: x = eˢ z + t",
     "planar": "planar 1-D: x = z + û tanh(wz + b)",
     "radial": "radial 1-D: x = z + β̂ (z − z₀)/(α + |z − z₀|)",
 }
 
-# name → (label, kind, default, lo, hi); the default picture of each kind shows something.
-_SLIDERS = {
-    "log_scale": ("s", "affine", 0.5, -1.5, 1.5),
-    "shift": ("t", "affine", 1.0, -3.0, 3.0),
-    "w": ("w", "planar", 2.0, -4.0, 4.0),
-    "u": ("u", "planar", 1.0, -4.0, 4.0),
-    "b": ("b", "planar", 0.0, -3.0, 3.0),
-    "z0": ("z₀", "radial", 0.0, -3.0, 3.0),
-    "alpha": ("α", "radial", 0.5, 0.05, 3.0),
-    "beta": ("β", "radial", 1.0, -3.0, 3.0),
+#: The layer each map starts from (each draws something worth seeing).
+_START: dict[str, Layer] = {
+    "affine": lambda: ElementwiseAffine([0.5], [1.0]),
+    "planar": lambda: Planar([2.0], [1.0], 0.0),
+    "radial": lambda: Radial([0.0], alpha=0.5, beta=1.0),
 }
-#: |f′| is drawn on a log scale over this range (values beyond it are clipped by the figure).
-ABS_DET_RANGE = (0.1, 10.0)
-
-
-@dataclass(frozen=True)
-class Frame1D:
-    """One redraw of ``ChangeOfVariables1D`` (float32 arrays on the plot grid).
-
-    Attributes:
-        x: grid of cell centres (the same points serve as z on the map and |f′| plots).
-        base_density: p_z(x).
-        density: p_x(x) = exp(flow.log_prob(x)), exact.
-        f: f(z) at z = x.
-        log_det: log|f′(z)| from the forward pass.
-        hist_edges, hist_density: histogram of pushed samples, normalised as a density
-            (counts / (n_samples · bin width)).
-        mass: ∫ p_x over the view (midpoint rule on the grid).
-        peak: max of p_x on the grid.
-    """
-
-    x: np.ndarray
-    base_density: np.ndarray
-    density: np.ndarray
-    f: np.ndarray
-    log_det: np.ndarray
-    hist_edges: np.ndarray
-    hist_density: np.ndarray
-    mass: float
-    peak: float
-    compute_ms: float
-
-
-def _finite32(a: torch.Tensor | np.ndarray, limit: float = 1e6) -> np.ndarray:
-    arr = np.asarray(a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else a,
-                     dtype=np.float64)
-    arr = np.nan_to_num(arr, nan=0.0, posinf=limit, neginf=-limit).clip(-limit, limit)
-    return np.ascontiguousarray(arr, dtype=np.float32)
 
 
 def _figure(title: str, x_label: str, y_label: str, x_scale: bqplot.Scale,
@@ -118,18 +73,19 @@ class ChangeOfVariables1D(ControlsMixin, W.VBox):
     ``figures["log_det"]`` (|f′(z)| = exp(log|det J|) from the forward pass, on a log scale:
     above 1 the map stretches and p_x falls, below 1 it squeezes and p_x rises).
 
-    Controls (``.controls``): ``"kind"`` (Dropdown of ``KINDS_1D``), ``"log_scale"``, ``"shift"``
-    (affine), ``"w"``, ``"u"``, ``"b"`` (planar), ``"z0"``, ``"alpha"``, ``"beta"`` (radial; β
-    raw), ``"samples"`` (Checkbox: show the histogram). Sliders of the other kinds are hidden
-    but keep their values. One change redraws once; ``set(**values)`` sets several and redraws
-    once, synchronously.
+    Controls (``.controls``): ``"kind"`` (Dropdown of ``MAP_LABELS_1D``), ``"log_scale"``,
+    ``"shift"`` (affine), ``"w"``, ``"u"``, ``"b"`` (planar), ``"z0"``, ``"alpha"``, ``"beta"``
+    (radial; β raw) — the 1-D controls of ``layer_controls.controls_for`` without the constraint
+    toggle, since this widget shows increasing maps only — and ``"samples"`` (Checkbox: show the
+    histogram). Sliders of the other kinds are hidden but keep their values. One change redraws
+    once; ``set(**values)`` sets several and redraws once, synchronously.
 
     Attributes:
         flow: a one-layer 1-D ``Flow`` (the same object throughout; its layer follows "kind").
         layers: kind → that kind's layer.
-        frame: completed redraws (also in the DOM as ``.nfw-frame``); last_frame: a ``Frame1D``.
-        compute_threads: torch intra-op threads a redraw computes with, the notebook's setting
-            restored after (default 1; ``None``: the notebook's setting).
+        view: the view model (``nfwidgets.view_1d.View1D``); ``view.compute()`` gives a frame.
+        frame: pictures published (also in the DOM as ``.nfw-frame``); last_frame: a
+            ``Frame1D``.
 
     Arguments:
         kind: the map shown first.
@@ -142,66 +98,42 @@ class ChangeOfVariables1D(ControlsMixin, W.VBox):
     """
 
     css_class = "nfw-change-of-variables"
-    compute_threads = 1  # see nfwidgets._threads
 
     def __init__(self, kind: str = "affine", *, x_range: tuple[float, float] = (-5.0, 5.0),
                  n_points: int = 400, n_samples: int = 1000, bins: int = 50, seed: int = 0,
                  density_max: float = 0.8, redraw_delay: float = 0.03) -> None:
         super().__init__()
-        tune_allocator()  # redraws allocate many 40k-float tensors: keep the heap warm
-        if kind not in KINDS_1D:
-            raise ValueError(f"kind must be one of {sorted(KINDS_1D)}; got {kind!r}")
-        try:
-            lo, hi = (float(v) for v in x_range)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"x_range must be (low, high); got {x_range!r}") from err
-        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-            raise ValueError(f"x_range needs finite low < high; got {x_range!r}")
-        for name, v, least in (("n_points", n_points, 8), ("n_samples", n_samples, 1),
-                               ("bins", bins, 1)):
-            if not isinstance(v, int) or isinstance(v, bool) or not least <= v <= 100_000:
-                raise ValueError(f"{name} must be an integer in [{least}, 100000]; got {v!r}")
+        if kind not in MAP_LABELS_1D:
+            raise ValueError(f"kind must be one of {sorted(MAP_LABELS_1D)}; got {kind!r}")
         if not (isinstance(density_max, int | float) and math.isfinite(density_max)
                 and density_max > 0):
             raise ValueError(f"density_max must be a number > 0; got {density_max!r}")
-        if not (isinstance(redraw_delay, int | float) and math.isfinite(redraw_delay)
-                and redraw_delay >= 0):
-            raise ValueError(f"redraw_delay must be a number ≥ 0 (seconds); got {redraw_delay!r}")
-        self.x_range = (lo, hi)
+        # One picture per state (no coarse grid): a burst ends on a full draw, no settle draw.
+        self.scheduler = RedrawScheduler(self._draw_now, redraw_delay=redraw_delay, settle=None)
+        self.redraw_delay = self.scheduler.redraw_delay
+        self.layers: dict[str, Layer] = {k: make().double() for k, make in _START.items()}
+        self.flow = Flow([self.layers[kind]], base=StandardNormal(1).double())
+        self.view = View1D(self.flow, x_range, n_points, n_samples, bins, seed)
+        self.x_range = self.view.x_range
         self.n_points, self.bins = n_points, bins
         self.density_max = float(density_max)
-        self.redraw_delay = float(redraw_delay)
-        self._pending: asyncio.TimerHandle | None = None
-        self._suppress = False
-        self.frame = 0
         self.last_frame: Frame1D | None = None
 
-        d = {name: spec[2] for name, spec in _SLIDERS.items()}
-        self.layers: dict[str, Layer] = {
-            "affine": ElementwiseAffine([d["log_scale"]], [d["shift"]]),
-            "planar": Planar([d["w"]], [d["u"]], d["b"]),
-            "radial": Radial([d["z0"]], alpha=d["alpha"], beta=d["beta"]),
-        }
-        for layer in self.layers.values():
-            layer.double()
-        self.flow = Flow([self.layers[kind]], base=StandardNormal(1).double())
-        gen = torch.Generator().manual_seed(seed)
-        self._base_samples = self.flow.base.sample(n_samples, generator=gen)
-        h = (hi - lo) / n_points
-        self._grid = torch.linspace(lo + h / 2, hi - h / 2, n_points, dtype=torch.float64)
-
         self.controls: dict[str, W.ValueWidget] = {}
-        self._bind("kind", W.Dropdown(options=[(v, k) for k, v in KINDS_1D.items()], value=kind,
-                                      description="map", style={"description_width": "40px"},
+        self._bind("kind", W.Dropdown(options=[(v, k) for k, v in MAP_LABELS_1D.items()],
+                                      value=kind, description="map",
+                                      style={"description_width": "40px"},
                                       layout=W.Layout(width="380px")),
                    self._set_kind)
-        for name, (label, owner, default, s_lo, s_hi) in _SLIDERS.items():
-            self._bind(name, slider(label, default, s_lo, s_hi),
-                       lambda v, name=name, owner=owner: self._set(owner, name, v))
+        self._boxes: dict[str, W.HBox] = {}
+        for k, layer in self.layers.items():
+            specs = [s for s in controls_for(k, 1) if s.widget != "toggle"]
+            for spec in specs:
+                self._bind(spec.name, make_control(spec, read(layer, spec), (self.x_range,)),
+                           lambda v, layer=layer, spec=spec: write(layer, spec, v))
+            self._boxes[k] = W.HBox([self.controls[s.name] for s in specs])
         self._bind("samples", W.Checkbox(value=True, description="histogram of samples",
                                          indent=False), lambda _v: None)
-        self._boxes = {k: W.HBox([self.controls[n] for n, s in _SLIDERS.items() if s[1] == k])
-                       for k in KINDS_1D}
         self._sliders = W.VBox([self._boxes[kind]])
 
         self._build_figures()
@@ -280,63 +212,19 @@ class ChangeOfVariables1D(ControlsMixin, W.VBox):
         return self.flow.layers[0]
 
     def _set_kind(self, kind: str) -> None:
-        if kind not in KINDS_1D:
-            raise ValueError(f"kind must be one of {sorted(KINDS_1D)}; got {kind!r}")
+        if kind not in MAP_LABELS_1D:
+            raise ValueError(f"kind must be one of {sorted(MAP_LABELS_1D)}; got {kind!r}")
         self.flow.layers[0] = self.layers[kind]
         self._sliders.children = [self._boxes[kind]]
 
-    def _set(self, kind: str, name: str, value: float) -> None:
-        layer = self.layers[kind]
-        if name == "alpha":
-            layer.alpha = float(value)  # the engine checks α > 0
-            return
-        with torch.no_grad():  # the control names are the layers' parameter names
-            getattr(layer, name).fill_(float(value))
-
     # --- redraw ------------------------------------------------------------------------------
-    def request_redraw(self) -> None:
-        """Redraw at once if ``redraw_delay`` is 0, no event loop runs or the change starts a
-        gesture; else once after the delay, for the last state of a burst of changes."""
-        loop = self._deferred_loop()
-        if loop is None:
-            return
-        if self._starts_gesture() and self._pending is None:
-            self.redraw()
-        elif self._pending is None:
-            self._pending = loop.call_later(self.redraw_delay, self._flush)
-
-    def _flush(self) -> None:
-        self._pending = None
-        self.redraw()
-
-    @torch.no_grad()
-    def compute(self) -> Frame1D:
-        """Evaluate the current map on the grid with the engine (no maths here)."""
-        start = time.perf_counter()
-        x = self._grid[:, None]
-        log_px = self.flow.log_prob(x)  # exact: base log-density at f⁻¹(x) + inverse log-det
-        log_pz = self.flow.base.log_prob(x)
-        fz, log_det = self.flow(x)  # the same grid read as z: f(z) and log|f′(z)|
-        pushed, _ = self.flow(self._base_samples)
-        density = _finite32(torch.exp(log_px))
-        lo, hi = self.x_range
-        counts, edges = np.histogram(_finite32(pushed[:, 0]), bins=self.bins, range=(lo, hi))
-        hist = counts / (pushed.shape[0] * (edges[1] - edges[0]))
-        h = (hi - lo) / self.n_points
-        mass = float(np.sum(density, dtype=np.float64) * h)
-        return Frame1D(x=_finite32(self._grid), base_density=_finite32(torch.exp(log_pz)),
-                       density=density, f=_finite32(fz[:, 0]), log_det=_finite32(log_det, 700.0),
-                       hist_edges=_finite32(edges), hist_density=_finite32(hist), mass=mass,
-                       peak=float(density.max()),
-                       compute_ms=(time.perf_counter() - start) * 1e3)
-
-    def redraw(self) -> None:
-        """Recompute and redraw now (synchronously); errors go to the message area."""
-        self._publish(self.compute, lambda frame: f"{frame.x.shape[0]} points")
+    def _draw_now(self, full: bool) -> bool:
+        """The scheduler's callback (every picture is a full one)."""
+        return self._publish(self.view.compute, lambda frame: f"{frame.x.shape[0]} points")
 
     def _draw(self, frame: Frame1D) -> None:
         m = self.marks
-        abs_det = np.exp(np.clip(frame.log_det, -7.0, 7.0)).astype(np.float32)
+        abs_det = frame.abs_det
         with m["map"].hold_sync():
             m["map"].x, m["map"].y = frame.x, frame.f
         with m["base"].hold_sync():
@@ -352,9 +240,10 @@ class ChangeOfVariables1D(ControlsMixin, W.VBox):
                 m["histogram"].y = np.concatenate(
                     [[0.0], np.repeat(frame.hist_density, 2), [0.0]]).astype(np.float32)
             m["histogram"].visible = show
-        self._update_readout(frame, abs_det)
+        self._update_readout(frame)
 
-    def _update_readout(self, frame: Frame1D, abs_det: np.ndarray) -> None:
+    def _update_readout(self, frame: Frame1D) -> None:
+        abs_det = frame.abs_det
         parts = [f"∫ p_x dx over the view: <b>{frame.mass:.3f}</b>",
                  f"peak p_x: <b>{frame.peak:.3g}</b>",
                  f"|f′| from {float(abs_det.min()):.3g} to {float(abs_det.max()):.3g}"]
@@ -374,8 +263,7 @@ class ChangeOfVariables1D(ControlsMixin, W.VBox):
         self.readout.value = " · ".join(parts)
 
     def spike_unresolved(self, frame: Frame1D | None = None) -> bool:
-        """True when one grid cell holds over 5% of the mass (peak × cell width > 0.05): p_x
-        then has a spike the grid cannot resolve (f′ ≈ 0 nearby), and ∫ p_x on it is rough."""
+        """True when p_x has a spike the grid cannot resolve (``Frame1D.spike_unresolved``) in
+        ``frame`` (default: the last one drawn)."""
         frame = frame or self.last_frame
-        lo, hi = self.x_range
-        return frame is not None and frame.peak * (hi - lo) / self.n_points > 0.05
+        return frame is not None and frame.spike_unresolved

@@ -1,25 +1,96 @@
-"""``ControlsMixin``: controls bound to an engine object, batched settings and the error area.
+"""Controls of every nfwidgets widget: built from ``ControlSpec``s, bound to the engine, one rule
+for names and CSS classes, batched settings and the error area.
 
-Shared by every widget of nfwidgets (the 2-D explorers and the 1-D change of variables): a
-control's change is applied to the engine, then a redraw is requested; an engine error is shown
-in the widget's ``message`` area and the learner's state is kept.
+Naming rule: a control is ``widget.controls[name]``; its DOM element carries the CSS class
+``control_class(name)`` = ``"nfw-control-"`` + the name with every run of characters other than
+a-z and 0-9 replaced by "-" (``"b"`` → ``nfw-control-b``, ``"layer.z0_1"`` →
+``nfw-control-layer-z0-1``).
+
+A learner's change goes ``_bind`` → ``apply(value)`` (writes the engine) → ``_engine_changed``
+(the one place that tells the view model which layer changed, then asks the widget's
+``RedrawScheduler`` for a redraw). An engine error is shown in the widget's ``message`` area
+and the learner's state is kept.
 """
 
 from __future__ import annotations
 
-import asyncio
 import html
 import math
-import time
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import ipywidgets as W
 
-from .._threads import torch_threads
+from ..layer_controls import ControlSpec
+from .scheduler import RedrawScheduler
 from .slider_snap import is_display_snap
 
-__all__ = ["ControlsMixin", "set_note"]
+__all__ = ["ControlsMixin", "control_class", "controls_box", "make_control", "set_note",
+           "show_value"]
+
+_STYLE = {"description_width": "80px"}
+
+
+def control_class(name: str) -> str:
+    """The CSS class of control ``name`` (see the module docstring)."""
+    return "nfw-control-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def make_control(spec: ControlSpec, value: object,
+                 bounds: Sequence[Sequence[float]] | None = None) -> W.ValueWidget:
+    """The widget of ``spec`` showing ``value`` (``bounds``: the view, for a point's axis)."""
+    if spec.widget == "toggle":
+        return W.ToggleButton(value=bool(value), description=spec.label, icon="lock",
+                              layout=W.Layout(width="200px"))
+    if spec.widget == "choice":
+        if len(spec.options) <= 2:
+            return W.ToggleButtons(options=list(spec.options), value=value,
+                                   style={"button_width": "130px"})
+        return W.Dropdown(options=list(spec.options), value=value, description=spec.label,
+                          style=_STYLE, layout=W.Layout(width="280px"))
+    if spec.widget not in ("slider", "log_slider"):
+        raise ValueError(f"widget must be 'slider', 'log_slider', 'toggle' or 'choice'; "
+                         f"got {spec.widget!r}")
+    cls = W.FloatLogSlider if spec.widget == "log_slider" else W.FloatSlider
+    extra = {"base": 10} if spec.widget == "log_slider" else {}
+    widget = cls(step=spec.step, description=spec.label, continuous_update=True,
+                 readout_format=spec.readout, style=_STYLE, layout=W.Layout(width="280px"),
+                 **extra)
+    show_value(widget, spec, value, bounds)
+    return widget
+
+
+def show_value(widget: W.ValueWidget, spec: ControlSpec, value: object,
+               bounds: Sequence[Sequence[float]] | None = None) -> None:
+    """Show ``value`` in ``widget``; a slider's range widens to hold it (a value that is not
+    finite, or not positive on a log slider, leaves the slider where it is)."""
+    if spec.widget not in ("slider", "log_slider"):
+        widget.value = value
+        return
+    value = float(value)
+    log = spec.widget == "log_slider"
+    usable = math.isfinite(value) and (value > 0 or not log)
+    lo, hi = spec.span(value if usable else None, bounds)
+    if log:
+        lo, hi = math.log10(lo), math.log10(hi)
+    if not usable:
+        value = widget.value
+    with widget.hold_sync():
+        if lo > widget.max:
+            widget.max, widget.min = hi, lo
+        else:
+            widget.min, widget.max = lo, hi
+        widget.value = value
+
+
+def controls_box(specs: Sequence[ControlSpec], widgets: dict[str, W.Widget]) -> W.VBox:
+    """The layout of a layer's controls: toggles and choices in a row, sliders in columns of
+    two (``w₁ w₂`` above each other, then ``u₁ u₂``, ...)."""
+    switches = [widgets[s.name] for s in specs if s.widget in ("toggle", "choice")]
+    sliders = [widgets[s.name] for s in specs if s.widget in ("slider", "log_slider")]
+    columns = [W.VBox(sliders[i:i + 2]) for i in range(0, len(sliders), 2)]
+    return W.VBox(([W.HBox(switches)] if switches else []) + [W.HBox(columns)])
 
 
 def set_note(widget: W.HTML, html_text: str | None) -> None:
@@ -33,43 +104,63 @@ def set_note(widget: W.HTML, html_text: str | None) -> None:
 
 
 class ControlsMixin:
-    """Needs ``controls`` (dict), ``message`` and ``status`` (``HTML`` widgets), ``frame`` (int),
-    ``request_redraw``, ``redraw`` and ``_draw`` from the widget class it is mixed into."""
+    """Controls, redraw requests and messages of a widget.
+
+    The widget class sets ``controls`` (dict), ``message`` and ``status`` (``HTML``),
+    ``scheduler`` (a ``RedrawScheduler`` whose ``draw`` calls ``_publish``) and defines
+    ``_draw(frame)``; a widget whose view model caches per layer overrides ``_invalidate``.
+    """
 
     controls: dict[str, W.ValueWidget]
     message: W.HTML
-    redraw_delay: float
-    _suppress: bool = False
+    status: W.HTML
+    scheduler: RedrawScheduler
+    last_frame: object = None
     #: True while the widget itself updates its controls (``_quietly``): not user actions.
     _quiet: bool = False
-    #: A change this long (seconds) after the previous one starts a new gesture: it is drawn at
-    #: once (leading edge); closer changes are gathered into one deferred redraw.
-    QUIET = 0.25
-    _last_change: float = -math.inf
-    #: torch intra-op threads a redraw computes with (the notebook's setting is restored after);
-    #: ``None`` uses the notebook's setting. See ``nfwidgets._threads`` for why one is faster.
-    compute_threads: int | None = None
 
-    def request_redraw(self) -> None:  # pragma: no cover - provided by the widget class
-        raise NotImplementedError
+    @property
+    def frame(self) -> int:
+        """Pictures published so far (also in the DOM as ``.nfw-frame[data-frame]``)."""
+        return self.scheduler.frame
 
-    def redraw(self) -> None:  # pragma: no cover - provided by the widget class
-        raise NotImplementedError
+    # --- controls → engine -------------------------------------------------------------------
+    def _bind(self, name: str, widget: W.Widget, apply: Callable[[object], None], *,
+              layer: int | None = None, redraw: bool = True) -> W.Widget:
+        """Register ``widget`` as control ``name``. A learner's change calls ``apply(value)``
+        (a ``Button``: ``apply(None)`` on click); then, with ``redraw``, layer ``layer`` of the
+        engine has changed (``None``: maybe any)."""
+        widget.add_class(control_class(name))
 
-    def _deferred_loop(self) -> asyncio.AbstractEventLoop | None:
-        """The event loop to schedule a deferred redraw on, or ``None`` after redrawing at once
-        (``redraw_delay`` 0, or no loop running: tests, scripts) or when redraws are suppressed
-        (inside ``set``)."""
-        if self._suppress:
-            return None
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is None or self.redraw_delay <= 0:
-            self.redraw()
-            return None
-        return loop
+        def run(value: object) -> None:
+            try:
+                apply(value)
+            except Exception as err:  # shown to the learner; state kept
+                self._show_error(err)
+                return
+            if redraw:
+                self._engine_changed(layer)
+
+        if isinstance(widget, W.Button):
+            widget.on_click(lambda _button: None if self._quiet else run(None))
+        else:
+            def on_change(change: dict) -> None:
+                if self._quiet or is_display_snap(change, change["old"]):
+                    return  # a programmatic update, or the browser snapping a shown value
+                run(change["new"])
+
+            widget.observe(on_change, "value")
+        self.controls[name] = widget
+        return widget
+
+    def _engine_changed(self, layer: int | None = None) -> None:
+        """The engine's layer ``layer`` (0-based; ``None``: any) changed: the view model
+        forgets what it cached for it, and a redraw is requested."""
+        self._invalidate(layer)
+        self.scheduler.request()
+
+    def _invalidate(self, layer: int | None) -> None:
+        """Hook: forward to a view model that caches per layer (nothing to do otherwise)."""
 
     @contextmanager
     def _quietly(self) -> Iterator[None]:
@@ -79,33 +170,6 @@ class ControlsMixin:
             yield
         finally:
             self._quiet = quiet
-
-    def _starts_gesture(self) -> bool:
-        """Record a change now; True when the previous one is at least ``QUIET`` seconds old (an
-        isolated click or key press, or the first event of a drag)."""
-        now = time.perf_counter()
-        quiet = now - self._last_change >= self.QUIET
-        self._last_change = now
-        return quiet
-
-    def _bind(self, name: str, widget: W.ValueWidget,
-              apply: Callable[[object], None]) -> W.ValueWidget:
-        """Register ``widget`` as control ``name``; on change ``apply(value)`` then redraw."""
-        widget.add_class(f"nfw-control-{name}")
-
-        def on_change(change: dict) -> None:
-            if is_display_snap(change, change["old"]):
-                return  # the browser snapped a shown value onto the step grid: not an edit
-            try:
-                apply(change["new"])
-            except Exception as err:  # shown to the learner; state kept
-                self._show_error(err)
-                return
-            self.request_redraw()
-
-        widget.observe(on_change, "value")
-        self.controls[name] = widget
-        return widget
 
     def set(self, **values: object) -> None:
         """Set several controls by name, then redraw once, synchronously (for lessons/tests).
@@ -120,34 +184,48 @@ class ControlsMixin:
         buttons = sorted(k for k in values if isinstance(self.controls[k], W.Button))
         if buttons:
             raise ValueError(f"{buttons} are buttons, not values: call .click() on them")
-        self._suppress = True
-        try:
+        with self.scheduler.mute():
             for name, value in values.items():
                 self.controls[name].value = value
-        finally:
-            self._suppress = False
         self.redraw()
 
+    def redraw(self) -> None:
+        """Recompute everything and redraw now (synchronously); errors go to the message area.
+        Call it after changing the flow from code."""
+        self._invalidate(None)
+        self.scheduler.now()
+
+    def close(self) -> None:
+        """Cancel pending redraws, then close the widget."""
+        scheduler = getattr(self, "scheduler", None)  # None if the constructor failed early
+        if scheduler is not None:
+            scheduler.close()
+        super().close()
+
+    # --- publishing --------------------------------------------------------------------------
     def _publish(self, compute: Callable[[], object], describe: Callable[[object], str]
-                 ) -> None:
-        """One redraw: ``compute()`` a frame, ``_draw`` it, count it and show the counter
+                 ) -> bool:
+        """One picture: ``compute()`` a frame, ``_draw`` it and show the frame counter
         (``.nfw-frame``, with the picture's digest in ``data-picture``, for tests and browser
-        harnesses); an error keeps the last picture and says so."""
+        harnesses). True if published; an error keeps the last picture and says so."""
         try:
-            with torch_threads(self.compute_threads):
-                frame = compute()
-                self._draw(frame)
+            frame = compute()
+            self._draw(frame)
         except Exception as err:  # shown to the learner; state kept
             self._show_error(err, stale=True)
-            return
+            return False
         self.last_frame = frame
-        self.frame += 1
         self._clear_error()
+        number = self.scheduler.frame + 1  # the scheduler counts it when this returns True
         picture = self._picture_digest()
         picture = f' data-picture="{picture}"' if picture else ""
-        self.status.value = (f'<span class="nfw-frame" data-frame="{self.frame}"{picture} '
-                             f'style="color:#888;font-size:11px">frame {self.frame} · '
+        self.status.value = (f'<span class="nfw-frame" data-frame="{number}"{picture} '
+                             f'style="color:#888;font-size:11px">frame {number} · '
                              f'{describe(frame)} · {frame.compute_ms:.1f} ms</span>')
+        return True
+
+    def _draw(self, frame: object) -> None:  # pragma: no cover - provided by the widget class
+        raise NotImplementedError
 
     def _picture_digest(self) -> str:
         """CRC-32 (8 hex digits) of the density picture just sent, published next to the frame

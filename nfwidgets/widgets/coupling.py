@@ -10,39 +10,26 @@ import numpy as np
 import torch
 
 from ..flows.compose import Flow
-from ..flows.coupling import SCALE_RULES, AffineCoupling, SimpleConditioner
+from ..flows.coupling import AffineCoupling, SimpleConditioner
+from ..layer_controls import ControlSpec
 from ..plots import points_mark, set_points
-from ._handles import BatchedExplorer, PointHandle
-from .planar import slider
+from ..view_2d import Probe, coupling_probe
+from ._handles import PointHandle
+from .base import Explorer
+from .controls import control_class, make_control
+from .readouts import describe
 from .slider_snap import is_display_snap
 
-__all__ = ["CONDITIONER_RANGES", "SPLITS", "CouplingExplorer"]
+__all__ = ["PROBE_CONTROLS", "CouplingExplorer"]
 
-#: Split labels → mask (1 = the coordinate conditions and passes unchanged).
-SPLITS: dict[str, tuple[int, int]] = {"x₁ conditions x₂": (1, 0), "x₂ conditions x₁": (0, 1)}
-
-#: Teaching ranges of the ``SimpleConditioner`` sliders: name → (label, min, max).
-CONDITIONER_RANGES: dict[str, tuple[str, float, float]] = {
-    "s_slope": ("s slope", -2.0, 2.0),
-    "s_shift": ("s shift", -2.0, 2.0),
-    "t_amplitude": ("t amplitude", -3.0, 3.0),
-    "t_frequency": ("t frequency", 0.0, 4.0),
-    "t_shift": ("t shift", -2.0, 2.0),
-}
+#: The probe point z: a point the learner can also drag on the base plot (view axes 0, 1).
+PROBE_CONTROLS = (ControlSpec("probe_1", "z₁", "", lo=-4.0, hi=4.0, axis=0),
+                  ControlSpec("probe_2", "z₂", "", lo=-4.0, hi=4.0, axis=1))
 
 _SUB = {0: "₁", 1: "₂"}
 
 
-def _rule_text(rule: str, bound: float) -> str:
-    """How the log-scale ℓ is made from the conditioner's raw output s (for the readout)."""
-    b = f"{bound:g}"
-    return {"exp": "ℓ = s (unbounded)",
-            "tanh": f"ℓ = {b}·tanh(s/{b}) (RealNVP)",
-            "softclip": f"ℓ = s/(1 + |s|/{b}) (soft clip)",
-            "sigmoid": "ℓ = log σ(s + 2) &lt; 0 (Glow: can only shrink)"}[rule]
-
-
-class CouplingExplorer(BatchedExplorer):
+class CouplingExplorer(Explorer):
     r"""Explore one affine coupling layer (Dinh et al. 2017, RealNVP, eq. 6–9) in 2-D.
 
     With "x₁ conditions x₂" (mask b = [1, 0]): ``x₁ = z₁``, ``x₂ = z₂·exp(ℓ(z₁)) + t(z₁)``, with
@@ -84,33 +71,17 @@ class CouplingExplorer(BatchedExplorer):
         if not isinstance(layer.conditioner, SimpleConditioner):
             raise ValueError("CouplingExplorer needs a layer with a SimpleConditioner (five "
                              f"sliders); got {type(layer.conditioner).__name__}")
-        self.layer = layer
         super().__init__(Flow([layer]).to(torch.float32), **explorer_kwargs)
-        self._bind("split", W.ToggleButtons(options=list(SPLITS), value=self._split_label(),
-                                            tooltips=["mask b = [1, 0]", "mask b = [0, 1]"],
-                                            style={"button_width": "130px"}),
-                   self._set_split)
-        self._bind("scale", W.Dropdown(options=list(SCALE_RULES), value=layer.scale,
-                                       description="scale rule",
-                                       style={"description_width": "70px"},
-                                       layout=W.Layout(width="200px")), self._set_scale)
-        cond = layer.conditioner
-        for name, (label, lo, hi) in CONDITIONER_RANGES.items():
-            v = float(getattr(cond, name).detach())
-            w = slider(label, v, min(lo, v), max(hi, v))
-            w.style.description_width = "80px"
-            w.layout.width = "300px"
-            self._bind(name, w, lambda value, name=name: self._set_parameter(name, value))
+        controls = self._bind_layer(layer)
         (x0, x1), (y0, y1) = self.bounds
-        p = (min(max(1.0, x0), x1), min(max(1.0, y0), y1))
+        start = (min(max(1.0, x0), x1), min(max(1.0, y0), y1))
         # The probe only moves the Jacobian table and two markers: no full redraw.
         self._probe_hold = False
-        for name, label, value, lo, hi in (("probe_1", "z₁", p[0], x0, x1),
-                                           ("probe_2", "z₂", p[1], y0, y1)):
-            probe_slider = slider(label, value, lo, hi)
-            probe_slider.add_class(f"nfw-control-{name}")
+        for spec, value in zip(PROBE_CONTROLS, start, strict=True):
+            probe_slider = make_control(spec, value, self.bounds)
+            probe_slider.add_class(control_class(spec.name))
             probe_slider.observe(self._on_probe_change, "value")
-            self.controls[name] = probe_slider
+            self.controls[spec.name] = probe_slider
         self.params = W.HTML()
         self.params.add_class("nfw-params")
         self.jacobian_html = W.HTML()
@@ -123,39 +94,17 @@ class CouplingExplorer(BatchedExplorer):
                                         opacity=1.0)
         self.panels["density"].add_marks(self._probe_image)
         c = self.controls
-        sliders = [c[name] for name in CONDITIONER_RANGES]
         jac_box = W.VBox([W.HTML("<b>Jacobian ∂x/∂z at the probe z</b>"), self.jacobian_html,
                           c["probe_1"], c["probe_2"]], layout=W.Layout(width="460px"))
-        self._layout([W.HBox([c["split"], c["scale"]]),
-                      W.HBox([W.VBox(sliders[:2]), W.VBox(sliders[2:])]), self.params],
-                     [jac_box])
+        self._layout([controls, self.params], [jac_box])
         self.redraw()
 
-    # --- controls → engine ---------------------------------------------------------------
-    def _split_label(self) -> str:
-        mask = tuple(int(v) for v in self.layer.mask.tolist())
-        return next(label for label, m in SPLITS.items() if m == mask)
+    @property
+    def layer(self) -> AffineCoupling:
+        """The layer shown (``flow.layers[0]``; a new split makes a new layer)."""
+        return self.flow.layers[0]
 
-    def _set_split(self, label: str) -> None:
-        if label not in SPLITS:
-            raise ValueError(f"split must be one of {list(SPLITS)}; got {label!r}")
-        old = self.layer
-        if tuple(int(v) for v in old.mask.tolist()) == SPLITS[label]:
-            return
-        mask = torch.tensor(SPLITS[label], dtype=old.mask.dtype, device=old.mask.device)
-        new = AffineCoupling(mask, old.conditioner, scale=old.scale, bound=old.bound)
-        self.flow.layers[0] = new
-        self.layer = new
-
-    def _set_scale(self, rule: str) -> None:
-        if rule not in SCALE_RULES:
-            raise ValueError(f"scale must be one of {SCALE_RULES}; got {rule!r}")
-        self.layer.scale = rule
-
-    def _set_parameter(self, name: str, value: float) -> None:
-        with torch.no_grad():
-            getattr(self.layer.conditioner, name).fill_(float(value))
-
+    # --- the probe -------------------------------------------------------------------------
     def _move_probe(self, x: float, y: float) -> None:
         self._probe_hold = True  # both coordinates first, then one update
         try:
@@ -182,43 +131,24 @@ class CouplingExplorer(BatchedExplorer):
 
     # --- engine → plots ------------------------------------------------------------------
     def _before_redraw(self) -> None:
-        layer = self.layer
-        cond_i = int(layer.cond_index[0])
-        trans_i = int(layer.trans_index[0])
-        self.params.value = (
-            f"mask b = {[int(v) for v in layer.mask.tolist()]}: x{_SUB[cond_i]} passes "
-            f"unchanged, x{_SUB[trans_i]} = z{_SUB[trans_i]}·exp(ℓ(z{_SUB[cond_i]})) + "
-            f"t(z{_SUB[cond_i]}) · {_rule_text(layer.scale, layer.bound)}")
+        self.params.value = describe(self.layer)
         self._update_probe()
 
     def _update_probe(self) -> None:
-        """J, f(z) and log|det J| at the probe, from the engine, into the table and markers."""
-        layer = self.layer
-        cond_i = int(layer.cond_index[0])
-        trans_i = int(layer.trans_index[0])
-        z_probe = (float(self.controls["probe_1"].value), float(self.controls["probe_2"].value))
-        self.probe.place(*z_probe)
-        ref = layer.mask
-        z = torch.tensor([z_probe], dtype=ref.dtype, device=ref.device)
-        jac = layer.jacobian(z)[0].cpu().double().numpy()
-        with torch.no_grad():
-            x, log_det = layer(z)
-        x_probe = x[0].cpu().double().numpy()
-        if not (np.isfinite(jac).all() and np.isfinite(x_probe).all()
-                and bool(torch.isfinite(log_det).all())):
-            bad = [n for n, p in layer.named_parameters() if not bool(torch.isfinite(p).all())]
-            raise ValueError(f"parameter(s) {bad} of the layer are not finite" if bad else
-                             "the Jacobian at the probe point overflows; choose smaller scale "
-                             "parameters or a bounded scale rule")
-        self.last_jacobian = jac
-        self.last_probe_log_det = float(log_det[0])
-        set_points(self._probe_image, x_probe[:1], x_probe[1:])
-        self.jacobian_html.value = self._jacobian_table(z_probe, x_probe, jac, cond_i, trans_i,
-                                                        self.last_probe_log_det)
+        """J, f(z) and log|det J| at the probe, from the view model, into the table and
+        markers."""
+        z = (float(self.controls["probe_1"].value), float(self.controls["probe_2"].value))
+        self.probe.place(*z)
+        probe = coupling_probe(self.layer, z)
+        self.last_jacobian = probe.jacobian
+        self.last_probe_log_det = probe.log_det
+        set_points(self._probe_image, probe.x[:1], probe.x[1:])
+        self.jacobian_html.value = self._jacobian_table(
+            probe, int(self.layer.cond_index[0]), int(self.layer.trans_index[0]))
 
     @staticmethod
-    def _jacobian_table(z: tuple[float, float], x: np.ndarray, jac: np.ndarray, cond_i: int,
-                        trans_i: int, log_det: float) -> str:
+    def _jacobian_table(probe: Probe, cond_i: int, trans_i: int) -> str:
+        z, x, jac, log_det = probe.z, probe.x, probe.jacobian, probe.log_det
         cells = []
         for i in range(2):
             row = []

@@ -5,23 +5,14 @@ from __future__ import annotations
 import ipywidgets as W
 import torch
 
-from ..flows.base import Layer
 from ..flows.compose import Flow
 from ..flows.planar import Planar
 from ..plots import lines_mark, set_lines
 from ..view import line_segment
 from .base import Explorer
+from .readouts import describe
 
-__all__ = ["PlanarExplorer", "slider"]
-
-
-def slider(description: str, value: float, lo: float, hi: float, step: float = 0.05
-           ) -> W.FloatSlider:
-    """A float slider with a typed-in readout and live updates while dragging."""
-    return W.FloatSlider(value=value, min=lo, max=hi, step=step, description=description,
-                         continuous_update=True, readout_format=".2f",
-                         style={"description_width": "40px"},
-                         layout=W.Layout(width="260px"))
+__all__ = ["PlanarExplorer"]
 
 
 class PlanarExplorer(Explorer):
@@ -43,20 +34,8 @@ class PlanarExplorer(Explorer):
         layer = layer if layer is not None else Planar([1.5, 0.0], [1.0, 0.5], 0.0)
         if not isinstance(layer, Planar) or layer.dim != 2:
             raise ValueError(f"PlanarExplorer needs a 2-D Planar layer; got {layer!r}")
-        self.layer = layer
         super().__init__(Flow([layer]).to(torch.float32), **kwargs)
-        w, u, b = (t.detach().tolist() for t in (layer.w, layer.u, layer.b))
-        self._bind("w1", slider("w₁", w[0], -4, 4), lambda v: self._set("w", 0, v))
-        self._bind("w2", slider("w₂", w[1], -4, 4), lambda v: self._set("w", 1, v))
-        self._bind("u1", slider("u₁", u[0], -4, 4), lambda v: self._set("u", 0, v))
-        self._bind("u2", slider("u₂", u[1], -4, 4), lambda v: self._set("u", 1, v))
-        self._bind("b", slider("b", b, -3, 3), lambda v: self._set("b", None, v))
-        self._bind("constrain", W.ToggleButton(value=layer.constrain,
-                                               description="constraint wᵀû ≥ −1",
-                                               tooltip="reparametrise u so the map stays "
-                                                       "invertible", icon="lock",
-                                               layout=W.Layout(width="200px")),
-                   self._set_constrain)
+        controls = self._bind_layer(layer)
         self.params = W.HTML()
         self.params.add_class("nfw-params")
         sz, sx = self.panels["base"].scales, self.panels["density"].scales
@@ -64,29 +43,18 @@ class PlanarExplorer(Explorer):
         self._fold_x = lines_mark(sx, color="#ff3b3b", width=2, opacity=1.0, dashed=True)
         self.panels["base"].add_marks(self._fold_z)
         self.panels["density"].add_marks(self._fold_x)
-        c = self.controls
-        self._layout([W.HBox([W.VBox([c["w1"], c["w2"]]), W.VBox([c["u1"], c["u2"]]),
-                              W.VBox([c["b"], c["constrain"]])]), self.params])
+        self._layout([controls, self.params])
         self.redraw()
 
-    def _set(self, name: str, index: int | None, value: float) -> None:
-        p = getattr(self.layer, name)
-        with torch.no_grad():
-            if index is None:
-                p.fill_(float(value))
-            else:
-                p[index] = float(value)
-
-    def _set_constrain(self, value: bool) -> None:
-        self.layer.constrain = bool(value)
+    @property
+    def layer(self) -> Planar:
+        """The layer shown (``flow.layers[0]``)."""
+        return self.flow.layers[0]
 
     def _before_redraw(self) -> None:
-        layer: Layer = self.layer
-        u_hat = layer.u_hat.tolist()
-        c, one_plus_c = (float(v.detach()) for v in layer._one_plus_c())
-        self.params.value = (f"û = ({u_hat[0]:+.3f}, {u_hat[1]:+.3f}) · "
-                             f"wᵀû = <b>{c:+.3f}</b> (1 + wᵀû = {one_plus_c:.3g})"
-                             + ("" if layer.constrain else " · constraint <b>off</b>"))
+        layer = self.layer
+        self.params.value = describe(layer)
+        c = float(layer.wtu_hat.detach())
         w = tuple(layer.w.detach().tolist())
         fold_z = layer.singular_projections()
         fold_x = layer.fold_interval()

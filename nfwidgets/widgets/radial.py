@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import math
-
 import ipywidgets as W
 import torch
 
 from ..flows.compose import Flow
 from ..flows.radial import Radial
 from ..plots import lines_mark, set_lines
-from ._handles import BatchedExplorer, PointHandle, circle_lines
-from .planar import slider
+from ..view_2d import circle_lines
+from ._handles import PointHandle
+from .base import Explorer
+from .readouts import describe
 
-__all__ = ["ALPHA_RANGE", "BETA_RANGE", "RadialExplorer"]
-
-#: Range of the α slider (logarithmic, so α > 0 always).
-ALPHA_RANGE = (0.05, 5.0)
-#: Range of the raw β slider.
-BETA_RANGE = (-5.0, 5.0)
+__all__ = ["RadialExplorer"]
 
 
-class RadialExplorer(BatchedExplorer):
+class RadialExplorer(Explorer):
     r"""Explore one radial layer ``f(z) = z + β̂ h(α, r)(z − z₀)``, ``h = 1/(α + r)``,
     ``r = ‖z − z₀‖`` (Rezende & Mohamed 2015, eq. 14).
 
@@ -49,30 +44,8 @@ class RadialExplorer(BatchedExplorer):
         layer = layer if layer is not None else Radial([1.0, 0.5], alpha=0.5, beta=1.0)
         if not isinstance(layer, Radial) or layer.dim != 2:
             raise ValueError(f"RadialExplorer needs a 2-D Radial layer; got {layer!r}")
-        self.layer = layer
         super().__init__(Flow([layer]).to(torch.float32), **explorer_kwargs)
-        (x0, x1), (y0, y1) = self.bounds
-        z0 = layer.z0.detach().tolist()
-        alpha, beta = float(layer.alpha.detach()), float(layer.beta.detach())
-        # Slider ranges cover the view and teaching ranges, widened to hold the layer's values.
-        self._bind("z0_1", slider("z₀₁", z0[0], min(x0, z0[0]), max(x1, z0[0])),
-                   lambda v: self._set_z0(0, v))
-        self._bind("z0_2", slider("z₀₂", z0[1], min(y0, z0[1]), max(y1, z0[1])),
-                   lambda v: self._set_z0(1, v))
-        lo, hi = min(ALPHA_RANGE[0], alpha), max(ALPHA_RANGE[1], alpha)
-        self._bind("alpha", W.FloatLogSlider(
-            value=alpha, base=10, min=math.log10(lo), max=math.log10(hi), step=0.01,
-            description="α", readout_format=".3g", continuous_update=True,
-            style={"description_width": "40px"}, layout=W.Layout(width="260px")),
-            self._set_alpha)
-        self._bind("beta", slider("β", beta, min(BETA_RANGE[0], beta), max(BETA_RANGE[1], beta)),
-                   self._set_beta)
-        self._bind("constrain", W.ToggleButton(value=layer.constrain,
-                                               description="constraint β̂ ≥ −α",
-                                               tooltip="reparametrise β so the map stays "
-                                                       "invertible", icon="lock",
-                                               layout=W.Layout(width="200px")),
-                   self._set_constrain)
+        controls = self._bind_layer(layer)
         self.params = W.HTML()
         self.params.add_class("nfw-params")
         base, dens, logdet = (self.panels[k] for k in ("base", "density", "log_det"))
@@ -88,31 +61,20 @@ class RadialExplorer(BatchedExplorer):
         # f(z₀) = z₀, so the centre is the same point in base and data space: one handle
         # in every panel.
         self.centre = PointHandle([base, dens, logdet], self._move_centre, name="z₀")
-        c = self.controls
         hint = W.HTML("<span style='color:#666;font-size:12px'>drag the red cross or click a "
                       "plot to move z₀</span>")
-        self._layout([W.HBox([W.VBox([c["z0_1"], c["z0_2"]]), W.VBox([c["alpha"], c["beta"]]),
-                              W.VBox([c["constrain"], hint])]), self.params])
+        self._layout([controls, hint, self.params])
         self.redraw()
 
-    # --- controls → engine ---------------------------------------------------------------
-    def _set_z0(self, index: int, value: float) -> None:
-        with torch.no_grad():
-            self.layer.z0[index] = float(value)
+    @property
+    def layer(self) -> Radial:
+        """The layer shown (``flow.layers[0]``)."""
+        return self.flow.layers[0]
 
-    def _set_alpha(self, value: float) -> None:
-        self.layer.alpha = value  # the engine rejects α ≤ 0 with a ValueError (shown)
-
-    def _set_beta(self, value: float) -> None:
-        with torch.no_grad():
-            self.layer.beta.fill_(float(value))
-
-    def _set_constrain(self, value: bool) -> None:
-        self.layer.constrain = bool(value)
-
+    # --- plots → controls ----------------------------------------------------------------
     def _move_centre(self, x: float, y: float) -> None:
         """A drag or click: both coordinates of z₀ in one change, one redraw."""
-        with self.one_redraw():
+        with self.scheduler.hold():
             self.controls["z0_1"].value = x
             self.controls["z0_2"].value = y
         # The sliders may have clamped the point to the view: show where it really is.
@@ -122,11 +84,8 @@ class RadialExplorer(BatchedExplorer):
     def _before_redraw(self) -> None:
         layer = self.layer
         alpha = float(layer.alpha.detach())
-        beta = float(layer.beta.detach())
         beta_hat = float(layer.beta_hat.detach())
-        self.params.value = (f"α = {alpha:.3g} · β = {beta:+.3f} (raw) · "
-                             f"β̂ = <b>{beta_hat:+.3f}</b> · α + β̂ = <b>{alpha + beta_hat:+.3f}</b>"
-                             + ("" if layer.constrain else " · constraint <b>off</b>"))
+        self.params.value = describe(layer)
         z0 = layer.z0.detach().tolist()
         self.centre.place(z0[0], z0[1])
         radii = layer.singular_radii()
