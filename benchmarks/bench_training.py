@@ -41,7 +41,7 @@ from bench_widgets import SerialisingComm  # the same kernel-comm stand-in (this
 from nfwidgets import TrainingDashboard
 from nfwidgets.targets import energy, toy_data
 from nfwidgets.train import MaximumLikelihood, ReverseKL
-from nfwidgets.widgets._training_setup import make_flow
+from nfwidgets.training_setup import make_flow
 
 HERE = Path(__file__).resolve().parent
 

@@ -16,7 +16,7 @@ class TrainingPoints:
     goes on from the current flow, optimiser state and random stream when points are added.
     The dashboard provides ``_target_name``, ``_drawn``, ``_n_blobs``, ``_seed``, ``_lr``,
     ``blob_size``, ``blob_std``, ``flow``, ``trainer``, ``_lock``, ``_rebuild``,
-    ``_new_trainer``, ``_new_view``, ``_hint``, ``_show_error`` and ``request_redraw``."""
+    ``_new_trainer``, ``_new_view``, ``_hint``, ``_show_error`` and ``_engine_changed``."""
 
     def add_points(self, xy: object) -> None:
         """Add a blob of ``blob_size`` points around each centre in ``xy`` (shape (2,) or
@@ -50,7 +50,7 @@ class TrainingPoints:
             if self._target_name == DRAW:
                 self._rebuild(new_target=True)
                 self._hint(None)
-                self.request_redraw()
+                self._engine_changed()
 
     def _set_drawn(self, points: torch.Tensor) -> None:
         self._drawn = points
@@ -65,7 +65,7 @@ class TrainingPoints:
             new.step_count, new.history = old.step_count, old.history
         self._new_view(target, self.flow, new)
         self._hint(None)
-        self.request_redraw()
+        self._engine_changed()
 
     def _on_plot_click(self, _mark: object, content: dict) -> None:
         try:

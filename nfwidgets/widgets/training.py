@@ -28,15 +28,15 @@ from ._training_controls import GIVEN, TrainingControls
 from ._training_loop import TrainingLoop
 from ._training_plots import mode_mass_html
 from ._training_points import TrainingPoints
-from ._training_redraw import RedrawScheduling
 from .base import _descendants
 from .builder import FlowBuilder
 from .controls import ControlsMixin, set_note
+from .scheduler import RedrawScheduler
 
 __all__ = ["GIVEN", "TrainingDashboard", "TrainingFrame"]
 
 
-class TrainingDashboard(RedrawScheduling, TrainingLoop, TrainingControls, TrainingPoints,
+class TrainingDashboard(TrainingLoop, TrainingControls, TrainingPoints,
                         ControlsMixin, W.VBox):
     r"""Train a 2-D flow live and watch its density, loss and diagnostics.
 
@@ -159,7 +159,11 @@ class TrainingDashboard(RedrawScheduling, TrainingLoop, TrainingControls, Traini
         # State: the run (target, flow, trainer) lives in the view model.
         self.view: TrainingView | None = None
         self.controls: dict[str, W.Widget] = {}
-        self.frame = 0
+        # Control changes while paused: drawn at once, a burst coalesced (the shared scheduler);
+        # while Play runs the training loop draws at its next chunk instead (``_dirty``).
+        self.scheduler = RedrawScheduler(self._draw_now, redraw_delay=self.redraw_delay,
+                                         settle=None)
+        self._next_resolution: int | None = None
         self.last_frame: TrainingFrame | None = None
         self._rate: float | None = None
         self._play_token: object | None = None
@@ -262,11 +266,27 @@ class TrainingDashboard(RedrawScheduling, TrainingLoop, TrainingControls, Traini
         """Recompute and draw now (synchronously) at ``resolution`` (default: the full grid);
         errors go to the message area."""
         with self._lock:
-            self._redrawing()
+            self._next_resolution = resolution
+            self.scheduler.now()
+
+    def _engine_changed(self, layer: int | None = None) -> None:
+        """A control changed the run: while Play runs, the loop draws at its next chunk;
+        otherwise the scheduler draws (at once, or a burst once)."""
+        if self.playing:
+            self._dirty = True
+        else:
+            self.scheduler.request()
+
+    def _draw_now(self, full: bool) -> bool:
+        """The scheduler's callback: one frame from the view model, published."""
+        with self._lock:
+            self._dirty = False
+            resolution = self._next_resolution or self.resolution
+            self._next_resolution = None
             view = self.view
-            self._publish(lambda: view.frame(resolution or self.resolution,
-                                             after_layer=self._after, total_steps=self._total),
-                          lambda f: f"step {f.step} · {f.resolution}²")
+            return self._publish(lambda: view.frame(resolution, after_layer=self._after,
+                                                    total_steps=self._total),
+                                 lambda f: f"step {f.step} · {f.resolution}²")
 
     def _picture_digest(self) -> str:
         return self.panel.digest()
@@ -347,7 +367,6 @@ class TrainingDashboard(RedrawScheduling, TrainingLoop, TrainingControls, Traini
         """Stop training and close every widget model the dashboard opened."""
         self._closed = True
         self._stop()
-        self._cancel_pending()
         panel = getattr(self, "panel", None)
         if panel is not None:
             panel.close()
