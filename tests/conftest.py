@@ -209,8 +209,9 @@ def assert_mark_arrays_finite(mark: object, label: str) -> None:
     ``plots.Polylines`` mark (filled by ``plots.set_lines``), as a gap between two non-empty
     lines, in x and y alike."""
     import numpy as np
+    from helpers import split_rows
 
-    from nfwidgets.plots import Polylines, split_rows
+    from nfwidgets.plots import Polylines
 
     if isinstance(mark, Polylines):
         for k, (x, y) in enumerate(split_rows(mark.x, mark.y)):
