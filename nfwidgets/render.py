@@ -99,6 +99,10 @@ def colorize(field: np.ndarray, vmin: float, vmax: float, cmap: str = "viridis",
     return palette(cmap, mask_color)[colorize_index(field, vmin, vmax, mask, cmap)]
 
 
+#: How far (in pixels) beyond the right or bottom edge a point still counts as on the edge.
+_EDGE = 1e-6
+
+
 def _clip(ua: np.ndarray, va: np.ndarray, du: np.ndarray, dv: np.ndarray,
           box: tuple[float, float, float, float]
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -165,6 +169,10 @@ def draw_lines(index: np.ndarray, x: np.ndarray, y: np.ndarray,
     with np.errstate(all="ignore"):  # huge or infinite points give non-finite pixels: skipped
         u = (xa - x0) * (w / (x1 - x0)) - 0.5
         v = (y1 - ya) * (h / (y1 - y0)) - 0.5
+        # A point on the right (bottom) edge belongs to the last column (row), as one on the
+        # left (top) edge to the first: a grid line along either edge is drawn alike.
+        u[(u >= w - 0.5) & (u <= w - 0.5 + _EDGE)] = w - 0.5 - _EDGE
+        v[(v >= h - 0.5) & (v <= h - 0.5 + _EDGE)] = h - 0.5 - _EDGE
         ua, va = u[:, :-1].ravel(), v[:, :-1].ravel()
         du, dv = u[:, 1:].ravel() - ua, v[:, 1:].ravel() - va
         # Segments with an end outside the picture (or not finite) are clipped to it, which

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import struct
+import zlib
 
 import ipywidgets
 import numpy as np
@@ -21,6 +23,31 @@ def image_png(image: ipywidgets.Image) -> bytes:
     if not value.startswith(PNG_URL_PREFIX):
         raise ValueError(f"not a PNG data URL: {value[:40]!r}…")
     return base64.b64decode(value[len(PNG_URL_PREFIX):], validate=True)
+
+
+def png_pixels(png: bytes) -> np.ndarray:
+    """Decode the PNGs nfwidgets writes (8-bit RGB or indexed, filter 0) to an (H, W, 3) array,
+    independently of the encoder: chunks parsed by hand, CRCs checked."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, chunks = 8, {}
+    while pos < len(png):
+        (length,) = struct.unpack(">I", png[pos:pos + 4])
+        tag, data = png[pos + 4:pos + 8], png[pos + 8:pos + 8 + length]
+        (crc,) = struct.unpack(">I", png[pos + 8 + length:pos + 12 + length])
+        assert crc == zlib.crc32(tag + data) & 0xFFFFFFFF, f"bad CRC in {tag!r}"
+        chunks.setdefault(tag, b"")
+        chunks[tag] += data
+        pos += 12 + length
+    w, h, depth, ctype, _, _, _ = struct.unpack(">IIBBBBB", chunks[b"IHDR"])
+    assert depth == 8 and ctype in (2, 3), (depth, ctype)
+    channels = 3 if ctype == 2 else 1
+    raw = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), np.uint8).reshape(h, w * channels + 1)
+    assert not raw[:, 0].any(), "only filter type 0 is expected"
+    pixels = raw[:, 1:].reshape(h, w, channels)
+    if ctype == 2:
+        return pixels.copy()
+    colors = np.frombuffer(chunks[b"PLTE"], np.uint8).reshape(-1, 3)
+    return colors[pixels[:, :, 0]]
 
 
 def split_rows(x: np.ndarray, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -179,3 +179,15 @@ def test_draw_lines_rejects_bad_input(args: tuple, match: str) -> None:
         draw_lines(*args)
     with pytest.raises(ValueError, match="width"):
         draw_lines(np.zeros((2, 2), np.uint8), [0.0], [0.0], BOX, width=0)
+
+
+def test_lines_along_the_edges_are_drawn_on_all_four_sides() -> None:
+    index = np.zeros((20, 40), np.uint8)
+    (x0, x1), (y0, y1) = BOX
+    x = np.array([[x0, x0], [x1, x1], [x0, x1], [x0, x1]])
+    y = np.array([[y0, y1], [y0, y1], [y0, y0], [y1, y1]])
+    draw_lines(index, x, y, BOX)
+    border = np.zeros((20, 40), bool)
+    border[[0, -1], :] = True
+    border[:, [0, -1]] = True
+    np.testing.assert_array_equal(index == LINE_INDEX, border)
