@@ -19,16 +19,19 @@ try:  # ISA-L's deflate (the optional ``fast`` extra): the same zlib stream form
 except ImportError:  # zlib is the default
     _isal_zlib = None
 
-__all__ = ["COLOR_MAPS", "LINE_COLOR", "LINE_INDEX", "MASK_COLOR", "MASK_INDEX", "N_LEVELS",
+__all__ = ["COLOR_MAPS", "LINE_ALPHA", "LINE_BIT", "LINE_COLOR", "MASK_COLOR", "MASK_INDEX",
+           "N_LEVELS",
            "colorize", "colorize_index", "draw_lines", "encode_png", "encode_png_indexed",
            "field_to_png", "palette"]
 
-#: Colours per map. A palette holds them, then the line colour, then the mask colour.
-N_LEVELS = 254
-#: Palette index of lines drawn into a picture (``draw_lines``).
-LINE_INDEX = 254
+#: Colours per map. A palette holds them and the mask colour (indices 0–127), then the same
+#: 128 colours seen through a line (indices 128–255; see ``palette``).
+N_LEVELS = 127
 #: Palette index of masked and undefined cells.
-MASK_INDEX = 255
+MASK_INDEX = 127
+#: The index bit of a pixel under a line: ``index | LINE_BIT`` shows ``index``'s colour blended
+#: with the line colour, as a half-transparent line drawn over the picture would.
+LINE_BIT = 128
 
 
 def _levels(table: bytes) -> np.ndarray:
@@ -45,6 +48,8 @@ def _levels(table: bytes) -> np.ndarray:
 COLOR_MAPS: dict[str, np.ndarray] = {name: _levels(TABLES[name]) for name in ("viridis", "RdBu")}
 MASK_COLOR = (190, 190, 190)
 LINE_COLOR = (255, 255, 255)
+#: Opacity of a line (the grid should not hide the density it lies on).
+LINE_ALPHA = 0.45
 
 
 def _check_field(field: np.ndarray, vmin: float, vmax: float, cmap: str) -> np.ndarray:
@@ -59,13 +64,18 @@ def _check_field(field: np.ndarray, vmin: float, vmax: float, cmap: str) -> np.n
 
 
 def palette(cmap: str = "viridis", mask_color: tuple[int, int, int] = MASK_COLOR,
-            line_color: tuple[int, int, int] = LINE_COLOR) -> np.ndarray:
-    """The (256, 3) uint8 palette of ``cmap``: its ``N_LEVELS`` colours, then ``line_color``
-    (index ``LINE_INDEX``) and ``mask_color`` (index ``MASK_INDEX``)."""
+            line_color: tuple[int, int, int] = LINE_COLOR, line_alpha: float = LINE_ALPHA
+            ) -> np.ndarray:
+    """The (256, 3) uint8 palette of ``cmap``: its ``N_LEVELS`` colours and ``mask_color``
+    (index ``MASK_INDEX``), then each of those blended with ``line_color`` at opacity
+    ``line_alpha``, ``(1 - α) c + α line`` (index ``i | LINE_BIT`` for colour ``i``)."""
     if cmap not in COLOR_MAPS:
         raise ValueError(f"cmap must be one of {sorted(COLOR_MAPS)}; got {cmap!r}")
-    return np.concatenate([COLOR_MAPS[cmap],
-                           np.asarray([line_color, mask_color], dtype=np.uint8)])
+    if not 0.0 <= line_alpha <= 1.0:
+        raise ValueError(f"line_alpha must be in [0, 1]; got {line_alpha!r}")
+    base = np.concatenate([COLOR_MAPS[cmap], np.asarray([mask_color], dtype=np.uint8)])
+    lined = (1.0 - line_alpha) * base + line_alpha * np.asarray(line_color, dtype=np.float64)
+    return np.concatenate([base, lined.round().astype(np.uint8)])
 
 
 def colorize_index(field: np.ndarray, vmin: float, vmax: float, mask: np.ndarray | None = None,
@@ -134,8 +144,8 @@ def _clip(ua: np.ndarray, va: np.ndarray, du: np.ndarray, dv: np.ndarray,
 
 
 def draw_lines(index: np.ndarray, x: np.ndarray, y: np.ndarray,
-               bounds: tuple[tuple[float, float], tuple[float, float]], width: int = 1,
-               value: int = LINE_INDEX) -> None:
+               bounds: tuple[tuple[float, float], tuple[float, float]], width: int = 1
+               ) -> None:
     """Rasterise polylines into a picture of palette indices, in place.
 
     ``x``, ``y`` are data coordinates, one polyline per row (1-D: one polyline); a point that
@@ -144,7 +154,8 @@ def draw_lines(index: np.ndarray, x: np.ndarray, y: np.ndarray,
     column ``u = (x - x0) W / (x1 - x0) - ½`` and row ``v = (y1 - y) H / (y1 - y0) - ½``.
     Each segment is clipped to the picture (Liang–Barsky) and sampled at max(|Δu|, |Δv|) + 1
     evenly spaced points (a DDA line: every pixel step is to one of 8 neighbours), each setting
-    a ``width`` × ``width`` block of pixels to ``value``.
+    ``LINE_BIT`` in a ``width`` × ``width`` block of pixels (once per pixel, however many lines
+    cross it).
 
     References:
         Y.-D. Liang and B. A. Barsky, "A new concept and method for line clipping", ACM TOG
@@ -208,7 +219,8 @@ def draw_lines(index: np.ndarray, x: np.ndarray, y: np.ndarray,
         for dc in range(width):
             r, c = rows + dr, cols + dc
             inside = (r >= 0) & (r < h) & (c >= 0) & (c < w)
-            flat[(r * w + c)[inside]] = value
+            on = (r * w + c)[inside]
+            flat[on] |= LINE_BIT
 
 
 def _deflate(data: bytes, level: int) -> bytes:

@@ -20,7 +20,7 @@ from nfwidgets.plots import (
     points_mark,
     set_lines,
 )
-from nfwidgets.render import LINE_COLOR, colorize, field_to_png
+from nfwidgets.render import LINE_BIT, colorize, colorize_index, field_to_png, palette
 
 BOX = ((-1.0, 1.0), (-1.0, 1.0))
 
@@ -95,8 +95,9 @@ def test_image_png() -> None:
         image_png(ipywidgets.Image(value=b"https://example.org/a.png", format="url"))
 
 
-def _is_line(pixels: np.ndarray) -> np.ndarray:
-    return (pixels == np.array(LINE_COLOR, np.uint8)).all(axis=-1)
+def _is_line(pixels: np.ndarray, field: np.ndarray) -> np.ndarray:
+    """Where a picture of ``field`` (on the range [0, 1]) differs from its bare colours."""
+    return (pixels != colorize(field, 0.0, 1.0)).any(axis=-1)
 
 
 def test_lines_are_drawn_into_the_picture_and_toggle_off(png_pixels) -> None:
@@ -107,21 +108,22 @@ def test_lines_are_drawn_into_the_picture_and_toggle_off(png_pixels) -> None:
              np.array([[0.025, 0.025], [-0.975, 0.975]]))   # row 1: vertical, x = 0.025
     panel.update(field, lines=lines)
     assert panel.lines is lines
-    on = _is_line(png_pixels(panel.last_png))
+    on = _is_line(png_pixels(panel.last_png), field)
     expected = np.zeros((40, 40), bool)
     expected[19, :] = True  # y = 0.025 is the centre of row 19 from the top
     expected[:, 20] = True  # x = 0.025 is the centre of column 20
     np.testing.assert_array_equal(on, expected)
     off_pixels = colorize(field, 0.0, 1.0)
-    np.testing.assert_array_equal(png_pixels(panel.last_png)[~on], off_pixels[~on])
+    lined = palette()[colorize_index(field, 0.0, 1.0) | LINE_BIT]  # seen through a line
+    np.testing.assert_array_equal(png_pixels(panel.last_png)[on], lined[on])
     panel.show_lines(None)  # the toggle: the same field without lines
     assert panel.lines is None
     np.testing.assert_array_equal(png_pixels(panel.last_png), off_pixels)
     assert panel.last_png == field_to_png(field, 0.0, 1.0)
     panel.show_lines(lines)  # and back, without a new field
-    np.testing.assert_array_equal(_is_line(png_pixels(panel.last_png)), expected)
+    np.testing.assert_array_equal(_is_line(png_pixels(panel.last_png), field), expected)
     panel.update(field)  # a new field without lines has none
-    assert panel.lines is None and not _is_line(png_pixels(panel.last_png)).any()
+    assert panel.lines is None and not _is_line(png_pixels(panel.last_png), field).any()
     panel.close()
 
 
@@ -130,8 +132,9 @@ def test_lines_are_about_one_screen_pixel_wide(png_pixels) -> None:
     assert [panel.line_width(n) for n in (50, 100, 200, 300, 400)] == [1, 1, 1, 1, 2]
     lines = (np.array([-0.9, 0.9]), np.array([0.0, 0.0]))
     for n in (100, 200, 400):
-        panel.update(np.zeros((n, n), np.float32), lines=lines)
-        rows_hit = np.flatnonzero(_is_line(png_pixels(panel.last_png)).any(axis=1))
+        field = np.zeros((n, n), np.float32)
+        panel.update(field, lines=lines)
+        rows_hit = np.flatnonzero(_is_line(png_pixels(panel.last_png), field).any(axis=1))
         assert len(rows_hit) == panel.line_width(n)
     panel.close()
 

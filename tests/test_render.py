@@ -7,8 +7,9 @@ import pytest
 
 from nfwidgets.render import (
     COLOR_MAPS,
+    LINE_ALPHA,
+    LINE_BIT,
     LINE_COLOR,
-    LINE_INDEX,
     MASK_COLOR,
     MASK_INDEX,
     N_LEVELS,
@@ -54,13 +55,19 @@ def test_indexed_png_shows_exactly_the_rgb_colours(cmap: str, png_pixels) -> Non
     assert len(png) < len(encode_png(rgb))  # one byte a pixel instead of three
 
 
-def test_palette_ends_with_the_line_and_mask_colours() -> None:
+def test_palette_holds_the_colours_then_the_same_seen_through_a_line() -> None:
     p = palette("RdBu", (1, 2, 3))
     assert p.shape == (256, 3) and p.dtype == np.uint8
-    assert tuple(p[MASK_INDEX]) == (1, 2, 3) and tuple(p[LINE_INDEX]) == LINE_COLOR
-    assert tuple(palette("viridis", line_color=(4, 5, 6))[LINE_INDEX]) == (4, 5, 6)
+    assert N_LEVELS == MASK_INDEX == LINE_BIT - 1 == 127
     np.testing.assert_array_equal(p[:N_LEVELS], COLOR_MAPS["RdBu"])
-    assert N_LEVELS == LINE_INDEX < MASK_INDEX == 255
+    assert tuple(p[MASK_INDEX]) == (1, 2, 3)
+    for i in (0, 60, N_LEVELS - 1, MASK_INDEX):  # (1 - α) colour + α line colour
+        blend = (1 - LINE_ALPHA) * p[i] + LINE_ALPHA * np.asarray(LINE_COLOR)
+        np.testing.assert_array_equal(p[i | LINE_BIT], blend.round())
+    opaque = palette("viridis", line_color=(4, 5, 6), line_alpha=1.0)
+    assert {tuple(c) for c in opaque[LINE_BIT:]} == {(4, 5, 6)}
+    with pytest.raises(ValueError, match="line_alpha"):
+        palette(line_alpha=1.5)
 
 
 @pytest.mark.parametrize("cmap", sorted(COLOR_MAPS))
@@ -116,7 +123,7 @@ def test_isal_and_zlib_deflate_give_the_same_picture(png_pixels, monkeypatch) ->
 
 
 def _lines_at(index: np.ndarray) -> set[tuple[int, int]]:
-    return {(int(r), int(c)) for r, c in zip(*np.nonzero(index == LINE_INDEX), strict=True)}
+    return {(int(r), int(c)) for r, c in zip(*np.nonzero(index & LINE_BIT), strict=True)}
 
 
 def test_lines_land_on_the_pixels_of_their_data_coordinates() -> None:
@@ -132,10 +139,13 @@ def test_lines_land_on_the_pixels_of_their_data_coordinates() -> None:
     draw_lines(index, np.array([-1.95, -0.05]), np.array([0.95, -0.95]), BOX)  # diagonal
     assert _lines_at(index) == {(k, k) for k in range(20)}
     index[:] = 7
-    draw_lines(index, np.array([-1.95, -0.05]), np.array([0.95, -0.95]), BOX, width=2,
-               value=3)  # a 2 × 2 block a point: the line grows by one pixel down and right
-    assert set(zip(*np.nonzero(index == 3), strict=True)) >= {(k, k) for k in range(20)}
-    assert set(np.unique(index)) == {3, 7} and (index == 3).sum() == 20 * 3 - 1
+    draw_lines(index, np.array([-1.95, -0.05]), np.array([0.95, -0.95]), BOX, width=2)
+    # a 2 × 2 block a point: the line grows by one pixel down and right; each pixel keeps its
+    # colour index under the line bit
+    assert _lines_at(index) >= {(k, k) for k in range(20)}
+    assert set(np.unique(index)) == {7, 7 | LINE_BIT} and len(_lines_at(index)) == 20 * 3 - 1
+    draw_lines(index, np.array([-1.95, -0.05]), np.array([0.95, -0.95]), BOX)  # again: no-op
+    assert set(np.unique(index)) == {7, 7 | LINE_BIT}
 
 
 def test_a_polyline_per_row_and_non_finite_points_break_lines() -> None:
@@ -162,7 +172,7 @@ def test_lines_outside_or_huge_are_clipped_and_never_crash() -> None:
         x, y = rng.choice(bad, size=(3, 6)), rng.choice(bad, size=(3, 6))
         draw_lines(index, x, y, BOX)
         draw_lines(index, x.astype(np.float32), y.astype(np.float32), BOX, width=3)
-    assert set(np.unique(index)) <= {0, LINE_INDEX}
+    assert set(np.unique(index)) <= {0, LINE_BIT}
     draw_lines(index, np.zeros((3, 1)), np.zeros((3, 1)), BOX)  # no segment: nothing
     draw_lines(index, np.zeros((0, 5)), np.zeros((0, 5)), BOX)
 
@@ -190,4 +200,4 @@ def test_lines_along_the_edges_are_drawn_on_all_four_sides() -> None:
     border = np.zeros((20, 40), bool)
     border[[0, -1], :] = True
     border[:, [0, -1]] = True
-    np.testing.assert_array_equal(index == LINE_INDEX, border)
+    np.testing.assert_array_equal(index == LINE_BIT, border)
