@@ -108,7 +108,7 @@ class FieldPanel:
     browser process on every redraw: more work for the browser than decoding the URL.
 
     Polylines passed to ``update`` (a deformed coordinate grid) are rasterised into the picture
-    (``render.draw_lines``, the palette's line colour, about one screen pixel wide) rather than
+    (``render.draw_lines``: half-transparent white, about one screen pixel wide) rather than
     drawn as an SVG path over it: the browser then draws one image a redraw, whatever the lines.
     """
 

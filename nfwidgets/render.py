@@ -20,9 +20,8 @@ except ImportError:  # zlib is the default
     _isal_zlib = None
 
 __all__ = ["COLOR_MAPS", "LINE_ALPHA", "LINE_BIT", "LINE_COLOR", "MASK_COLOR", "MASK_INDEX",
-           "N_LEVELS",
-           "colorize", "colorize_index", "draw_lines", "encode_png", "encode_png_indexed",
-           "field_to_png", "palette"]
+           "N_LEVELS", "colorize", "colorize_index", "draw_lines", "encode_png",
+           "encode_png_indexed", "field_to_png", "palette"]
 
 #: Colours per map. A palette holds them and the mask colour (indices 0–127), then the same
 #: 128 colours seen through a line (indices 128–255; see ``palette``).
@@ -161,8 +160,9 @@ def draw_lines(index: np.ndarray, x: np.ndarray, y: np.ndarray,
         Y.-D. Liang and B. A. Barsky, "A new concept and method for line clipping", ACM TOG
         3(1), 1984.
     """
-    if index.ndim != 2 or index.dtype != np.uint8:
-        raise ValueError(f"index must be an (H, W) uint8 array; got {index.shape} {index.dtype}")
+    if index.ndim != 2 or index.dtype != np.uint8 or not index.flags.c_contiguous:
+        raise ValueError("index must be a C-contiguous (H, W) uint8 array (it is written in "
+                         f"place); got {index.shape} {index.dtype}")
     if not (isinstance(width, int | np.integer) and 1 <= width <= 16):
         raise ValueError(f"width must be an integer in [1, 16] (pixels); got {width!r}")
     xa, ya = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
