@@ -179,7 +179,6 @@ def test_lines_outside_or_huge_are_clipped_and_never_crash() -> None:
 
 @pytest.mark.parametrize(("args", "match"), [
     ((np.zeros((2, 2), np.float32), [0.0], [0.0], BOX), r"\(H, W\) uint8"),
-    ((np.zeros((4, 4), np.uint8)[:, ::2], [0.0], [0.0], BOX), "C-contiguous"),
     ((np.zeros((2, 2), np.uint8), [0.0, 1.0], [0.0], BOX), "one shape"),
     ((np.zeros((2, 2), np.uint8), np.zeros((1, 1, 2)), np.zeros((1, 1, 2)), BOX), "1-D or 2-D"),
     ((np.zeros((2, 2), np.uint8), [0.0], [0.0], ((1.0, 1.0), (0.0, 1.0))), "bounds"),
