@@ -14,7 +14,7 @@ import bqplot
 import ipywidgets
 import numpy as np
 
-from .render import field_to_png
+from .render import colorize_index, draw_lines, encode_png_indexed, field_to_png, palette
 
 __all__ = [
     "FIGURE_SIZE",
@@ -22,18 +22,18 @@ __all__ = [
     "FieldPanel",
     "Polylines",
     "colorbar",
-    "image_png",
     "join_rows",
     "lines_mark",
     "points_mark",
     "set_lines",
     "set_points",
-    "split_rows",
     "square_figure",
 ]
 
 #: Default size of a square panel, in CSS pixels.
 FIGURE_SIZE = 300
+#: A square panel's margins around its plot area, in CSS pixels.
+_MARGINS = {"top": 30, "bottom": 36, "left": 40, "right": 8}
 
 
 def _f32(a: np.ndarray | Sequence[float]) -> np.ndarray:
@@ -59,7 +59,7 @@ def square_figure(title: str, bounds: tuple[tuple[float, float], tuple[float, fl
             bqplot.Axis(scale=ys, orientation="vertical", label="x₂", num_ticks=5)]
     fig = bqplot.Figure(
         marks=[], axes=axes, title=title, animation_duration=0, padding_x=0.0, padding_y=0.0,
-        fig_margin={"top": 30, "bottom": 36, "left": 40, "right": 8},
+        fig_margin=dict(_MARGINS),
         min_aspect_ratio=0.01, max_aspect_ratio=100,
         title_style={"font-size": "14px"},
         layout=ipywidgets.Layout(width=f"{size}px", height=f"{size}px"),
@@ -89,18 +89,6 @@ def colorbar(vmin: float, vmax: float, cmap: str, label: str, height: int) -> ip
 PNG_URL_PREFIX = b"data:image/png;base64,"
 
 
-def image_png(image: ipywidgets.Image) -> bytes:
-    """The PNG bytes an image widget shows: its value, or for a ``"url"`` widget holding a
-    ``data:image/png;base64,…`` URL (as ``FieldPanel`` sends them), the decoded URL; ``b""``
-    when empty. Other URLs raise ``ValueError``."""
-    value = bytes(image.value)
-    if image.format != "url" or not value:
-        return value
-    if not value.startswith(PNG_URL_PREFIX):
-        raise ValueError(f"not a PNG data URL: {value[:40]!r}…")
-    return base64.b64decode(value[len(PNG_URL_PREFIX):], validate=True)
-
-
 class FieldPanel:
     """A scalar field on a grid shown as a colour image with a fixed colour range and colour bar
     (``widget`` holds both).
@@ -117,13 +105,11 @@ class FieldPanel:
     The picture travels as a ``data:image/png;base64,…`` URL (image format ``"url"``), which
     bqplot puts into the mark's ``href`` as it is. Given PNG bytes instead, bqplot wraps them in
     a ``Blob`` and calls ``URL.createObjectURL``, which registers the blob with Chromium's
-    browser process on every redraw. Measured here (trace of 20 slider moves of an 8-layer
-    ``FlowBuilder`` at 200², three repeats): the browser process's main thread went from
-    18–20 to 14–15 ms a move, its IO threads from ~10 to ~5 ms, raster from 5–7 to 4–5 ms.
-    (Those moves went left and right by turns, so most URLs had been shown before. With a new
-    picture on every move, an in-run A/B of 50 moves read 50.9 ms slider → pixels at p50 with
-    URLs against 52.6 ms with PNG bytes, 2026-11-30.)
-    The URL is a third longer than the PNG and costs the kernel ~10 µs to encode.
+    browser process on every redraw: more work for the browser than decoding the URL.
+
+    Polylines passed to ``update`` (a deformed coordinate grid) are rasterised into the picture
+    (``render.draw_lines``: half-transparent white, about one screen pixel wide) rather than
+    drawn as an SVG path over it: the browser then draws one image a redraw, whatever the lines.
     """
 
     def __init__(self, title: str, bounds: tuple[tuple[float, float], tuple[float, float]],
@@ -147,10 +133,39 @@ class FieldPanel:
                                  scales={"x": self.scales["x"], "y": self.scales["y"]})
         self.figure.marks = [self.mark]
         self.last_png = b""
+        self._palette = palette(cmap)
+        self._plot_width = max(1, size - _MARGINS["left"] - _MARGINS["right"])  # CSS pixels
+        self._index: np.ndarray | None = None  # the last field's palette indices, no lines
+        #: The polylines drawn into the picture on screen, ``(x, y)``, or ``None``.
+        self.lines: tuple[np.ndarray, np.ndarray] | None = None
 
-    def update(self, field: np.ndarray, mask: np.ndarray | None = None) -> None:
-        """Show ``field`` (rows = y from low to high, columns = x)."""
-        png = field_to_png(field, self.vmin, self.vmax, self.cmap, mask)
+    def line_width(self, columns: int) -> int:
+        """Pixels across a line drawn into a picture ``columns`` wide: about one CSS pixel once
+        the picture is scaled to the plot area (at least one picture pixel)."""
+        return max(1, round(columns / self._plot_width))
+
+    def update(self, field: np.ndarray, mask: np.ndarray | None = None,
+               lines: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Show ``field`` (rows = y from low to high, columns = x; ``mask``: cells shown in the
+        mask colour) with ``lines = (x, y)``, polylines in data coordinates, one per row (as
+        ``set_lines``; a non-finite point breaks its line), drawn into the picture."""
+        self._index = colorize_index(field, self.vmin, self.vmax, mask, self.cmap)
+        self.show_lines(lines)
+
+    def show_lines(self, lines: tuple[np.ndarray, np.ndarray] | None) -> None:
+        """Show the last field again with other ``lines`` drawn into it (``None``: none), e.g.
+        when a grid-lines toggle changes; nothing is recomputed but the picture."""
+        if self._index is None:
+            raise ValueError("show_lines needs a field: call update(field, ...) first")
+        index = self._index
+        if lines is not None:
+            x, y = lines
+            index = index.copy()
+            draw_lines(index, x, y, self.bounds, self.line_width(index.shape[1]))
+        self.lines = lines
+        self._send(encode_png_indexed(index, self._palette))
+
+    def _send(self, png: bytes) -> None:
         self.last_png = png
         self._front = 1 - self._front
         image = self._images[self._front]
@@ -220,11 +235,9 @@ def join_rows(x: np.ndarray | Sequence, y: np.ndarray | Sequence
     lines as one SVG path. Empty rows are dropped.
 
     Why: a multi-line ``Lines`` mark draws one SVG group per row (a line path, an area path
-    and a label) and animates each path through a d3 transition on every update. For the 34
-    lines of a deformed grid that cost the browser's main thread ~12 ms a redraw more than one
-    path, and 2–5 ms of slider → pixels latency (in-run A/B, FlowBuilder at 200², four runs of
-    40–60 changes moving left and right by turns, 2026-11-30). Non-finite values inside a row
-    become 0 (``_f32``), so every NaN of the result is a gap.
+    and a label) and animates each path through a d3 transition on every update; one path is
+    less work for the browser. Non-finite values inside a row become 0 (``_f32``), so every NaN
+    of the result is a gap.
     """
     if (isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.ndim == 2
             and x.shape == y.shape and x.shape[0] > 0 and x.shape[1] > 0):
@@ -254,24 +267,6 @@ def join_rows(x: np.ndarray | Sequence, y: np.ndarray | Sequence
         return np.concatenate(parts[:-1])
 
     return join([a for a, _ in kept]), join([b for _, b in kept])
-
-
-def split_rows(x: np.ndarray, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The polylines of a mark filled by ``set_lines``: ``(x, y)`` per line, in order (the
-    inverse of ``join_rows``, empty rows aside; empty arrays give no line). Raises
-    ``ValueError`` if x and y have gaps in different places, which would draw points that are
-    on no line."""
-    x, y = np.asarray(x), np.asarray(y)
-    if x.ndim != 1 or x.shape != y.shape:
-        raise ValueError(f"expected two 1-D arrays of one shape; got {x.shape} and {y.shape}")
-    if x.shape[0] == 0:
-        return []
-    gaps = np.isnan(x)
-    if not np.array_equal(gaps, np.isnan(y)):
-        raise ValueError("x and y have NaN gaps in different places")
-    cuts = np.flatnonzero(gaps)
-    bounds = zip(np.r_[0, cuts + 1], np.r_[cuts, x.shape[0]], strict=True)
-    return [(x[a:b], y[a:b]) for a, b in bounds]
 
 
 def set_lines(mark: bqplot.Lines, x: np.ndarray | Sequence, y: np.ndarray | Sequence,

@@ -132,40 +132,12 @@ simple_conditioner_params = st.fixed_dictionaries({
 })
 
 
-def _png_pixels(png: bytes):
-    """Decode the PNGs nfwidgets writes (8-bit RGB or indexed, filter 0) to an (H, W, 3) array,
-    independently of the encoder: chunks parsed by hand, CRCs checked."""
-    import struct
-    import zlib
-
-    import numpy as np
-
-    assert png[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    pos, chunks = 8, {}
-    while pos < len(png):
-        (length,) = struct.unpack(">I", png[pos:pos + 4])
-        tag, data = png[pos + 4:pos + 8], png[pos + 8:pos + 8 + length]
-        (crc,) = struct.unpack(">I", png[pos + 8 + length:pos + 12 + length])
-        assert crc == zlib.crc32(tag + data) & 0xFFFFFFFF, f"bad CRC in {tag!r}"
-        chunks.setdefault(tag, b"")
-        chunks[tag] += data
-        pos += 12 + length
-    w, h, depth, ctype, _, _, _ = struct.unpack(">IIBBBBB", chunks[b"IHDR"])
-    assert depth == 8 and ctype in (2, 3), (depth, ctype)
-    channels = 3 if ctype == 2 else 1
-    raw = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), np.uint8).reshape(h, w * channels + 1)
-    assert not raw[:, 0].any(), "only filter type 0 is expected"
-    pixels = raw[:, 1:].reshape(h, w, channels)
-    if ctype == 2:
-        return pixels.copy()
-    colors = np.frombuffer(chunks[b"PLTE"], np.uint8).reshape(-1, 3)
-    return colors[pixels[:, :, 0]]
-
-
 @pytest.fixture
 def png_pixels():
-    """``png_pixels(png_bytes)`` → (H, W, 3) uint8 array."""
-    return _png_pixels
+    """``png_pixels(png_bytes)`` → (H, W, 3) uint8 array (``helpers.png_pixels``)."""
+    from helpers import png_pixels
+
+    return png_pixels
 
 
 class _RecordingComm:
@@ -209,8 +181,9 @@ def assert_mark_arrays_finite(mark: object, label: str) -> None:
     ``plots.Polylines`` mark (filled by ``plots.set_lines``), as a gap between two non-empty
     lines, in x and y alike."""
     import numpy as np
+    from helpers import split_rows
 
-    from nfwidgets.plots import Polylines, split_rows
+    from nfwidgets.plots import Polylines
 
     if isinstance(mark, Polylines):
         for k, (x, y) in enumerate(split_rows(mark.x, mark.y)):

@@ -1,4 +1,4 @@
-"""nfwidgets.plots: FieldPanel's double-buffered image widgets."""
+"""nfwidgets.plots: FieldPanel's double-buffered image widgets and drawn-in lines, polylines."""
 
 from __future__ import annotations
 
@@ -9,19 +9,18 @@ from collections import Counter
 import ipywidgets
 import numpy as np
 import pytest
+from helpers import image_png, split_rows
 
 from nfwidgets.plots import (
     PNG_URL_PREFIX,
     FieldPanel,
     Polylines,
-    image_png,
     join_rows,
     lines_mark,
     points_mark,
     set_lines,
-    split_rows,
 )
-from nfwidgets.render import field_to_png
+from nfwidgets.render import LINE_BIT, colorize, colorize_index, field_to_png, palette
 
 BOX = ((-1.0, 1.0), (-1.0, 1.0))
 
@@ -94,6 +93,61 @@ def test_image_png() -> None:
     assert image_png(ipywidgets.Image(value=b"", format="url")) == b""
     with pytest.raises(ValueError, match="not a PNG data URL"):
         image_png(ipywidgets.Image(value=b"https://example.org/a.png", format="url"))
+
+
+def _is_line(pixels: np.ndarray, field: np.ndarray) -> np.ndarray:
+    """Where a picture of ``field`` (on the range [0, 1]) differs from its bare colours."""
+    return (pixels != colorize(field, 0.0, 1.0)).any(axis=-1)
+
+
+def test_lines_are_drawn_into_the_picture_and_toggle_off(png_pixels) -> None:
+    # 40 × 40 picture of BOX (pixels 0.05 wide), in a panel whose plot area is 252 px wide
+    panel = FieldPanel("p", BOX, 0.0, 1.0)
+    field = np.full((40, 40), 0.25, np.float32)
+    lines = (np.array([[-0.975, 0.975], [0.025, 0.025]]),   # row 0: horizontal, y = 0.025
+             np.array([[0.025, 0.025], [-0.975, 0.975]]))   # row 1: vertical, x = 0.025
+    panel.update(field, lines=lines)
+    assert panel.lines is lines
+    on = _is_line(png_pixels(panel.last_png), field)
+    expected = np.zeros((40, 40), bool)
+    expected[19, :] = True  # y = 0.025 is the centre of row 19 from the top
+    expected[:, 20] = True  # x = 0.025 is the centre of column 20
+    np.testing.assert_array_equal(on, expected)
+    off_pixels = colorize(field, 0.0, 1.0)
+    lined = palette()[colorize_index(field, 0.0, 1.0) | LINE_BIT]  # seen through a line
+    np.testing.assert_array_equal(png_pixels(panel.last_png)[on], lined[on])
+    panel.show_lines(None)  # the toggle: the same field without lines
+    assert panel.lines is None
+    np.testing.assert_array_equal(png_pixels(panel.last_png), off_pixels)
+    assert panel.last_png == field_to_png(field, 0.0, 1.0)
+    panel.show_lines(lines)  # and back, without a new field
+    np.testing.assert_array_equal(_is_line(png_pixels(panel.last_png), field), expected)
+    panel.update(field)  # a new field without lines has none
+    assert panel.lines is None and not _is_line(png_pixels(panel.last_png), field).any()
+    panel.close()
+
+
+def test_lines_are_about_one_screen_pixel_wide(png_pixels) -> None:
+    panel = FieldPanel("p", BOX, 0.0, 1.0, size=250)  # plot area 202 CSS px wide
+    assert [panel.line_width(n) for n in (50, 100, 200, 300, 400)] == [1, 1, 1, 1, 2]
+    lines = (np.array([-0.9, 0.9]), np.array([0.0, 0.0]))
+    for n in (100, 200, 400):
+        field = np.zeros((n, n), np.float32)
+        panel.update(field, lines=lines)
+        rows_hit = np.flatnonzero(_is_line(png_pixels(panel.last_png), field).any(axis=1))
+        assert len(rows_hit) == panel.line_width(n)
+    panel.close()
+
+
+def test_non_finite_or_huge_lines_never_break_a_picture(png_pixels) -> None:
+    panel = FieldPanel("p", BOX, 0.0, 1.0)
+    x = np.array([[0.0, np.nan, 0.5, 1e300], [np.inf, -np.inf, 0.2, 0.3]])
+    y = np.array([[-1e300, 0.5, np.nan, 0.0], [0.1, 0.2, 0.3, 3e38]])
+    panel.update(_field(0), lines=(x, y))
+    assert png_pixels(panel.last_png).shape == (20, 30, 3)
+    with pytest.raises(ValueError, match="update"):
+        FieldPanel("q", BOX, 0.0, 1.0).show_lines(None)
+    panel.close()
 
 
 def test_overlay_marks_leave_the_panel_scales_alone() -> None:

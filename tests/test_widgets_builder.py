@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers import panel_pixels, png_pixels
 
 import nfwidgets
 from nfwidgets import (
@@ -19,7 +20,6 @@ from nfwidgets import (
 )
 from nfwidgets.flows.base import Layer
 from nfwidgets.grid import deformed_grid, density_grid
-from nfwidgets.plots import split_rows
 from nfwidgets.widgets import FlowBuilder
 from nfwidgets.widgets.stack_presets import FIVE_AFFINE, PRESETS
 
@@ -46,10 +46,12 @@ def assert_shows_engine(b: FlowBuilder) -> None:
     np.testing.assert_array_equal(b.last_frame.log_det, expected.log_det)
     lines = deformed_grid(part, b.bounds, b.view.n_lines, 60)
     np.testing.assert_array_equal(b.last_frame.grid_x, lines.x)
-    drawn = split_rows(b._deformed.x, b._deformed.y)  # the mark: one path, a row per line
-    assert len(drawn) == lines.x.shape[0]
-    np.testing.assert_array_equal(np.stack([x for x, _ in drawn]), lines.x.astype(np.float32))
-    np.testing.assert_array_equal(np.stack([y for _, y in drawn]), lines.y.astype(np.float32))
+    panel = b.panels["density"]  # the grid is drawn into the density picture
+    np.testing.assert_array_equal(panel.lines[0], lines.x)
+    np.testing.assert_array_equal(panel.lines[1], lines.y)
+    mask = ~b.last_frame.unique if not b.last_frame.invertible else None
+    np.testing.assert_array_equal(png_pixels(panel.last_png),
+                                  panel_pixels(panel, b.last_frame.density, mask))
 
 
 def layer_names(b: FlowBuilder) -> set[str]:

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import torch
 from conftest import assert_mark_arrays_finite
+from helpers import image_png
 
 import nfwidgets
-from nfwidgets.plots import image_png
 from nfwidgets.widgets import PlanarExplorer
 
 FUZZ_STATES = 1000

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers import panel_pixels, split_rows
 
 from nfwidgets import Planar
 from nfwidgets.grid import density_grid, grid_points
-from nfwidgets.plots import split_rows
-from nfwidgets.render import colorize
+from nfwidgets.render import LINE_BIT, palette
 from nfwidgets.widgets import PlanarExplorer
 
 
@@ -45,7 +45,8 @@ def test_plotted_density_and_log_det_are_the_engines(explorer: PlanarExplorer, p
     # and the picture sent to the browser is exactly that field, colour-mapped
     panel = explorer.panels["density"]
     np.testing.assert_array_equal(png_pixels(panel.last_png),
-                                  colorize(frame.density, panel.vmin, panel.vmax))
+                                  panel_pixels(panel, frame.density))
+    assert panel.lines is not None  # with the deformed grid drawn in
 
 
 def test_readout_shows_u_hat_and_wtu_hat(explorer: PlanarExplorer) -> None:
@@ -108,3 +109,19 @@ def test_browser_snapping_a_shown_value_does_not_edit_the_layer() -> None:
     assert float(e.layer.w[0]) == pytest.approx(0.123) and e.frame == frames
     e.controls["w1"].set_state({"value": 0.5})  # a learner's move
     assert float(e.layer.w[0]) == pytest.approx(0.5) and e.frame == frames + 1
+
+
+def test_grid_lines_toggle_redraws_the_pictures_without_them(explorer: PlanarExplorer,
+                                                             png_pixels) -> None:
+    frame, frames = explorer.last_frame, explorer.frame
+    density, base = explorer.panels["density"], explorer.panels["base"]
+    with_lines = density.last_png
+    explorer.show_grid.value = False  # no recomputation: the same field, redrawn
+    assert explorer.last_frame is frame and explorer.frame == frames
+    assert density.lines is None and base.lines is None
+    np.testing.assert_array_equal(png_pixels(density.last_png), panel_pixels(density,
+                                                                             frame.density))
+    shown = {tuple(c) for c in png_pixels(base.last_png).reshape(-1, 3)}
+    assert not shown & {tuple(c) for c in palette()[LINE_BIT:]}  # no pixel under a line
+    explorer.show_grid.value = True
+    assert density.last_png == with_lines and base.lines is not None

@@ -11,12 +11,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 from conftest import assert_mark_arrays_finite
+from helpers import panel_pixels, split_rows
 
 import nfwidgets
 from nfwidgets import Radial
 from nfwidgets.grid import density_grid, grid_points
-from nfwidgets.plots import split_rows
-from nfwidgets.render import colorize
 from nfwidgets.widgets import RadialExplorer
 
 N = 48
@@ -65,7 +64,7 @@ def test_plotted_density_and_log_det_are_the_engines(explorer: RadialExplorer, p
     np.testing.assert_allclose(frame.log_det.reshape(-1), fwd_ld.numpy(), atol=1e-4)
     panel = explorer.panels["density"]
     np.testing.assert_array_equal(png_pixels(panel.last_png),
-                                  colorize(frame.density, panel.vmin, panel.vmax))
+                                  panel_pixels(panel, frame.density))
 
 
 @pytest.mark.parametrize(("alpha", "beta", "constrain"),

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 import torch
 from conftest import assert_mark_arrays_finite
+from helpers import image_png
 
 from nfwidgets import Flow, FlowBuilder, Planar, TrainingDashboard
 from nfwidgets.grid import density_grid
-from nfwidgets.plots import image_png
 from nfwidgets.targets import energy, toy_data
 from nfwidgets.train import MaximumLikelihood, ReverseKL
 from nfwidgets.training_setup import make_flow

@@ -8,12 +8,13 @@ for a ``Frame`` and hands its arrays to the panels. No maths here.
 from __future__ import annotations
 
 import ipywidgets as W
+import numpy as np
 
 from ..flows.base import Layer
 from ..flows.compose import Flow
 from ..grid import Bounds
 from ..layer_controls import controls_for, kind_of, read, write
-from ..plots import FieldPanel, lines_mark, points_mark, set_lines, set_points
+from ..plots import FieldPanel, points_mark, set_points
 from ..view import FlowView, Frame
 from ..view_2d import base_picture
 from .controls import ControlsMixin, controls_box, make_control, set_note
@@ -99,19 +100,17 @@ class Explorer(ControlsMixin, W.VBox):
         }
         self.figures = {name: p.figure for name, p in self.panels.items()}
         sx = self.panels["base"].scales
-        self._straight = lines_mark(sx, width=0.6, opacity=0.5)
         self._base_points = points_mark(sx, size=6, opacity=0.5)
-        self.panels["base"].add_marks(self._straight, self._base_points)
+        self.panels["base"].add_marks(self._base_points)
         sd = self.panels["density"].scales
-        self._deformed = lines_mark(sd, width=0.6, opacity=0.55)
         self._points = points_mark(sd, size=6, opacity=0.5)
-        self.panels["density"].add_marks(self._deformed, self._points)
+        self.panels["density"].add_marks(self._points)
 
         self.show_grid = W.Checkbox(value=True, description="grid lines", indent=False)
         self.show_samples = W.Checkbox(value=False, description="samples", indent=False)
         for box in (self.show_grid, self.show_samples):
             box.layout.width = "110px"
-        self.show_grid.observe(lambda _change: self._redraw_overlays(), "value")
+        self.show_grid.observe(self._on_show_grid, "value")
         self.show_samples.observe(self._on_show_samples, "value")
         self.readout = W.HTML()
         self.readout.add_class("nfw-readout")
@@ -176,7 +175,7 @@ class Explorer(ControlsMixin, W.VBox):
 
     def _draw(self, frame: Frame) -> None:
         mask = ~frame.unique if not frame.invertible else None
-        self.panels["density"].update(frame.density, mask)
+        self.panels["density"].update(frame.density, mask, self._grid_lines(frame))
         self.panels["log_det"].update(frame.log_det, mask)
         self._redraw_overlays(frame)
         self._update_readout(frame)
@@ -203,8 +202,6 @@ class Explorer(ControlsMixin, W.VBox):
         frame = frame or self.last_frame
         if frame is None:
             return
-        set_lines(self._deformed, frame.grid_x, frame.grid_y, self.show_grid.value)
-        self._straight.visible = bool(self.show_grid.value)
         if self.show_samples.value and frame.samples is not None:
             set_points(self._points, frame.samples[:, 0], frame.samples[:, 1])
             self._points.visible = True
@@ -213,6 +210,16 @@ class Explorer(ControlsMixin, W.VBox):
             self._points.visible = False
             self._base_points.visible = False
 
+    def _grid_lines(self, frame: Frame) -> tuple[np.ndarray, np.ndarray] | None:
+        """The deformed grid drawn into the density picture, if shown."""
+        return (frame.grid_x, frame.grid_y) if self.show_grid.value else None
+
+    def _on_show_grid(self, _change: dict | None = None) -> None:
+        """The grid lines are drawn into the base and density pictures: draw those again."""
+        self.panels["base"].show_lines(self._straight_lines if self.show_grid.value else None)
+        if self.last_frame is not None:
+            self.panels["density"].show_lines(self._grid_lines(self.last_frame))
+
     def _on_show_samples(self, change: dict) -> None:
         if change["new"] and self.last_frame is not None and self.last_frame.samples is None:
             self.scheduler.now()  # samples were not computed: compute them
@@ -220,10 +227,12 @@ class Explorer(ControlsMixin, W.VBox):
             self._redraw_overlays()
 
     def _draw_base(self) -> None:
-        """The base panel never changes: p_z on the grid, straight lines, base samples."""
+        """The base panel never changes: p_z on the grid with the straight grid lines drawn
+        in, and the base samples."""
         base = base_picture(self.view)
-        self.panels["base"].update(base.density)
-        set_lines(self._straight, base.lines_x, base.lines_y)
+        self._straight_lines = (base.lines_x, base.lines_y)
+        self.panels["base"].update(base.density,
+                                   lines=self._straight_lines if self.show_grid.value else None)
         if base.samples is not None:
             set_points(self._base_points, base.samples[:, 0], base.samples[:, 1])
         self._base_points.visible = False
