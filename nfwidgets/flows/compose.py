@@ -75,22 +75,9 @@ class Flow(nn.Module):
         self._check(z, "forward")
         self._check_like(z, "forward")
         log_det = torch.zeros(z.shape[0], dtype=z.dtype, device=z.device)
-        # Input checked once above: call the layers' maps directly, consecutive layers that can
-        # share their parameter computations (e.g. a run of planar layers) as one run.
-        layers = list(self.layers)
-        i = 0
-        while i < len(layers):
-            key = layers[i].batch_key()
-            j = i + 1
-            if key is not None:
-                while j < len(layers) and layers[j].batch_key() == key:
-                    j += 1
-            if j - i > 1:
-                z, ld = type(layers[i]).forward_run(layers[i:j], z)
-            else:
-                z, ld = layers[i]._forward(z)
+        for layer in self.layers:  # input checked once above: call the maps directly
+            z, ld = layer._forward(z)
             log_det = log_det + ld
-            i = j
         return z, log_det
 
     def inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:

@@ -16,7 +16,8 @@ from torch import Tensor
 from ..contours import contour_lines
 from ..flows.base import StandardNormal
 from ..flows.compose import Flow
-from ..flows.coupling import AffineCoupling, MLPConditioner
+from ..flows.conditioners import MLPConditioner
+from ..flows.coupling import AffineCoupling
 from ..flows.planar import Planar
 from ..flows.radial import Radial
 from ..grid import Bounds, grid_points

@@ -10,7 +10,8 @@ import numpy as np
 import torch
 
 from ..flows.compose import Flow
-from ..flows.coupling import SCALE_RULES, AffineCoupling, SimpleConditioner
+from ..flows.conditioners import SimpleConditioner
+from ..flows.coupling import SCALE_RULES, AffineCoupling
 from ..plots import points_mark, set_points
 from ._handles import BatchedExplorer, PointHandle
 from .planar import slider
