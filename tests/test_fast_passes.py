@@ -189,6 +189,9 @@ def test_structural_changes_need_no_invalidate():
     check()
     del flow.layers[1]
     check()
+    check()
+    del flow.layers[-1]  # the last stage of a forward pass, the first of an inverse pass
+    check()
     pts = pts * 0.5  # a new points tensor
     check()
     flow.layers[0].constrain = not flow.layers[0].constrain  # a setting: announce it
@@ -207,3 +210,16 @@ def test_invalidate_of_a_layer_outside_a_truncated_flow_costs_nothing():
         cache.invalidate(3)  # not in the first two layers
         cache.inverse_where(flow.truncated(2), pts)
     assert all(s[1] is t for s, t in zip(cache._stages, stages, strict=True))
+
+
+def test_a_shorter_stack_in_the_same_order_reuses_its_common_stages():
+    flow = _flow(["affine", "planar", "radial", "coupling"], 6, F64)
+    _, _, pts = grid_points(((-4, 4), (-4, 4)), 20, dtype=F64)
+    cache = ForwardCache()
+    with torch.no_grad():
+        cache.forward(flow, pts)
+        stages = [s[1] for s in cache._stages]
+        x, _ = cache.forward(flow.truncated(2), pts)  # fewer layers than kept stages
+        assert x is stages[1] and len(cache._stages) == 2
+        x, _ = cache.forward(flow, pts)
+        assert torch.equal(x, flow(pts)[0])

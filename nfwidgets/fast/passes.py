@@ -104,7 +104,7 @@ class StagedPass:
                 or self._points.dtype != points.dtype):
             self._points, self._stages = points, []
         layers = list(reversed(flow.layers)) if self.inverse else list(flow.layers)
-        reuse = self._valid(len(layers))
+        reuse = min(self._valid(len(layers)), len(layers))
         for i in range(reuse):
             if self._stages[i][0] is not layers[i]:
                 reuse = i

@@ -157,7 +157,7 @@ class Explorer(ControlsMixin, W.VBox):
         if loop is None:
             return
         if self._starts_gesture() and self._pending is None:
-            self.redraw(self.resolution)
+            self._redraw_now(self.resolution)
             return
         if self._pending is None:  # later changes in the window are drawn by this redraw
             self._pending = loop.call_later(self.redraw_delay, self._on_pending,
@@ -168,21 +168,30 @@ class Explorer(ControlsMixin, W.VBox):
 
     def _on_pending(self, resolution: int) -> None:
         self._pending = None
-        self.redraw(resolution)
+        self._redraw_now(resolution)
 
     def _on_settle(self) -> None:
         """Changes stopped: draw the full grid unless it is already on screen."""
         self._settle = None
         if self._pending is None and (self.last_frame is None
                                       or self.last_frame.resolution != self.resolution):
-            self.redraw(self.resolution)
+            self._redraw_now(self.resolution)
 
     def redraw(self, resolution: int | None = None) -> None:
-        """Recompute and redraw now (synchronously); errors go to the message area."""
+        """Recompute everything and redraw now (synchronously; parameters changed from code
+        are picked up); errors go to the message area."""
+        self.view.invalidate()
+        self._redraw_now(resolution)
+
+    def _parameters_changed(self) -> None:
+        self.view.invalidate()
+
+    def _redraw_now(self, resolution: int | None = None) -> None:
+        """Redraw now with the layers the view was not told about kept."""
 
         def compute() -> Frame:
-            with torch.no_grad():  # readouts and checks read parameters: no graph (and the
-                self._before_redraw()  # layers' no-grad caches apply)
+            with torch.no_grad():  # readouts and checks read parameters: no graph
+                self._before_redraw()
             # samples are pushed through the flow only while they are shown
             return self.view.compute(resolution, samples=bool(self.show_samples.value))
 
@@ -235,7 +244,7 @@ class Explorer(ControlsMixin, W.VBox):
 
     def _on_show_samples(self, change: dict) -> None:
         if change["new"] and self.last_frame is not None and self.last_frame.samples is None:
-            self.redraw(self.last_frame.resolution)  # samples were not computed: compute them
+            self._redraw_now(self.last_frame.resolution)  # samples were not computed
         else:
             self._redraw_overlays()
 

@@ -277,10 +277,12 @@ class FlowBuilder(Explorer):
         if replacement is not None:
             self.flow.layers[i] = replacement
             self._refresh()
+        self.view.invalidate(i)
         self._mark_custom()
         self.request_redraw()
 
     def _structure_changed(self, preset: str | None = None) -> None:
+        self.view.invalidate()
         self._refresh()
         if preset is None:
             self._mark_custom()

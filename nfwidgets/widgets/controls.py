@@ -56,6 +56,13 @@ class ControlsMixin:
     def redraw(self) -> None:  # pragma: no cover - provided by the widget class
         raise NotImplementedError
 
+    def _redraw_now(self) -> None:
+        """Redraw at once after a control change (an ``Explorer`` keeps unchanged layers)."""
+        self.redraw()
+
+    def _parameters_changed(self) -> None:
+        """Hook: a control changed the flow (an ``Explorer`` invalidates its view)."""
+
     def _deferred_loop(self) -> asyncio.AbstractEventLoop | None:
         """The event loop to schedule a deferred redraw on, or ``None`` after redrawing at once
         (``redraw_delay`` 0, or no loop running: tests, scripts) or when redraws are suppressed
@@ -67,7 +74,7 @@ class ControlsMixin:
         except RuntimeError:
             loop = None
         if loop is None or self.redraw_delay <= 0:
-            self.redraw()
+            self._redraw_now()
             return None
         return loop
 
@@ -101,6 +108,7 @@ class ControlsMixin:
             except Exception as err:  # shown to the learner; state kept
                 self._show_error(err)
                 return
+            self._parameters_changed()
             self.request_redraw()
 
         widget.observe(on_change, "value")
