@@ -12,7 +12,8 @@ from torch import Tensor
 from ..flows.base import Layer
 from ..flows.compose import Flow
 from ..flows.planar import Planar
-from .planar import planar_inverse_where, planar_run
+from .layers import inverse_where
+from .planar import planar_run
 
 __all__ = ["ForwardCache", "InverseCache", "StagedPass", "forward", "sample_and_log_prob"]
 
@@ -71,7 +72,7 @@ class StagedPass:
         self._stages: list[tuple[Layer, Tensor, Tensor, Tensor]] = []
         self._changed: set[int] | None = set()  # layer indices; None: all
         self._kept: tuple[tuple, object] | None = None
-        self._tables: WeakKeyDictionary[Layer, dict] = WeakKeyDictionary()
+        self._scratch: WeakKeyDictionary[Layer, dict] = WeakKeyDictionary()
 
     def invalidate(self, layer: int | None = None) -> None:
         """Layer ``layer`` (0-based index in ``flow.layers``) changed; ``None``: everything."""
@@ -118,12 +119,10 @@ class StagedPass:
             unique = torch.ones(points.shape[0], dtype=torch.bool, device=points.device)
         del self._stages[reuse:]
         for layer in layers[reuse:]:
-            if not self.inverse:
-                x, ld = layer._forward(x)
-            elif isinstance(layer, Planar):
-                x, ld, u = planar_inverse_where(layer, x, self._tables.setdefault(layer, {}))
+            if self.inverse:
+                x, ld, u = inverse_where(layer, x, self._scratch.setdefault(layer, {}))
             else:
-                x, ld, u = layer._inverse_where(x)
+                x, ld = layer._forward(x)
             if self.inverse and u is not None:
                 unique = unique & u
             log_det = log_det + ld

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from ..flows.planar import Planar, implicit_gradient, one_plus_wtu_hat, solve_projection, u_hat
+from .rows import rows_axpy
 
 __all__ = ["TABLE_SIZE", "planar_inverse_where", "planar_run", "solve_projection_table"]
 
@@ -49,7 +50,7 @@ def planar_inverse_where(layer: Planar, x: Tensor, table: dict | None = None
             p.requires_grad for p in layer.parameters())):
         alpha = implicit_gradient(alpha, y, c, layer.b)
         h = torch.tanh(alpha + layer.b)
-    z = torch.addr(x, h, u_hat_, alpha=-1.0)  # x - h ûᵀ
+    z = rows_axpy(x, h, -u_hat_)  # x - h ûᵀ
     return z, -Planar.log_abs_det(h, c, one_plus_c), layer.unique(y)
 
 

@@ -79,7 +79,8 @@ class SimpleConditioner(nn.Module):
 
     def forward(self, z_cond: Tensor) -> tuple[Tensor, Tensor]:
         """``z_cond`` (N, d_c) -> ``(s, t)``, each (N, 1), shared by all transformed coordinates."""
-        c = z_cond.sum(-1, keepdim=True)
+        # (one conditioning column is its own sum: torch reduces over a width-1 axis slowly)
+        c = z_cond if z_cond.shape[-1] == 1 else z_cond.sum(-1, keepdim=True)
         s = self.s_slope * c + self.s_shift
         t = self.t_amplitude * torch.sin(self.t_frequency * c) + self.t_shift
         return s, t

@@ -126,11 +126,16 @@ class Planar(Layer):
 
     def effective(self) -> tuple[Tensor, Tensor, Tensor]:
         """``(û, c, 1 + c)`` with ``c = wᵀû``: the parameters the maps use (with gradient)."""
+        c, one_plus_c = self._c()
+        return (u_hat(self.w, self.u) if self.constrain else self.u), c, one_plus_c
+
+    def _c(self) -> tuple[Tensor, Tensor]:
+        """``(c, 1 + c)``, ``c = wᵀû``, without computing û."""
         if not self.constrain:
             wtu = self.w @ self.u
-            return self.u, wtu, 1.0 + wtu
+            return wtu, 1.0 + wtu
         one_plus_c = one_plus_wtu_hat(self.w, self.u)
-        return u_hat(self.w, self.u), one_plus_c - 1.0, one_plus_c
+        return one_plus_c - 1.0, one_plus_c
 
     @property
     def u_hat(self) -> Tensor:
@@ -140,9 +145,11 @@ class Planar(Layer):
     @property
     def wtu_hat(self) -> Tensor:
         """``c = wᵀû``, detached: the map is invertible iff ``c ≥ -1``."""
-        return self.effective()[1].detach()
+        return self._c()[0].detach()
 
     def why_not_invertible(self) -> str | None:
+        if self.constrain:  # c = -1 + softplus(wᵀu) ≥ -1
+            return None
         c = float(self.wtu_hat)
         if c < -1.0:
             return (f"wᵀu = {c:.4g} < -1, so the map folds the plane onto itself and has no "

@@ -1,0 +1,80 @@
+"""Inverses of the reference layers on plot grids (no gradient), with the row helpers.
+
+``inverse_where(layer, x, scratch)`` equals ``layer._inverse_where(x)`` to rounding for every
+layer kind (``tests/test_fast_layers.py``); a layer it has no fast route for, or a call with a
+gradient, goes to the reference.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from ..flows.affine import ElementwiseAffine
+from ..flows.base import Layer
+from ..flows.coupling import AffineCoupling, _log_scale
+from ..flows.planar import Planar
+from ..flows.radial import Radial
+from .planar import planar_inverse_where
+from .rows import join_columns, row_sum, rows_minus, rows_scale_add, tanh_abs
+
+__all__ = ["inverse_where"]
+
+Result = tuple[Tensor, Tensor, Tensor | None]
+
+
+def inverse_where(layer: Layer, x: Tensor, scratch: dict | None = None) -> Result:
+    """``layer._inverse_where(x)`` on the fastest route; ``scratch`` is a dict kept per layer
+    by the caller (the planar table lives there)."""
+    if isinstance(layer, Planar):
+        return planar_inverse_where(layer, x, scratch)
+    grad = torch.is_grad_enabled() and (x.requires_grad or any(
+        p.requires_grad for p in layer.parameters()))
+    if grad or layer.dim != 2:
+        return layer._inverse_where(x)
+    if isinstance(layer, Radial):
+        return _radial(layer, x)
+    if isinstance(layer, AffineCoupling):
+        return _coupling(layer, x)
+    if isinstance(layer, ElementwiseAffine):
+        z = rows_minus(x, layer.shift) * torch.exp(-layer.log_scale)
+        return z, (-layer.log_scale.sum()).expand(x.shape[0]).contiguous(), None
+    return layer._inverse_where(x)
+
+
+def _radial(layer: Radial, x: Tensor) -> Result:
+    """The reference's closed form without its guards, valid when ``α + β̂ > eps α``: then r = 0
+    at ρ = 0 and 1 + β̂h ≥ (α + β̂)/α > eps, and no point has several preimages."""
+    alpha, _, apb = layer.alpha_beta_hat()
+    if not float(apb) > torch.finfo(apb.dtype).eps * float(alpha):
+        return layer._inverse_where(x)
+    diff = rows_minus(x, layer.z0)
+    rho = torch.mv(diff * diff, diff.new_ones(2)).sqrt_()  # ‖x - z0‖ on contiguous rows
+    if rho.shape[0] and not math.isfinite(float(rho.max())):  # squares overflowed
+        rho = torch.hypot(diff[:, 0], diff[:, 1])
+    q = apb - rho
+    disc = torch.sqrt(torch.addcmul(q * q, rho, 4 * alpha))
+    # The root (disc - q)/2 = 2αρ/(disc + q): with S = disc + |q| both forms are 2αρ/S plus
+    # max(-q, 0), non-negative terms, so neither sign of q cancels and no branch is needed.
+    r = torch.sub(2 * alpha * rho / (disc + torch.abs(q)), torch.clamp(q, max=0.0))
+    s = alpha + r
+    first = (apb + r) / s  # 1 + β̂h
+    second = torch.addcmul(alpha * apb, r, r + 2 * alpha) / (s * s)  # 1 + β̂h + β̂h'r
+    z = rows_scale_add(layer.z0, torch.reciprocal(first), diff)
+    return z, -torch.log(torch.abs(first * second)), None
+
+
+def _coupling(layer: AffineCoupling, x: Tensor) -> Result:
+    """In 2-D the two groups are single columns: sliced and joined without gathers."""
+    first_conditions = bool(layer.mask[0] == 1)
+    x_c, x_t = (x[:, 0:1], x[:, 1:2]) if first_conditions else (x[:, 1:2], x[:, 0:1])
+    s, t = layer.conditioner(x_c)
+    if layer.scale == "tanh":
+        ls = layer.bound * tanh_abs(s / layer.bound)
+    else:
+        ls = _log_scale(s, layer.scale, layer.bound)
+    z_t = (x_t - t) * torch.exp(-ls)
+    z = join_columns(x_c, z_t) if first_conditions else join_columns(z_t, x_c)
+    return z, -row_sum(ls), None
