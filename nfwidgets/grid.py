@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .fast import ForwardCache, InverseCache, forward
+from .fast import ForwardCache, InverseCache, base_log_prob, forward
 from .flows.compose import Flow
 
 __all__ = [
@@ -188,7 +188,7 @@ def density_grid(flow: Flow, bounds: Sequence[Sequence[float]], n: int = 200,
     xs, ys, pts = cache.kept(("grid", check_bounds(bounds), n, dtype, device),
                              lambda: grid_points(bounds, n, dtype=dtype, device=device))
     z, log_det, unique = cache.inverse_where(flow, pts)
-    logp = flow.base.log_prob(z) + log_det
+    logp = base_log_prob(flow.base, z) + log_det
     shape = (n, n)
     unique_np = unique.reshape(shape).cpu().numpy()
     # The usual frame has every value finite and inside the ranges: two reductions say so

@@ -13,14 +13,14 @@ import torch
 from torch import Tensor
 
 from ..flows.affine import ElementwiseAffine
-from ..flows.base import Layer
+from ..flows.base import Layer, StandardNormal
 from ..flows.coupling import AffineCoupling, _log_scale
 from ..flows.planar import Planar
 from ..flows.radial import Radial
 from .planar import planar_inverse_where
 from .rows import join_columns, row_sum, rows_minus, rows_scale_add, tanh_abs
 
-__all__ = ["inverse_where"]
+__all__ = ["base_log_prob", "inverse_where"]
 
 Result = tuple[Tensor, Tensor, Tensor | None]
 
@@ -42,6 +42,14 @@ def inverse_where(layer: Layer, x: Tensor, scratch: dict | None = None) -> Resul
         z = rows_minus(x, layer.shift) * torch.exp(-layer.log_scale)
         return z, (-layer.log_scale.sum()).expand(x.shape[0]).contiguous(), None
     return layer._inverse_where(x)
+
+
+def base_log_prob(base: torch.nn.Module, z: Tensor) -> Tensor:
+    """``base.log_prob(z)``; for a 2-D ``StandardNormal`` the row sum is one add
+    (``row_sum``): torch reduces over a last axis of 2 slowly, and every grid pays it once."""
+    if type(base) is StandardNormal and base.dim == 2:
+        return -0.5 * row_sum(z * z) - math.log(2 * math.pi)
+    return base.log_prob(z)
 
 
 def _radial(layer: Radial, x: Tensor) -> Result:
