@@ -234,7 +234,7 @@ class MaximumLikelihood(Trainer):
         return self.data[idx]
 
     def loss(self, step: int) -> Tensor:
-        return -self.flow.log_prob(self._next_batch()).mean()
+        return -fast.log_prob(self.flow, self._next_batch()).mean()  # = flow.log_prob
 
     @torch.no_grad()
     def nll(self, x: Tensor, batch: int = 8192) -> float:

@@ -88,3 +88,41 @@ def test_base_log_prob(base):
     assert torch.allclose(got, want, rtol=1e-6, atol=1e-5)
     assert math.isclose(float(base_log_prob(StandardNormal(2), torch.zeros(1, 2))),
                         -math.log(2 * math.pi), rel_tol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [F64, F32])
+def test_log_prob_equals_the_flow_values_and_gradients(dtype):
+    """``fast.log_prob`` (maximum-likelihood training) against ``Flow.log_prob``, with an MLP
+    coupling, both split directions, radial, planar and affine layers."""
+    from nfwidgets.fast import log_prob
+    from nfwidgets.flows import Flow, MLPConditioner, Planar
+
+    def make():
+        torch.manual_seed(0)
+        layers = [AffineCoupling([1, 0], MLPConditioner(1, 1, (8,))), Planar([1.0, 0.3], [0.5, 1.0],
+                  0.2), AffineCoupling([0, 1], scale="softclip"), Radial([0.3, -0.2], 0.5, 0.7),
+                  ElementwiseAffine([0.1, -0.2], [0.3, 0.0])]
+        for layer in layers[::2]:
+            for p in layer.parameters():
+                p.data.normal_(0, 0.3)
+        return Flow(layers).to(dtype)
+
+    x = torch.randn(128, 2, generator=torch.Generator().manual_seed(1), dtype=F64).to(dtype)
+    flows = [make(), make()]
+    got, want = log_prob(flows[0], x), flows[1].log_prob(x)
+    assert float((got - want).abs().max()) <= TOL[dtype] * (1 + float(want.abs().max()))
+    got.sum().backward()
+    want.sum().backward()
+    # (each gradient sums 128 points' terms, and their rounding errors with them)
+    for p, q in zip(flows[0].parameters(), flows[1].parameters(), strict=True):
+        assert float((p.grad - q.grad).abs().max()) <= 10 * TOL[dtype] * (
+            1 + float(q.grad.abs().max()))
+
+
+def test_log_prob_raises_like_the_flow():
+    from nfwidgets.fast import log_prob
+    from nfwidgets.flows import Flow, NotInvertibleError, Planar
+
+    flow = Flow([Planar([1.0, 0.0], [-3.0, 0.0], 0.0, constrain=False)])
+    with pytest.raises(NotInvertibleError, match="layer 0"):
+        log_prob(flow, torch.zeros(3, 2))

@@ -6,7 +6,7 @@ for plot grids, a batched forward through runs of planar layers for training, an
 passes that keep per-layer results until told that a layer changed.
 """
 
-from .layers import base_log_prob, inverse_where
+from .layers import base_log_prob, inverse_where, log_prob
 from .passes import ForwardCache, InverseCache, StagedPass, forward, sample_and_log_prob
 from .planar import planar_inverse_where, planar_run, solve_projection_table
 
@@ -17,6 +17,7 @@ __all__ = [
     "base_log_prob",
     "forward",
     "inverse_where",
+    "log_prob",
     "planar_inverse_where",
     "planar_run",
     "sample_and_log_prob",

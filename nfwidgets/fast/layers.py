@@ -1,8 +1,8 @@
-"""Inverses of the reference layers on plot grids (no gradient), with the row helpers.
+"""Inverses of the reference layers by faster routes (plot grids, maximum likelihood).
 
-``inverse_where(layer, x, scratch)`` equals ``layer._inverse_where(x)`` to rounding for every
-layer kind (``tests/test_fast_layers.py``); a layer it has no fast route for, or a call with a
-gradient, goes to the reference.
+``inverse_where(layer, x, scratch)`` equals ``layer._inverse_where(x)`` to rounding, values and
+gradients, for every layer kind (``tests/test_fast_layers.py``); a layer it has no fast route
+for goes to the reference. ``log_prob(flow, x)`` is ``flow.log_prob(x)`` through them.
 """
 
 from __future__ import annotations
@@ -12,15 +12,17 @@ import math
 import torch
 from torch import Tensor
 
+from ..flows._checks import check_batch
 from ..flows.affine import ElementwiseAffine
 from ..flows.base import Layer, StandardNormal
+from ..flows.compose import Flow
 from ..flows.coupling import AffineCoupling, _log_scale
 from ..flows.planar import Planar
 from ..flows.radial import Radial
 from .planar import planar_inverse_where
 from .rows import join_columns, row_sum, rows_minus, rows_scale_add, tanh_abs
 
-__all__ = ["base_log_prob", "inverse_where"]
+__all__ = ["base_log_prob", "inverse_where", "log_prob"]
 
 Result = tuple[Tensor, Tensor, Tensor | None]
 
@@ -30,17 +32,18 @@ def inverse_where(layer: Layer, x: Tensor, scratch: dict | None = None) -> Resul
     by the caller (the planar table lives there)."""
     if isinstance(layer, Planar):
         return planar_inverse_where(layer, x, scratch)
-    grad = torch.is_grad_enabled() and (x.requires_grad or any(
-        p.requires_grad for p in layer.parameters()))
-    if grad or layer.dim != 2:
+    if layer.dim != 2:
         return layer._inverse_where(x)
-    if isinstance(layer, Radial):
-        return _radial(layer, x)
+    # (the row helpers fall back to plain torch when a gradient is taken)
     if isinstance(layer, AffineCoupling):
         return _coupling(layer, x)
     if isinstance(layer, ElementwiseAffine):
         z = rows_minus(x, layer.shift) * torch.exp(-layer.log_scale)
         return z, (-layer.log_scale.sum()).expand(x.shape[0]).contiguous(), None
+    grad = torch.is_grad_enabled() and (x.requires_grad or any(
+        p.requires_grad for p in layer.parameters()))
+    if isinstance(layer, Radial) and not grad:
+        return _radial(layer, x)
     return layer._inverse_where(x)
 
 
@@ -48,8 +51,22 @@ def base_log_prob(base: torch.nn.Module, z: Tensor) -> Tensor:
     """``base.log_prob(z)``; for a 2-D ``StandardNormal`` the row sum is one add
     (``row_sum``): torch reduces over a last axis of 2 slowly, and every grid pays it once."""
     if type(base) is StandardNormal and base.dim == 2:
+        check_batch(z, 2, owner="StandardNormal.log_prob")
         return -0.5 * row_sum(z * z) - math.log(2 * math.pi)
     return base.log_prob(z)
+
+
+def log_prob(flow: Flow, x: Tensor) -> Tensor:
+    """``flow.log_prob(x)`` (raising ``NotInvertibleError`` alike), through ``inverse_where``:
+    the same values and gradients (maximum-likelihood training uses it)."""
+    flow._check(x, "inverse")
+    flow._check_invertible()
+    flow._check_like(x, "inverse")
+    log_det = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+    for layer in reversed(flow.layers):
+        x, ld, _ = inverse_where(layer, x)
+        log_det = log_det + ld
+    return base_log_prob(flow.base, x) + log_det
 
 
 def _radial(layer: Radial, x: Tensor) -> Result:

@@ -87,17 +87,21 @@ class Flow(nn.Module):
             NotInvertibleError: naming the first layer whose parameters make it non-invertible.
         """
         self._check(x, "inverse")
-        for k, layer in enumerate(self.layers):
-            reason = layer.why_not_invertible()
-            if reason is not None:
-                raise NotInvertibleError(f"Flow.inverse: layer {k} ({type(layer).__name__}): "
-                                         f"{reason}")
+        self._check_invertible()
         self._check_like(x, "inverse")
         log_det = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
         for layer in reversed(self.layers):
             x, ld, _ = layer._inverse_where(x)
             log_det = log_det + ld
         return x, log_det
+
+    def _check_invertible(self) -> None:
+        """Raise ``NotInvertibleError`` naming the first non-invertible layer."""
+        for k, layer in enumerate(self.layers):
+            reason = layer.why_not_invertible()
+            if reason is not None:
+                raise NotInvertibleError(f"Flow.inverse: layer {k} ({type(layer).__name__}): "
+                                         f"{reason}")
 
     def inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Like ``inverse``, never raising: also returns ``unique`` (N,), False where some
