@@ -93,7 +93,7 @@ def _radial(layer: Radial, x: Tensor) -> Result:
 
 def _coupling(layer: AffineCoupling, x: Tensor) -> Result:
     """In 2-D the two groups are single columns: sliced and joined without gathers."""
-    first_conditions = bool(layer.mask[0] == 1)
+    first_conditions = layer.mask.tolist()[0] == 1.0
     x_c, x_t = (x[:, 0:1], x[:, 1:2]) if first_conditions else (x[:, 1:2], x[:, 0:1])
     s, t = layer.conditioner(x_c)
     if layer.scale == "tanh":
