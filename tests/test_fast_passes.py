@@ -225,3 +225,20 @@ def test_a_shorter_stack_in_the_same_order_reuses_its_common_stages():
         assert x is stages[1] and len(cache._stages) == 2
         x, _ = cache.forward(flow, pts)
         assert torch.equal(x, flow(pts)[0])
+
+
+def test_an_edit_beyond_a_truncated_flow_is_seen_when_the_layer_is_shown_again():
+    """The builder shows the first k layers: layer 3 edited while hidden, then shown."""
+    flow = _flow(["planar", "radial", "affine", "planar"], 7, F64)
+    _, _, pts = grid_points(((-4, 4), (-4, 4)), 20, dtype=F64)
+    for cache in (InverseCache(), ForwardCache()):
+        with torch.no_grad():
+            cache.run(flow, pts)
+            cache.run(flow.truncated(2), pts)
+            flow.layers[3].u.add_(0.7)
+            cache.invalidate(3)
+            cache.run(flow.truncated(2), pts)
+            x, ld, _ = cache.run(flow, pts)
+            xr, ldr, _ = flow.inverse_where(pts) if cache.inverse else (*flow(pts), None)
+        _close(x, xr, F64)
+        _close(ld, ldr, F64)

@@ -19,17 +19,26 @@ from ..flows.compose import Flow
 from ..flows.coupling import AffineCoupling, _log_scale
 from ..flows.planar import Planar
 from ..flows.radial import Radial
-from .planar import planar_inverse_where
+from .planar import planar_forward, planar_inverse_where
 from .rows import join_columns, row_sum, rows_minus, rows_scale_add, tanh_abs
 
-__all__ = ["base_log_prob", "inverse_where", "log_prob"]
+__all__ = ["base_log_prob", "inverse_where", "layer_forward", "log_prob"]
 
 Result = tuple[Tensor, Tensor, Tensor | None]
 
 
+def layer_forward(layer: Layer, z: Tensor, scratch: dict | None = None
+                  ) -> tuple[Tensor, Tensor]:
+    """``layer._forward(z)`` on the fastest route (``scratch`` as in ``inverse_where``)."""
+    if isinstance(layer, Planar):
+        return planar_forward(layer, z, scratch)
+    return layer._forward(z)
+
+
 def inverse_where(layer: Layer, x: Tensor, scratch: dict | None = None) -> Result:
     """``layer._inverse_where(x)`` on the fastest route; ``scratch`` is a dict kept per layer
-    by the caller (the planar table lives there)."""
+    by the caller, cleared when the layer changes (planar layers keep û and their table
+    there)."""
     if isinstance(layer, Planar):
         return planar_inverse_where(layer, x, scratch)
     if layer.dim != 2:

@@ -12,7 +12,7 @@ from torch import Tensor
 from ..flows.base import Layer
 from ..flows.compose import Flow
 from ..flows.planar import Planar
-from .layers import inverse_where
+from .layers import inverse_where, layer_forward
 from .planar import planar_run
 
 __all__ = ["ForwardCache", "InverseCache", "StagedPass", "forward", "sample_and_log_prob"]
@@ -60,9 +60,11 @@ class StagedPass:
     Stage ``i`` holds the points, summed log-det and ``unique`` mask after the ``i``-th layer
     of the pass (first to last for a forward pass, last to first for an inverse pass). A stage
     stays valid until ``invalidate`` says that one of the layers it went through changed;
-    parameters are never watched. Structural changes are recognised without being told: the
-    stages are tied to the layer objects they ran (by identity) and to the points tensor
-    (by identity, shape and dtype); a new points tensor or different layers start afresh.
+    parameters are never watched. Per-layer scratch (a planar layer's û and inverse table) is
+    kept alike and dropped when its layer is invalidated. Structural changes are recognised
+    without being told: the stages are tied to the layer objects they ran (by identity) and to
+    the points tensor (by identity, shape and dtype); new points or different layers start
+    afresh.
     """
 
     inverse = True
@@ -110,7 +112,12 @@ class StagedPass:
             if self._stages[i][0] is not layers[i]:
                 reuse = i
                 break
-        self._changed = set()
+        if self._changed is None:
+            self._scratch = WeakKeyDictionary()
+            self._changed = set()
+        for k in [k for k in self._changed if k < len(layers)]:
+            self._scratch.pop(flow.layers[k], None)
+            self._changed.discard(k)  # (layers beyond a truncated flow stay marked)
         if reuse:
             _, x, log_det, unique = self._stages[reuse - 1]
         else:
@@ -122,7 +129,7 @@ class StagedPass:
             if self.inverse:
                 x, ld, u = inverse_where(layer, x, self._scratch.setdefault(layer, {}))
             else:
-                x, ld = layer._forward(x)
+                x, ld = layer_forward(layer, x, self._scratch.setdefault(layer, {}))
             if self.inverse and u is not None:
                 unique = unique & u
             log_det = log_det + ld

@@ -12,7 +12,8 @@ from torch import Tensor
 from ..flows.planar import Planar, implicit_gradient, one_plus_wtu_hat, solve_projection, u_hat
 from .rows import rows_axpy
 
-__all__ = ["TABLE_SIZE", "planar_inverse_where", "planar_run", "solve_projection_table"]
+__all__ = ["TABLE_SIZE", "planar_forward", "planar_inverse_where", "planar_run",
+           "solve_projection_table"]
 
 #: Knots of the interpolation table that seeds the inverse on large batches.
 TABLE_SIZE = 1025
@@ -39,13 +40,31 @@ def planar_run(layers: list[Planar], z: Tensor) -> tuple[Tensor, Tensor]:
     return z, torch.stack(log_dets).sum(0)
 
 
-def planar_inverse_where(layer: Planar, x: Tensor, table: dict | None = None
+def _effective(layer: Planar, scratch: dict | None) -> tuple[Tensor, Tensor, Tensor]:
+    """``layer.effective()``, kept in ``scratch`` while no gradient is taken (the caller clears
+    ``scratch`` when the layer changes: ``StagedPass.invalidate``)."""
+    if scratch is None or torch.is_grad_enabled():
+        return layer.effective()
+    if "effective" not in scratch:
+        scratch["effective"] = layer.effective()
+    return scratch["effective"]
+
+
+def planar_forward(layer: Planar, z: Tensor, scratch: dict | None = None
+                   ) -> tuple[Tensor, Tensor]:
+    """``layer._forward(z)`` with fused row updates and û from ``scratch``."""
+    u_hat_, c, one_plus_c = _effective(layer, scratch)
+    h = torch.tanh(torch.addmv(layer.b.expand(z.shape[0]), z, layer.w))
+    return torch.addr(z, h, u_hat_), Planar.log_abs_det(h, c, one_plus_c)
+
+
+def planar_inverse_where(layer: Planar, x: Tensor, scratch: dict | None = None
                          ) -> tuple[Tensor, Tensor, Tensor | None]:
-    """``layer._inverse_where(x)`` with the projection solved by ``solve_projection_table``
-    (``table``: a dict kept per layer by the caller, see there)."""
-    u_hat_, c, one_plus_c = layer.effective()
+    """``layer._inverse_where(x)`` with the projection solved by ``solve_projection_table``;
+    ``scratch`` is a dict kept per layer by the caller (the table and û live there)."""
+    u_hat_, c, one_plus_c = _effective(layer, scratch)
     y = x @ layer.w
-    alpha, h = solve_projection_table(y.detach(), c.detach(), layer.b.detach(), table)
+    alpha, h = solve_projection_table(y.detach(), c.detach(), layer.b.detach(), scratch)
     if torch.is_grad_enabled() and (x.requires_grad or any(
             p.requires_grad for p in layer.parameters())):
         alpha = implicit_gradient(alpha, y, c, layer.b)
