@@ -6,6 +6,7 @@ rows follow y, columns follow x (``torch.meshgrid(..., indexing="xy")``).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -99,7 +100,7 @@ def _numpy(t: Tensor, shape: tuple[int, ...]) -> np.ndarray:
 def _flow_dtype(flow: Flow) -> tuple[torch.dtype, torch.device]:
     """The dtype and device the flow computes in (its first floating tensor decides: ``Flow``
     checks that the layers agree)."""
-    for t in (*flow.parameters(), *flow.buffers()):
+    for t in itertools.chain(flow.parameters(), flow.buffers()):  # (stops at the first)
         if t.is_floating_point():
             return t.dtype, t.device
     return torch.get_default_dtype(), torch.device("cpu")
