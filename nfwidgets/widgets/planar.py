@@ -83,7 +83,7 @@ class PlanarExplorer(Explorer):
     def _before_redraw(self) -> None:
         layer: Layer = self.layer
         u_hat = layer.u_hat.tolist()
-        c, one_plus_c = (float(v.detach()) for v in layer.effective()[1:])
+        c, one_plus_c = (float(v.detach()) for v in layer._c())
         self.params.value = (f"û = ({u_hat[0]:+.3f}, {u_hat[1]:+.3f}) · "
                              f"wᵀû = <b>{c:+.3f}</b> (1 + wᵀû = {one_plus_c:.3g})"
                              + ("" if layer.constrain else " · constraint <b>off</b>"))
