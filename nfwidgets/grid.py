@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .fast import ForwardCache, InverseCache, base_log_prob, forward
+from .fast import ForwardCache, InverseCache, base_log_prob, flow_inverse_where, forward
 from .flows.compose import Flow
 
 __all__ = [
@@ -185,10 +185,13 @@ def density_grid(flow: Flow, bounds: Sequence[Sequence[float]], n: int = 200,
     if not (math.isfinite(log_ceiling) and log_ceiling > LOG_DENSITY_FLOOR):
         raise ValueError(f"log_ceiling must be finite and > {LOG_DENSITY_FLOOR}; got {log_ceiling}")
     dtype, device = _flow_dtype(flow)
-    cache = InverseCache() if cache is None else cache
-    xs, ys, pts = cache.kept(("grid", check_bounds(bounds), n, dtype, device),
-                             lambda: grid_points(bounds, n, dtype=dtype, device=device))
-    z, log_det, unique = cache.inverse_where(flow, pts)
+    if cache is None:  # (no stage kept: the pass frees each layer's input as it goes)
+        xs, ys, pts = grid_points(bounds, n, dtype=dtype, device=device)
+        z, log_det, unique = flow_inverse_where(flow, pts)
+    else:
+        xs, ys, pts = cache.kept(("grid", check_bounds(bounds), n, dtype, device),
+                                 lambda: grid_points(bounds, n, dtype=dtype, device=device))
+        z, log_det, unique = cache.inverse_where(flow, pts)
     logp = base_log_prob(flow.base, z) + log_det
     shape = (n, n)
     unique_np = unique.reshape(shape).cpu().numpy()

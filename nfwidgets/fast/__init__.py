@@ -6,7 +6,7 @@ for plot grids, a batched forward through runs of planar layers for training, an
 passes that keep per-layer results until told that a layer changed.
 """
 
-from .layers import base_log_prob, inverse_where, log_prob
+from .layers import base_log_prob, flow_inverse_where, inverse_where, log_prob
 from .passes import ForwardCache, InverseCache, StagedPass, forward, sample_and_log_prob
 from .planar import planar_inverse_where, planar_run, solve_projection_table
 
@@ -15,6 +15,7 @@ __all__ = [
     "InverseCache",
     "StagedPass",
     "base_log_prob",
+    "flow_inverse_where",
     "forward",
     "inverse_where",
     "log_prob",

@@ -22,7 +22,7 @@ from ..flows.radial import Radial
 from .planar import planar_forward, planar_inverse_where
 from .rows import join_columns, row_sum, rows_minus, rows_scale_add, tanh_abs
 
-__all__ = ["base_log_prob", "inverse_where", "layer_forward", "log_prob"]
+__all__ = ["base_log_prob", "flow_inverse_where", "inverse_where", "layer_forward", "log_prob"]
 
 Result = tuple[Tensor, Tensor, Tensor | None]
 
@@ -65,17 +65,27 @@ def base_log_prob(base: torch.nn.Module, z: Tensor) -> Tensor:
     return base.log_prob(z)
 
 
+def flow_inverse_where(flow: Flow, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """``flow.inverse_where(x)`` through ``inverse_where``, keeping no stage."""
+    flow._check(x, "inverse_where")
+    flow._check_like(x, "inverse_where")
+    log_det = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+    unique = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
+    for layer in reversed(flow.layers):
+        x, ld, u = inverse_where(layer, x, {})
+        log_det = log_det + ld
+        if u is not None:
+            unique = unique & u
+    return x, log_det, unique
+
+
 def log_prob(flow: Flow, x: Tensor) -> Tensor:
     """``flow.log_prob(x)`` (raising ``NotInvertibleError`` alike), through ``inverse_where``:
     the same values and gradients (maximum-likelihood training uses it)."""
     flow._check(x, "inverse")
     flow._check_invertible()
-    flow._check_like(x, "inverse")
-    log_det = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
-    for layer in reversed(flow.layers):
-        x, ld, _ = inverse_where(layer, x)
-        log_det = log_det + ld
-    return base_log_prob(flow.base, x) + log_det
+    z, log_det, _ = flow_inverse_where(flow, x)
+    return base_log_prob(flow.base, z) + log_det
 
 
 def _radial(layer: Radial, x: Tensor) -> Result:
