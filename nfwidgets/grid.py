@@ -6,15 +6,16 @@ rows follow y, columns follow x (``torch.meshgrid(..., indexing="xy")``).
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from .flows._ops import module_tensors
+from .fast import ForwardCache, InverseCache, base_log_prob, flow_inverse_where, forward
 from .flows.compose import Flow
 
 __all__ = [
@@ -23,8 +24,6 @@ __all__ = [
     "Bounds",
     "DeformedGrid",
     "DensityGrid",
-    "ForwardCache",
-    "InverseCache",
     "LogDetGrid",
     "check_bounds",
     "deformed_grid",
@@ -99,11 +98,9 @@ def _numpy(t: Tensor, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _flow_dtype(flow: Flow) -> tuple[torch.dtype, torch.device]:
-    for layer in flow.layers:  # the first layer decides (Flow checks they all agree)
-        for t in module_tensors(layer):
-            if t.is_floating_point():
-                return t.dtype, t.device
-    for t in module_tensors(flow):
+    """The dtype and device the flow computes in (its first floating tensor decides: ``Flow``
+    checks that the layers agree)."""
+    for t in itertools.chain(flow.parameters(), flow.buffers()):  # (stops at the first)
         if t.is_floating_point():
             return t.dtype, t.device
     return torch.get_default_dtype(), torch.device("cpu")
@@ -173,109 +170,6 @@ class DeformedGrid:
     y: np.ndarray
 
 
-def _layer_state(layer: torch.nn.Module) -> tuple:
-    """Changes whenever the layer's map may have changed: its settings (``extra_repr``) and,
-    for every parameter and buffer, identity, storage, dtype and in-place version counter."""
-    tensors = module_tensors(layer)
-    return (id(layer), layer.extra_repr(),
-            tuple((id(t), t.data_ptr(), t.dtype, t._version) for t in tensors))
-
-
-class _StagedPass:
-    """A pass of a flow over fixed points, kept stage by stage (base class of the caches)."""
-
-    inverse = True
-
-    def __init__(self) -> None:
-        self._points: Tensor | None = None
-        self._points_version = -1
-        self._stages: list[tuple[tuple, Tensor, Tensor, Tensor]] = []
-        self._grid: tuple[tuple, object] | None = None
-
-    def _kept(self, key: tuple, build: Callable[[], object]) -> object:
-        """``build()``, built once per ``key`` and then handed out as the same object (the pass
-        recognises the same points tensor without comparing values)."""
-        if self._grid is None or self._grid[0] != key:
-            self._grid = (key, build())
-        return self._grid[1]
-
-    def grid(self, bounds: Bounds, n: int, dtype: torch.dtype, device: torch.device
-             ) -> tuple[Tensor, Tensor, Tensor]:
-        """``grid_points(bounds, n, ...)``, kept per (bounds, n, dtype, device)."""
-        return self._kept(("grid", check_bounds(bounds), n, dtype, device),
-                          lambda: grid_points(bounds, n, dtype=dtype, device=device))
-
-    def lines(self, bounds: Bounds, n_lines: int, n_points: int, dtype: torch.dtype,
-              device: torch.device) -> Tensor:
-        """``line_points(bounds, n_lines, n_points, ...)``, kept like ``grid``."""
-        return self._kept(("lines", check_bounds(bounds), n_lines, n_points, dtype, device),
-                          lambda: line_points(bounds, n_lines, n_points, dtype=dtype,
-                                              device=device))
-
-    def _run(self, flow: Flow, points: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        if points is self._points:  # the same tensor: changed only if edited in place
-            changed = points._version != self._points_version
-        else:
-            changed = (self._points is None or self._points.shape != points.shape
-                       or self._points.dtype != points.dtype
-                       or not torch.equal(self._points, points))
-        if changed:
-            self._points, self._stages = points, []
-        self._points_version = points._version
-        what = "inverse_where" if self.inverse else "forward"
-        flow._check(points, what)  # validates input and dtypes once
-        flow._check_like(points, what)
-        layers = list(reversed(flow.layers)) if self.inverse else list(flow.layers)
-        keys = [_layer_state(layer) for layer in layers]
-        reuse = 0
-        while (reuse < min(len(keys), len(self._stages))
-               and self._stages[reuse][0] == keys[reuse]):
-            reuse += 1
-        if reuse:
-            _, x, log_det, unique = self._stages[reuse - 1]
-        else:
-            x = points
-            log_det = torch.zeros(points.shape[0], dtype=points.dtype, device=points.device)
-            unique = torch.ones(points.shape[0], dtype=torch.bool, device=points.device)
-        del self._stages[reuse:]
-        for key, layer in zip(keys[reuse:], layers[reuse:], strict=True):
-            if self.inverse:
-                x, ld, u = layer._inverse_where(x)
-                if u is not None:
-                    unique = unique & u
-            else:
-                x, ld = layer._forward(x)
-            log_det = log_det + ld
-            self._stages.append((key, x, log_det, unique))
-        return x, log_det, unique
-
-
-class InverseCache(_StagedPass):
-    """The inverse pass of a flow on fixed points, kept stage by stage.
-
-    ``inverse_where(flow, points)`` equals ``flow.inverse_where(points)``, but the stages whose
-    layers (counted from the data side) are unchanged since the last call are reused, so moving a
-    slider of layer k recomputes only layers k, k-1, …, 1. Parameters edited in place (sliders,
-    optimisers) are detected through tensor version counters.
-    """
-
-    inverse = True
-
-    def inverse_where(self, flow: Flow, points: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        return self._run(flow, points)
-
-
-class ForwardCache(_StagedPass):
-    """The forward pass of a flow on fixed points, kept stage by stage (layers counted from the
-    base side): ``forward(flow, z)`` equals ``flow(z)`` and reuses unchanged leading layers."""
-
-    inverse = False
-
-    def forward(self, flow: Flow, points: Tensor) -> tuple[Tensor, Tensor]:
-        x, log_det, _ = self._run(flow, points)
-        return x, log_det
-
-
 @torch.no_grad()
 def density_grid(flow: Flow, bounds: Sequence[Sequence[float]], n: int = 200,
                  *, log_ceiling: float = 20.0, cache: InverseCache | None = None
@@ -284,24 +178,26 @@ def density_grid(flow: Flow, bounds: Sequence[Sequence[float]], n: int = 200,
 
     ``log p_x(x) = log p_z(f⁻¹(x)) + log|det ∂f⁻¹/∂x|``. Non-invertible layers (constraint off)
     do not raise: points with several preimages get ``unique = False`` and density 0. With a
-    ``cache`` (one per grid), layers unchanged since the last call are not recomputed.
+    ``cache`` (one per grid; ``nfwidgets.fast.InverseCache``), layers not invalidated since
+    the last call are not recomputed.
     """
     flow = _check_flow(flow)
     if not (math.isfinite(log_ceiling) and log_ceiling > LOG_DENSITY_FLOOR):
         raise ValueError(f"log_ceiling must be finite and > {LOG_DENSITY_FLOOR}; got {log_ceiling}")
     dtype, device = _flow_dtype(flow)
-    if cache is not None:
-        xs, ys, pts = cache.grid(bounds, n, dtype, device)
-        z, log_det, unique = cache.inverse_where(flow, pts)
-    else:
+    if cache is None:  # (no stage kept: the pass frees each layer's input as it goes)
         xs, ys, pts = grid_points(bounds, n, dtype=dtype, device=device)
-        z, log_det, unique = flow.inverse_where(pts)
-    logp = flow.base.log_prob(z) + log_det
+        z, log_det, unique = flow_inverse_where(flow, pts)
+    else:
+        xs, ys, pts = cache.kept(("grid", check_bounds(bounds), n, dtype, device),
+                                 lambda: grid_points(bounds, n, dtype=dtype, device=device))
+        z, log_det, unique = cache.inverse_where(flow, pts)
+    logp = base_log_prob(flow.base, z) + log_det
     shape = (n, n)
     unique_np = unique.reshape(shape).cpu().numpy()
     # The usual frame has every value finite and inside the ranges: two reductions say so
-    # (a NaN makes both NaN), and the elementwise masks and clean-ups below, ~0.4 ms at 200²
-    # (torch's comparisons and isfinite cost several multiplications each), are skipped.
+    # (a NaN makes both NaN), and the elementwise masks and clean-ups below are skipped
+    # (torch's comparisons and isfinite cost several multiplications each).
     lo, hi = float(logp.min()), float(logp.max())
     if math.isfinite(lo) and hi <= log_ceiling:
         clipped_np = np.zeros(shape, dtype=bool)
@@ -340,7 +236,7 @@ def log_det_grid(flow: Flow, bounds: Sequence[Sequence[float]], n: int = 200) ->
     flow = _check_flow(flow)
     dtype, device = _flow_dtype(flow)
     xs, ys, pts = grid_points(bounds, n, dtype=dtype, device=device)
-    _, ld = flow(pts)
+    _, ld = forward(flow, pts)
     bad = ~torch.isfinite(ld) | (ld.abs() > LOG_DET_LIMIT)
     ld = torch.nan_to_num(ld, nan=0.0, posinf=LOG_DET_LIMIT, neginf=-LOG_DET_LIMIT)
     ld = ld.clamp(-LOG_DET_LIMIT, LOG_DET_LIMIT)
@@ -356,7 +252,8 @@ def deformed_grid(flow: Flow, bounds: Sequence[Sequence[float]], n_lines: int = 
     """Push the lines of an ``n_lines``-per-axis coordinate grid through the forward map.
 
     Coordinates are clipped to ±``limit`` so the arrays stay finite when a layer explodes. With
-    a ``cache``, leading layers unchanged since the last call are not recomputed.
+    a ``cache`` (``nfwidgets.fast.ForwardCache``), leading layers not invalidated since the
+    last call are not recomputed.
     """
     flow = _check_flow(flow)
     check_bounds(bounds)
@@ -364,9 +261,11 @@ def deformed_grid(flow: Flow, bounds: Sequence[Sequence[float]], n_lines: int = 
     _check_n(n_points, "n_points")
     dtype, device = _flow_dtype(flow)
     if cache is None:
-        out, _ = flow(line_points(bounds, n_lines, n_points, dtype=dtype, device=device))
+        out, _ = forward(flow, line_points(bounds, n_lines, n_points, dtype=dtype, device=device))
     else:
-        pts = cache.lines(bounds, n_lines, n_points, dtype, device)
+        pts = cache.kept(("lines", check_bounds(bounds), n_lines, n_points, dtype, device),
+                         lambda: line_points(bounds, n_lines, n_points, dtype=dtype,
+                                             device=device))
         out, _ = cache.forward(flow, pts)
     out = torch.nan_to_num(out, nan=0.0, posinf=limit, neginf=-limit).clamp(-limit, limit)
     shape = (2 * n_lines, n_points)

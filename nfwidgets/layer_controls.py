@@ -21,7 +21,8 @@ import torch
 
 from .flows.affine import ElementwiseAffine
 from .flows.base import Layer
-from .flows.coupling import SCALE_RULES, AffineCoupling, SimpleConditioner
+from .flows.conditioners import SimpleConditioner
+from .flows.coupling import SCALE_RULES, AffineCoupling
 from .flows.planar import Planar
 from .flows.radial import Radial
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
-from torch.autograd.graph import increment_version
 
+from . import fast
 from .flows.compose import Flow
 
 __all__ = [
@@ -178,10 +178,6 @@ class Trainer:
         if self.grad_clip is not None and gnorm > self.grad_clip:
             torch._foreach_mul_(grads, self.grad_clip / gnorm)
         self.optimizer.step()
-        # The fused Adam kernel writes the parameters without bumping their version counters;
-        # bump them (values untouched), so caches keyed on them (grid stage caches, Planar's
-        # û under no_grad) see that the parameters changed.
-        increment_version(self.params)
         self.step_count = t
         self.history.append(value)
         self.last_error = None
@@ -238,7 +234,7 @@ class MaximumLikelihood(Trainer):
         return self.data[idx]
 
     def loss(self, step: int) -> Tensor:
-        return -self.flow.log_prob(self._next_batch()).mean()
+        return -fast.log_prob(self.flow, self._next_batch()).mean()  # = flow.log_prob
 
     @torch.no_grad()
     def nll(self, x: Tensor, batch: int = 8192) -> float:
@@ -289,7 +285,8 @@ class ReverseKL(Trainer):
         return annealing_schedule(step, self.anneal_steps)
 
     def loss(self, step: int) -> Tensor:
-        x, log_q = self.flow.sample_and_log_prob(self.n_samples, generator=self.generator)
+        # flow.sample_and_log_prob, with runs of planar layers batched (same draws and values)
+        x, log_q = fast.sample_and_log_prob(self.flow, self.n_samples, generator=self.generator)
         return (log_q + self.beta(step) * self.energy(x)).mean()
 
     @torch.no_grad()

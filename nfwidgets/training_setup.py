@@ -15,7 +15,8 @@ from torch import Tensor
 
 from .flows.base import StandardNormal
 from .flows.compose import Flow
-from .flows.coupling import AffineCoupling, MLPConditioner
+from .flows.conditioners import MLPConditioner
+from .flows.coupling import AffineCoupling
 from .flows.planar import Planar
 from .flows.radial import Radial
 from .targets import ENERGY_NAMES, TOY_DATA_NAMES, Energy, energy, toy_data

@@ -14,16 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .flows._ops import module_tensors
+from .fast import ForwardCache, InverseCache
 from .flows.compose import Flow
-from .grid import (
-    Bounds,
-    ForwardCache,
-    InverseCache,
-    check_bounds,
-    deformed_grid,
-    density_grid,
-)
+from .grid import Bounds, check_bounds, deformed_grid, density_grid
 
 __all__ = ["FlowView", "Frame", "line_segment"]
 
@@ -52,6 +45,10 @@ class Frame:
 class FlowView:
     """Evaluates a 2-D ``Flow`` for display over fixed ``bounds``.
 
+    Results are kept layer by layer between calls (``nfwidgets.fast``): whoever changes a
+    layer's parameters or settings calls ``invalidate(k)`` (or ``invalidate()``) before the
+    next ``compute``. A different stack of layers, points or dtype is noticed without a call.
+
     Arguments:
         flow: the flow shown (its parameters may change between calls).
         bounds: the view ``((x_min, x_max), (y_min, y_max))``.
@@ -79,7 +76,16 @@ class FlowView:
                               if n_samples > 0 else None)
 
     def invalidate(self, layer: int | None = None) -> None:
-        """Placeholder until the engine branch merges."""
+        """Layer ``layer`` (0-based index in ``flow.layers``) changed; ``None``: everything
+        (also after a change of the stack or dtype, or when unsure). The next ``compute``
+        recomputes the inverse pass through layers ``layer, layer - 1, …, 0`` and the forward
+        passes (deformed grid, samples) through ``layer, …, K - 1``."""
+        if layer is not None and not (isinstance(layer, int) and not isinstance(layer, bool)
+                                      and layer >= 0):
+            raise ValueError(f"FlowView.invalidate: layer must be None or an integer ≥ 0; "
+                             f"got {layer!r}")
+        for cache in (*self._caches.values(), self._lines_cache, self._samples_cache):
+            cache.invalidate(layer)
 
     @torch.no_grad()
     def compute(self, resolution: int | None = None, flow: Flow | None = None,
@@ -89,7 +95,7 @@ class FlowView:
         start = time.perf_counter()
         flow = self.flow if flow is None else flow
         n = self.resolution if resolution is None else resolution
-        params = [p.reshape(-1) for p in module_tensors(flow, buffers=False)]  # (no_grad)
+        params = [p.reshape(-1) for p in flow.parameters()]
         # A sum is finite when every term is (one that overflows only costs the loop below).
         if params and not math.isfinite(float(torch.cat(params).sum())):
             for k, layer in enumerate(flow.layers):  # a broken state is reported, never drawn
@@ -97,7 +103,9 @@ class FlowView:
                     if not bool(torch.isfinite(p).all()):
                         raise ValueError(f"layer {k + 1} ({type(layer).__name__}): parameter "
                                          f"{name} = {p.detach().tolist()} is not finite")
-        cache = self._caches.setdefault(n, InverseCache())
+        cache = self._caches.get(n)
+        if cache is None:  # a new resolution: its pass starts from nothing
+            cache = self._caches[n] = InverseCache()
         dens = density_grid(flow, self.bounds, n, cache=cache)
         lines = deformed_grid(flow, self.bounds, self.n_lines, 60, cache=self._lines_cache)
         pushed = None

@@ -192,18 +192,37 @@ def test_learning_rate_can_change_between_steps() -> None:
         vi.lr = -1.0
 
 
-def test_a_step_marks_the_parameters_changed_for_caches():
-    """The fused Adam kernel does not bump version counters; the trainer does, so the grid
-    stage caches and Planar's no-grad cache never show a stale flow after training."""
-    from nfwidgets.grid import InverseCache, density_grid
+def test_training_needs_no_hook_into_grid_caches():
+    """Training only updates parameters; a cache shows the trained flow once it is told that
+    everything changed (``invalidate()``), as the dashboard does after its steps."""
+    from nfwidgets.fast import InverseCache
+    from nfwidgets.grid import density_grid
 
     flow = Flow([Planar([1.0, 0.5], [0.5, -0.3], 0.1), Planar([0.0, 1.0], [0.2, 0.4], 0.0)])
     data = torch.randn(256, 2, generator=torch.Generator().manual_seed(0)) * 0.5 + 1.0
     trainer = MaximumLikelihood(flow, data, batch_size=64, lr=0.05, seed=0)
     cache = InverseCache()
     bounds = ((-4, 4), (-4, 4))
-    density_grid(flow, bounds, 32, cache=cache)
+    before = density_grid(flow, bounds, 32, cache=cache).density
     trainer.run(5)
+    cache.invalidate()
     cached = density_grid(flow, bounds, 32, cache=cache).density
     fresh = density_grid(flow, bounds, 32).density
     np.testing.assert_array_equal(cached, fresh)
+    assert not np.array_equal(cached, before)
+
+
+def test_reverse_kl_loss_is_the_reference_free_energy_of_its_draws():
+    """``ReverseKL.loss`` goes through the fast forward: the same value and gradients as the
+    reference ``flow.sample_and_log_prob`` with the same generator state."""
+    flows = [_planar_flow() for _ in range(2)]
+    vi = ReverseKL(flows[0], energy("U1"), n_samples=64, seed=3)
+    loss_fast = vi.loss(1)
+    gen = torch.Generator().manual_seed(3)
+    x, log_q = flows[1].sample_and_log_prob(64, generator=gen)
+    loss_ref = (log_q + vi.beta(1) * energy("U1")(x)).mean()
+    assert torch.allclose(loss_fast, loss_ref, rtol=1e-6, atol=1e-6)
+    loss_fast.backward()
+    loss_ref.backward()
+    for p, q in zip(flows[0].parameters(), flows[1].parameters(), strict=True):
+        assert torch.allclose(p.grad, q.grad, rtol=1e-5, atol=1e-6)

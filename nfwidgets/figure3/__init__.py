@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import importlib
 
+from ..flows.conditioners import AdditiveConditioner
 from .experiment import (
     FAST,
     FLOW_KINDS,
     FULL,
-    AdditiveConditioner,
     Figure3Result,
     Figure3Settings,
     colour_top,

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from torch import Tensor, nn
 
 from ..diagnostics import variational_bound
 from ..flows.affine import ElementwiseAffine
 from ..flows.compose import Flow
+from ..flows.conditioners import AdditiveConditioner
 from ..flows.coupling import AffineCoupling
 from ..flows.planar import Planar
 from ..grid import DensityGrid, density_grid, grid_points
@@ -29,7 +29,6 @@ __all__ = [
     "FAST",
     "FLOW_KINDS",
     "FULL",
-    "AdditiveConditioner",
     "Figure3Result",
     "Figure3Settings",
     "colour_top",
@@ -87,34 +86,6 @@ FULL = Figure3Settings(steps=20_000, n_samples=256, lr_planar=1e-3, lr_nice=1e-3
 # --------------------------------------------------------------------------------------------
 # The flows
 # --------------------------------------------------------------------------------------------
-
-
-class AdditiveConditioner(nn.Module):
-    """NICE's additive coupling function: a shift ``t = MLP(z_c)`` and a log-scale of 0.
-
-    With it an ``AffineCoupling`` becomes NICE's additive coupling ``x_t = z_t + t(z_c)``
-    (Dinh et al. 2015, eq. 5), which preserves volume (``log|det J| = 0``). The MLP has two
-    hidden ReLU layers; its last layer is zero-initialised, so a fresh layer is the identity.
-
-    Arguments:
-        in_features, out_features: numbers of conditioning and transformed coordinates.
-        hidden: width of the hidden layers.
-    """
-
-    def __init__(self, in_features: int = 1, out_features: int = 1, hidden: int = 32) -> None:
-        super().__init__()
-        if not isinstance(hidden, int) or isinstance(hidden, bool) or hidden < 1:
-            raise ValueError(f"AdditiveConditioner: hidden must be a positive integer; "
-                             f"got {hidden!r}")
-        self.net = nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU(),
-                                 nn.Linear(hidden, hidden), nn.ReLU(),
-                                 nn.Linear(hidden, out_features))
-        nn.init.zeros_(self.net[-1].weight)
-        nn.init.zeros_(self.net[-1].bias)
-
-    def forward(self, z_cond: Tensor) -> tuple[Tensor, Tensor]:
-        t = self.net(z_cond)
-        return torch.zeros_like(t), t
 
 
 def _check_k(k: object, owner: str) -> int:

@@ -6,12 +6,14 @@ Pure PyTorch; nothing here imports a widget.
 from .affine import ElementwiseAffine
 from .base import DiagonalNormal, Layer, NotInvertibleError, StandardNormal
 from .compose import Flow
-from .coupling import SCALE_RULES, AffineCoupling, MLPConditioner, SimpleConditioner
+from .conditioners import AdditiveConditioner, MLPConditioner, SimpleConditioner
+from .coupling import SCALE_RULES, AffineCoupling
 from .planar import Planar
 from .radial import Radial
 
 __all__ = [
     "SCALE_RULES",
+    "AdditiveConditioner",
     "AffineCoupling",
     "DiagonalNormal",
     "ElementwiseAffine",

@@ -8,7 +8,6 @@ import torch
 from torch import Tensor, nn
 
 from ._checks import as_parameter_tensor, check_same_shape
-from ._ops import rows_minus
 from .base import Layer
 
 __all__ = ["ElementwiseAffine"]
@@ -45,11 +44,11 @@ class ElementwiseAffine(Layer):
 
     def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
         x = z * torch.exp(self.log_scale) + self.shift
-        return x, self.log_scale.sum().expand(z.shape[0]).contiguous()
+        return x, self.log_scale.sum().expand(z.shape[0]).clone()  # a fresh (N,) tensor
 
     def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, None]:
-        z = rows_minus(x, self.shift) * torch.exp(-self.log_scale)
-        return z, (-self.log_scale.sum()).expand(x.shape[0]).contiguous(), None
+        z = (x - self.shift) * torch.exp(-self.log_scale)
+        return z, (-self.log_scale.sum()).expand(x.shape[0]).clone(), None
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

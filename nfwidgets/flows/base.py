@@ -15,7 +15,6 @@ import torch
 from torch import Tensor, nn
 
 from ._checks import check_batch
-from ._ops import row_sum
 
 __all__ = ["DiagonalNormal", "Layer", "NotInvertibleError", "StandardNormal"]
 
@@ -71,23 +70,6 @@ class Layer(nn.Module):
         """``None`` if the map is a bijection with the current parameters, else the reason."""
         return None
 
-    def batch_key(self) -> object | None:
-        """Layers with equal non-None keys can run consecutively through ``forward_run``."""
-        return None
-
-    @classmethod
-    def forward_run(cls, layers: list[Layer], z: Tensor) -> tuple[Tensor, Tensor]:
-        """Apply several layers of this class in order; returns ``(x, Σ log_det)``.
-
-        The default applies them one by one; a subclass may evaluate their parameters together
-        (one set of tensor operations for the whole run instead of one per layer).
-        """
-        log_det = torch.zeros(z.shape[0], dtype=z.dtype, device=z.device)
-        for layer in layers:
-            z, ld = layer._forward(z)
-            log_det = log_det + ld
-        return z, log_det
-
     def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
         raise NotImplementedError
 
@@ -109,7 +91,7 @@ class StandardNormal(nn.Module):
     def log_prob(self, z: Tensor) -> Tensor:
         """Log density at ``z`` (N, dim) -> (N,)."""
         check_batch(z, self.dim, owner="StandardNormal.log_prob")
-        return -0.5 * row_sum(z * z) - 0.5 * self.dim * math.log(2 * math.pi)
+        return -0.5 * (z * z).sum(-1) - 0.5 * self.dim * math.log(2 * math.pi)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """Draw ``n`` points, shape (n, dim), in this module's dtype and device."""
@@ -142,7 +124,7 @@ class DiagonalNormal(nn.Module):
         """Log density at ``z`` (N, dim) -> (N,)."""
         check_batch(z, self.dim, owner="DiagonalNormal.log_prob", like=self.loc)
         e = (z - self.loc) * torch.exp(-self.log_scale)
-        return row_sum(-0.5 * (e * e) - self.log_scale) - 0.5 * self.dim * math.log(2 * math.pi)
+        return (-0.5 * (e * e) - self.log_scale).sum(-1) - 0.5 * self.dim * math.log(2 * math.pi)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """Draw ``n`` points, shape (n, dim)."""

@@ -75,22 +75,9 @@ class Flow(nn.Module):
         self._check(z, "forward")
         self._check_like(z, "forward")
         log_det = torch.zeros(z.shape[0], dtype=z.dtype, device=z.device)
-        # Input checked once above: call the layers' maps directly, consecutive layers that can
-        # share their parameter computations (e.g. a run of planar layers) as one run.
-        layers = list(self.layers)
-        i = 0
-        while i < len(layers):
-            key = layers[i].batch_key()
-            j = i + 1
-            if key is not None:
-                while j < len(layers) and layers[j].batch_key() == key:
-                    j += 1
-            if j - i > 1:
-                z, ld = type(layers[i]).forward_run(layers[i:j], z)
-            else:
-                z, ld = layers[i]._forward(z)
+        for layer in self.layers:  # input checked once above: call the maps directly
+            z, ld = layer._forward(z)
             log_det = log_det + ld
-            i = j
         return z, log_det
 
     def inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -100,17 +87,21 @@ class Flow(nn.Module):
             NotInvertibleError: naming the first layer whose parameters make it non-invertible.
         """
         self._check(x, "inverse")
-        for k, layer in enumerate(self.layers):
-            reason = layer.why_not_invertible()
-            if reason is not None:
-                raise NotInvertibleError(f"Flow.inverse: layer {k} ({type(layer).__name__}): "
-                                         f"{reason}")
+        self._check_invertible()
         self._check_like(x, "inverse")
         log_det = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
         for layer in reversed(self.layers):
             x, ld, _ = layer._inverse_where(x)
             log_det = log_det + ld
         return x, log_det
+
+    def _check_invertible(self) -> None:
+        """Raise ``NotInvertibleError`` naming the first non-invertible layer."""
+        for k, layer in enumerate(self.layers):
+            reason = layer.why_not_invertible()
+            if reason is not None:
+                raise NotInvertibleError(f"Flow.inverse: layer {k} ({type(layer).__name__}): "
+                                         f"{reason}")
 
     def inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Like ``inverse``, never raising: also returns ``unique`` (N,), False where some

@@ -10,10 +10,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._checks import as_parameter_tensor
-from ._ops import rows_minus, rows_scale_add
 from .base import Layer
 
-__all__ = ["Radial"]
+__all__ = ["Radial", "beta_hat"]
+
+
+def beta_hat(alpha: Tensor, beta: Tensor) -> Tensor:
+    """``β̂ = -α + softplus(β)`` (pyro's reparametrisation), so ``β̂ > -α``: invertible."""
+    return -alpha + F.softplus(beta)
 
 
 class Radial(Layer):
@@ -85,18 +89,18 @@ class Radial(Layer):
     @property
     def beta_hat(self) -> Tensor:
         """The effective strength β̂ (≥ -α when constrained); a detached copy, for reading."""
-        return self._alpha_plus_beta()[1].detach()
+        return self.alpha_beta_hat()[1].detach()
 
-    def _alpha_plus_beta(self) -> tuple[Tensor, Tensor, Tensor]:
-        """``(α, β̂, α + β̂)``, the sum computed without cancellation when constrained."""
+    def alpha_beta_hat(self) -> tuple[Tensor, Tensor, Tensor]:
+        """``(α, β̂, α + β̂)`` as the maps use them (with gradient); ``α + β̂ = softplus(β)``
+        when constrained, computed directly (no cancellation near the boundary)."""
         alpha = self.alpha
         if self.constrain:
-            sp = F.softplus(self.beta)
-            return alpha, sp - alpha, sp
+            return alpha, beta_hat(alpha, self.beta), F.softplus(self.beta)
         return alpha, self.beta, alpha + self.beta
 
     def why_not_invertible(self) -> str | None:
-        alpha, beta, _ = (float(t.detach()) for t in self._alpha_plus_beta())
+        alpha, beta, _ = (float(t.detach()) for t in self.alpha_beta_hat())
         if beta < -alpha:
             return (f"β = {beta:.4g} < -α = {-alpha:.4g}, so the map turns the neighbourhood "
                     "of z0 inside out and has no inverse; use constrain=True or β ≥ -α")
@@ -106,7 +110,7 @@ class Radial(Layer):
         """``(α, β̂, r*)`` with ``r* = √(-αβ̂) - α`` when the map folds (β̂ < -α), else ``None``."""
         if self.constrain:  # β̂ = -α + softplus(β) > -α: never folds
             return None
-        alpha, beta, _ = self._alpha_plus_beta()
+        alpha, beta, _ = self.alpha_beta_hat()
         a, bt = float(alpha.detach()), float(beta.detach())
         if not bt < -a:
             return None
@@ -152,93 +156,51 @@ class Radial(Layer):
         a, bt, r_star = fold
         return (r_star,) if self.dim == 1 else (r_star, -(a + bt))
 
-    def _det_factors(self, r: Tensor, alpha: Tensor, apb: Tensor
-                     ) -> tuple[Tensor, Tensor, Tensor]:
-        """``(α + r, 1 + β̂h, 1 + β̂h + β̂h'r)`` at distance ``r``, the last two as the ratios
-        ``(α + β̂ + r)/(α + r)`` and ``(r(r + 2α) + α(α + β̂))/(α + r)²``, whose numerator
-        ``(α + r)² + αβ̂`` is written so that it never cancels near r = 0; both tend to 1 far
-        from z₀, so their product cannot overflow."""
-        s = alpha + r
-        first = (apb + r) / s
-        second = torch.addcmul(alpha * apb, r, r + 2 * alpha) / (s * s)
-        return s, first, second
+    def det_factors(self, r: Tensor) -> tuple[Tensor, Tensor]:
+        """``(1 + β̂h, 1 + β̂h + β̂h'r)`` at distance ``r`` (``h = 1/(α + r)``, ``h' = -h²``), as
+        ``(α + β̂ + r) h`` and ``((α + r)² + αβ̂) h²``: the sum ``α + β̂`` is ``softplus(β)`` and
+        ``(α + r)² + αβ̂ = r(r + 2α) + α(α + β̂)``, so neither cancels when β̂ → -α."""
+        alpha, _, apb = self.alpha_beta_hat()
+        h = 1.0 / (alpha + r)
+        return (apb + r) * h, (r * (r + 2 * alpha) + alpha * apb) * h * h
 
-    def _log_abs_det(self, r: Tensor, alpha: Tensor, apb: Tensor) -> Tensor:
-        _, first, second = self._det_factors(r, alpha, apb)
-        return self._log_abs(first, second)
-
-    def _log_abs(self, first: Tensor, second: Tensor) -> Tensor:
-        """``log|det J| = (d - 1) log|1 + β̂h| + log|1 + β̂h + β̂h'r|`` (Rezende & Mohamed 2015,
-        eq. 14), from the two factors of ``_det_factors``."""
-        if self.dim == 1:
-            return torch.log(torch.abs(second))
-        if self.dim == 2:
-            return torch.log(torch.abs(first * second))  # one log instead of two
-        return (self.dim - 1) * torch.log(torch.abs(first)) + torch.log(torch.abs(second))
-
-    def _distance(self, diff: Tensor, fast: bool = True) -> Tensor:
-        """‖diff‖ per row. Without gradient in 2-D (plot grids) and ``fast``, it is
-        √((diff ⊙ diff) 1), a product and one matrix-vector product on the contiguous rows:
-        ``hypot`` on the two strided columns took ~2.7× as long (350 against 130 µs for 40,000
-        rows, measured here), ``vector_norm`` ~4×. Squares that overflow (‖diff‖ ≳ 10¹⁹ in
-        float32) are detected by the maximum and that batch is redone with ``hypot``; squares
-        that underflow (‖diff‖ ≲ 10⁻¹⁹) give 0, which only a map with α + β̂ ≈ 0 would feel:
-        such callers pass ``fast=False`` (``hypot``, exact at every scale)."""
-        if self.dim == 2 and not (torch.is_grad_enabled() and diff.requires_grad):
-            if fast:
-                rho = torch.mv(diff * diff, diff.new_ones(2)).sqrt_()
-                if rho.shape[0] == 0 or math.isfinite(float(rho.max())):
-                    return rho
-            return torch.hypot(diff[:, 0], diff[:, 1])
-        return torch.linalg.vector_norm(diff, dim=-1)
+    def log_abs_det(self, r: Tensor) -> Tensor:
+        """``log|det J| = (d - 1) log|1 + β̂h| + log|1 + β̂h + β̂h'r|`` (eq. 14)."""
+        first, second = self.det_factors(r)
+        log_det = torch.log(torch.abs(second))
+        if self.dim > 1:  # (in 1-D the first factor is absent, even where it is 0)
+            log_det = log_det + (self.dim - 1) * torch.log(torch.abs(first))
+        return log_det
 
     def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
-        alpha, beta, apb = self._alpha_plus_beta()
-        diff = rows_minus(z, self.z0)
-        r = self._distance(diff)
-        x = z + (beta / (alpha + r)).unsqueeze(-1) * diff
-        return x, self._log_abs_det(r, alpha, apb)
+        alpha, beta, _ = self.alpha_beta_hat()
+        diff = z - self.z0
+        r = torch.linalg.vector_norm(diff, dim=-1)
+        x = z + (beta / (alpha + r))[:, None] * diff
+        return x, self.log_abs_det(r)
+
+    def radius_of_preimage(self, rho: Tensor) -> Tensor:
+        """``r = ‖z - z₀‖`` from ``ρ = ‖x - z₀‖``: the non-negative root of
+        ``r² + (α + β̂ - ρ) r - αρ = 0``, as ``(√D - q)/2`` or ``2αρ/(√D + q)`` (whichever does
+        not cancel), ``q = α + β̂ - ρ``. At ``ρ = 0`` it is 0: ``x = z₀`` comes from ``z₀`` (a
+        folded map also sends the sphere ``r = -(α + β̂)`` there, where det J = 0)."""
+        alpha, _, apb = self.alpha_beta_hat()
+        q = apb - rho
+        disc = torch.sqrt(q * q + 4 * alpha * rho)
+        r = torch.where(q <= 0, 0.5 * (disc - q), 2 * alpha * rho / (q + disc))
+        return torch.where(rho > 0, r, torch.zeros_like(r))
 
     def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
-        alpha, _, apb = self._alpha_plus_beta()
-        # α + β̂ > eps α (β̂ > -α: always when constrained, unless softplus(β) underflows):
-        # r = 0 at ρ = 0 and 1 + β̂h = (α + β̂ + r)/(α + r) ≥ (α + β̂)/α > eps, so the guards
-        # below are not needed (they cost ~0.2 ms on a 200² grid), and an underflowing
-        # distance (‖x - z0‖ ≲ 10⁻¹⁹ taken as 0) changes r by a negligible ~ρα/(α + β̂).
-        safe = (not (torch.is_grad_enabled() and apb.requires_grad)
-                and float(apb) > torch.finfo(apb.dtype).eps * float(alpha))
-        diff = rows_minus(x, self.z0)
-        rho = self._distance(diff, fast=safe)
-        q = apb - rho
-        disc = torch.sqrt(torch.addcmul(q * q, rho, 4 * alpha))
-        if safe:
-            # The non-negative root of r² + q r - αρ = 0 is (disc - q)/2 = 2αρ/(disc + q). With
-            # S = disc + |q| the two forms S/2 and 2αρ/S differ by exactly |q|, so
-            # r = 2αρ/S + max(-q, 0): non-negative terms, no cancellation for either sign of q
-            # and no branch (a comparison and a where cost ~90 µs at 200²). At ρ = 0,
-            # S = 2(α + β̂) > 0 and r = 0.
-            r = torch.sub(2 * alpha * rho / (disc + torch.abs(q)), torch.clamp(q, max=0.0))
-        else:
-            # Non-negative root of r² + q r - αρ = 0, in the form that avoids cancellation.
-            r = torch.where(q <= 0, 0.5 * (disc - q), 2 * alpha * rho / (q + disc))
-            # x = z0 has the preimage z0 (r = 0); a folded map also sends the sphere
-            # r = -(α + β̂) there, where det J = 0: take r = 0 so the log-det is that of z0.
-            r = torch.where(rho > 0, r, torch.zeros_like(r))
-        _, first, second = self._det_factors(r, alpha, apb)
-        # z - z0 = (x - z0) / (1 + β̂h). At x = z0 (ρ = r = 0) with α + β̂ = 0 that factor is
-        # 0/0; the preimage there is z0 itself, so use 1 (elsewhere the formula, for autograd).
-        if safe:
-            factor = torch.reciprocal(first)
-        else:
-            nonzero = first != 0
-            factor = torch.where(nonzero,
-                                 1.0 / torch.where(nonzero, first, torch.ones_like(first)),
-                                 torch.ones_like(first))
-        z = rows_scale_add(self.z0, factor, diff)
-        log_det = -self._log_abs(first, second)
+        diff = x - self.z0
+        rho = torch.linalg.vector_norm(diff, dim=-1)
+        r = self.radius_of_preimage(rho)
+        first, _ = self.det_factors(r)
+        # z - z0 = (x - z0)/(1 + β̂h); at x = z0 with α + β̂ = 0 that is 0/0 and z = z0.
+        nonzero = first != 0
+        scale = torch.where(nonzero, 1.0 / torch.where(nonzero, first, 1.0), 1.0)
+        z = self.z0 + scale[:, None] * diff
         radius = self.fold_radius()
-        unique = None if radius is None else rho >= radius
-        return z, log_det, unique
+        return z, -self.log_abs_det(r), None if radius is None else rho >= radius
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, constrain={self.constrain}"

@@ -10,7 +10,8 @@ import numpy as np
 import torch
 
 from ..flows.compose import Flow
-from ..flows.coupling import AffineCoupling, SimpleConditioner
+from ..flows.conditioners import SimpleConditioner
+from ..flows.coupling import AffineCoupling
 from ..layer_controls import ControlSpec
 from ..plots import points_mark, set_points
 from ..view_2d import Probe, coupling_probe

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import ipywidgets as W
 
 from ..flows.base import Layer
-from ..flows.coupling import SimpleConditioner
+from ..flows.conditioners import SimpleConditioner
 from ..layer_controls import ControlSpec, controls_for, read, write
 from .controls import control_class, controls_box, make_control, show_value
 

@@ -13,7 +13,8 @@ import torch
 
 from ..flows.affine import ElementwiseAffine
 from ..flows.base import Layer
-from ..flows.coupling import AffineCoupling, SimpleConditioner
+from ..flows.conditioners import SimpleConditioner
+from ..flows.coupling import AffineCoupling
 from ..flows.planar import Planar
 from ..flows.radial import Radial
 
