@@ -43,3 +43,10 @@ def test_dir_and_all_list_every_public_name() -> None:
 def test_unknown_names_raise_attribute_error() -> None:
     with pytest.raises(AttributeError, match="has no attribute 'PlanarExplorr'"):
         nfwidgets.PlanarExplorr  # noqa: B018
+
+
+def test_a_submodule_is_reachable_as_an_attribute_after_import_nfwidgets() -> None:
+    # what an eager package allowed: ``import nfwidgets; nfwidgets.widgets.FlowBuilder()``
+    code = ("import sys, nfwidgets\nprint('nfwidgets.widgets' in sys.modules, "
+            "nfwidgets.widgets.FlowBuilder.__name__, nfwidgets.grid.density_grid.__name__)")
+    assert _fresh(code) == "False FlowBuilder density_grid"
