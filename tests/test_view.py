@@ -60,3 +60,15 @@ def test_invalidate_rejects_what_is_not_a_layer_index(bad) -> None:
     view = FlowView(_flow(), resolution=20, n_samples=0)
     with pytest.raises(ValueError, match="layer"):
         view.invalidate(bad)
+
+
+@pytest.mark.parametrize("to", [torch.float64, torch.float32])
+def test_a_dtype_change_starts_every_layer_over(to) -> None:
+    # each planar layer's û is kept per pass: a flow moved to another dtype must not reuse it
+    flow = _flow().to(torch.float32 if to == torch.float64 else torch.float64)
+    view = FlowView(flow, resolution=24, n_samples=20)
+    view.compute()
+    flow.to(to)  # not announced: new grid points (another dtype) start every stage over
+    frame = view.compute()
+    np.testing.assert_allclose(frame.density, density_grid(flow, view.bounds, 24).density,
+                               rtol=1e-5, atol=1e-7)

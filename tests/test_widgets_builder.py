@@ -403,6 +403,18 @@ def test_layers_changed_behind_the_widget_are_picked_up_on_redraw() -> None:
     assert_shows_engine(b)
 
 
+def test_a_layer_replaced_behind_the_widget_is_listed_and_edited_on_redraw() -> None:
+    b = make(preset="mixed_8")
+    b.controls["layers"].value = 2
+    b.flow.layers[2] = Planar([0.5, 1.0], [1.0, 0.0], 0.2)  # same length, another kind
+    b.redraw()
+    assert "Planar" in b.controls["layers"].options[2][0]
+    frames = b.frame
+    b.controls["layer.b"].value = 0.7  # the planar editor is shown and writes the new layer
+    assert b.frame == frames + 1 and float(b.flow.layers[2].b) == pytest.approx(0.7)
+    assert_shows_engine(b)
+
+
 def test_a_folding_layer_warns_with_its_position() -> None:
     b = make(preset="planar_x4")
     b.controls["layers"].value = 2

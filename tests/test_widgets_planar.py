@@ -125,3 +125,13 @@ def test_grid_lines_toggle_redraws_the_pictures_without_them(explorer: PlanarExp
     assert not shown & {tuple(c) for c in palette()[LINE_BIT:]}  # no pixel under a line
     explorer.show_grid.value = True
     assert density.last_png == with_lines and base.lines is not None
+
+
+def test_a_refused_value_in_set_leaves_no_stale_picture() -> None:
+    # u1 is applied before constrain's bad value is refused: the picture must show u1's state
+    explorer = PlanarExplorer(resolution=32, redraw_delay=0)
+    with pytest.raises(Exception):  # noqa: B017 - the refusal's type is issue 18's business
+        explorer.set(u1=1.5, constrain="no")
+    assert float(explorer.layer.u[0]) == pytest.approx(1.5)
+    expected = density_grid(explorer.flow, explorer.bounds, 32).density
+    np.testing.assert_allclose(explorer.last_frame.density, expected, rtol=1e-5, atol=1e-7)

@@ -105,7 +105,10 @@ class StagedPass:
         flow._check_like(points, what)
         if (points is not self._points or self._points.shape != points.shape
                 or self._points.dtype != points.dtype):
+            # New points (another grid, or a dtype change): every stage and every layer's
+            # scratch (û and table, kept in the old dtype) starts over.
             self._points, self._stages = points, []
+            self._scratch = WeakKeyDictionary()
         layers = list(reversed(flow.layers)) if self.inverse else list(flow.layers)
         reuse = min(self._valid(len(layers)), len(layers))
         for i in range(reuse):

@@ -85,6 +85,7 @@ class FlowBuilder(Explorer):
             preset_key = "custom"
         flow.to(torch.float32)
         self._selected: int | None = 0 if len(flow) else None
+        self._listed: list = []  # the layer objects the list shows (set by _refresh)
         self._after = len(flow)
         super().__init__(flow, **explorer_kwargs)
         self.editors = {kind: LayerEditor(kind, self._on_layer_edit)
@@ -265,6 +266,7 @@ class FlowBuilder(Explorer):
         """Show the current stack: list, scrubber, buttons, the selected layer's editor and the
         ``layer.*`` controls. Widget updates here are programmatic (no action, no redraw)."""
         layers = list(self.flow.layers)
+        self._listed = layers  # the layer objects shown (a same-length swap is noticed too)
         n = len(layers)
         if self._selected is not None and not 0 <= self._selected < n:
             self._selected = n - 1 if n else None
@@ -320,7 +322,7 @@ class FlowBuilder(Explorer):
 
     # --- hooks of Explorer -------------------------------------------------------------------
     def _before_redraw(self) -> None:
-        if len(self.flow.layers) != len(self.controls["layers"].options):
+        if list(self.flow.layers) != self._listed:
             self._refresh()  # the stack was edited behind the widget's back (flow.layers...)
         self.view.after = self._after
         self._update_params()

@@ -184,10 +184,12 @@ class ControlsMixin:
         buttons = sorted(k for k in values if isinstance(self.controls[k], W.Button))
         if buttons:
             raise ValueError(f"{buttons} are buttons, not values: call .click() on them")
-        with self.scheduler.mute():
-            for name, value in values.items():
-                self.controls[name].value = value
-        self.redraw()
+        try:
+            with self.scheduler.mute():
+                for name, value in values.items():
+                    self.controls[name].value = value
+        finally:  # a refused value must not leave the values set before it undrawn
+            self.redraw()
 
     def redraw(self) -> None:
         """Recompute everything and redraw now (synchronously); errors go to the message area.
