@@ -215,6 +215,7 @@ class TrainingView:
         self.overlay = _overlay(target, self.bounds)
         self._bound_points: list[tuple[int, float]] = []
         self._last_bound: tuple[float, float] | None = None
+        self._masses_at: tuple[int, dict[str, float] | None] | None = None
         self._full_beta = (_first_full_beta(trainer) if isinstance(trainer, ReverseKL)
                            else None)
 
@@ -257,7 +258,7 @@ class TrainingView:
         losses = np.asarray(self.losses, dtype=np.float64)
         loss = float(losses[-smoothing_window(losses.size):].mean()) if losses.size else math.nan
         bound = self._bound(step)
-        masses = self._masses()
+        masses = self._masses(step)
         self._feed_plateau()
         curve = loss_curve(
             losses, total_steps, reference=self.floor, reference_label=self.floor_label,
@@ -288,14 +289,20 @@ class TrainingView:
         self._last_bound = bound
         return bound
 
-    def _masses(self) -> dict[str, float] | None:
+    def _masses(self, step: int) -> dict[str, float] | None:
+        """Mass of q per mode, estimated once per step (a scrub or a control change between
+        steps shows the same flow, so the same masses)."""
         if not has_modes(self.target.name):
             return None
+        if self._masses_at is not None and self._masses_at[0] == step:
+            return self._masses_at[1]
         gen = torch.Generator().manual_seed(MASS_SEED)
         try:
-            return mode_masses(self.target.name, self.flow.sample(MASS_SAMPLES, generator=gen))
+            masses = mode_masses(self.target.name, self.flow.sample(MASS_SAMPLES, generator=gen))
         except ValueError:
-            return None
+            masses = None
+        self._masses_at = (step, masses)
+        return masses
 
     def _feed_plateau(self) -> None:
         """Give the detector the losses of the steps since the last frame (β = 1 steps only:

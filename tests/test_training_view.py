@@ -75,6 +75,17 @@ def test_a_frame_shows_the_exact_density_and_the_mass_per_mode() -> None:
     assert truncated.after_layer == 1
 
 
+def test_mode_masses_are_estimated_once_per_step_and_follow_training() -> None:
+    view = _ml_view()
+    first = view.frame(16).masses
+    assert view.frame(16, after_layer=1).masses is first  # a scrub: the same flow, not resampled
+    view.trainer.run(20)
+    gen = torch.Generator().manual_seed(MASS_SEED)
+    now = view.frame(16).masses
+    assert now is not first
+    assert now == mode_masses("eight_gaussians", view.flow.sample(MASS_SAMPLES, generator=gen))
+
+
 def test_frames_do_not_change_training() -> None:
     watched, alone = _ml_view(), _ml_view()
     for _ in range(4):
