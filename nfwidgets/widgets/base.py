@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipywidgets as W
 import numpy as np
+import torch
 
 from ..flows.base import Layer
 from ..flows.compose import Flow
@@ -161,7 +162,8 @@ class Explorer(ControlsMixin, W.VBox):
         resolution = self.resolution if full else self.coarse_resolution
 
         def compute() -> Frame:
-            self._before_redraw()
+            with torch.no_grad():  # readouts read parameters: no autograd graph for them
+                self._before_redraw()
             # samples are pushed through the flow only while they are shown
             return self.view.compute(resolution, samples=bool(self.show_samples.value))
 
