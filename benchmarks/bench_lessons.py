@@ -53,7 +53,7 @@ import time
 from pathlib import Path
 
 from bench_browser import ECHO_CELL, GAP_MS, MEASURE_JS, SCROLL_JS, bh  # this folder
-from interleave import percentile
+from interleave import load_line, percentile
 
 HERE = Path(__file__).resolve().parent
 LESSONS_DIR = HERE.parent / "lessons"
@@ -376,9 +376,7 @@ def main(argv: list[str] | None = None) -> int:
                     "chromium": bh.chromium_path()},
         "console_errors": console, "wall_s": round(time.perf_counter() - t0, 1),
         "rows": rows}, indent=1))
-    print("load average (1, 5, 15 min) at the end: "
-          + ", ".join(f"{v:.1f}" for v in os.getloadavg()) + " on "
-          + f"{os.cpu_count()} cores")
+    print(load_line())
     print(f"\nwrote {args.out}")
     return 0
 

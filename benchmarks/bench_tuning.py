@@ -36,6 +36,7 @@ from pathlib import Path
 
 from interleave import (  # this folder
     WorkerProcess,
+    load_line,
     paired_ratios,
     redraw_summary,
     rotation,
@@ -132,9 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "workers": hello, "wall_s": round(time.perf_counter() - t0, 1), "rows": rows},
         indent=1))
-    print("load average (1, 5, 15 min) at the end: "
-          + ", ".join(f"{v:.1f}" for v in os.getloadavg()) + " on "
-          + f"{os.cpu_count()} cores")
+    print(load_line())
     print(f"\nwrote {args.out}")
     return 0
 

@@ -130,3 +130,12 @@ def train_summary(chunks: list[dict], steps: int) -> dict:
     return {"steps_per_s": steps * len(chunks) / wall, "cpu_steps_per_s": steps * len(chunks)
             / cpu, "round_steps_per_s": [steps / c["seconds"] for c in chunks],
             "losses": [c["loss"] for c in chunks]}
+
+
+def load_line() -> str:
+    """The machine's load average, printed under every table: a shared machine's numbers are
+    read against it."""
+    import os
+
+    loads = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    return f"load average (1, 5, 15 min) at the end: {loads} on {os.cpu_count()} cores"

@@ -383,14 +383,8 @@ def energy(name: str) -> Energy:
     The ``-ln(eᵃ + eᵇ)`` terms are evaluated with ``torch.logsumexp``, so the energies are
     finite (and have finite gradients) for any finite ``z``, in float32 and float64 alike.
 
-    Arguments:
-        name: one of ``ENERGY_NAMES`` (case-insensitive: ``"u1"`` works).
-
-    Returns:
-        The :class:`Energy`; call it on a tensor of shape ``(N, 2)``.
-
-    Raises:
-        ValueError: for an unknown name.
+    ``name`` is one of ``ENERGY_NAMES`` (case-insensitive); an unknown name raises
+    ``ValueError``. Call the returned :class:`Energy` on a tensor of shape ``(N, 2)``.
 
     References:
         D. J. Rezende and S. Mohamed, "Variational Inference with Normalizing Flows", ICML 2015,
