@@ -144,7 +144,57 @@ echo = W.VBox([echo_slider, echo_label])
 echo.add_class("bench-echo")
 echo'''
 
-MEASURE_JS = """async ([rootSel, handleSel, targetSel, kind, key, timeoutMs]) => {
+#: In-page helper shared by the benchmarks' measurements: ``keyToPaint(root, handle, observed,
+#: read, key, timeoutMs)`` lets the page settle, presses ``key`` on ``handle`` and resolves with
+#: ``{ms, mutation_ms, now}`` once ``read()`` changed inside ``observed`` and the frame showing
+#: the change has been painted (``null`` after ``timeoutMs``).
+KEY_TO_PAINT_JS = """
+    const frame = () => new Promise(r => requestAnimationFrame(r));
+    const idle = () => {
+        const ind = document.querySelector('.jp-Notebook-ExecutionIndicator');
+        return !ind || ind.getAttribute('data-status') === 'idle';
+    };
+    const keyToPaint = async (root, handle, observed, read, key, timeoutMs) => {
+        root.scrollIntoView({block: 'center'});
+        // settle: the kernel is idle and three frames in a row came on time (the page has
+        // painted what the scroll exposed), so one subject's aftermath is not charged to the next
+        for (let calm = 0, last = performance.now(), start = last;
+             calm < 3 && last - start < 2000;) {
+            await frame();
+            const now = performance.now();
+            calm = now - last < 20 && idle() ? calm + 1 : 0;
+            last = now;
+        }
+        const before = read();
+        return await new Promise((resolve) => {
+            let t0 = 0;
+            const timer = setTimeout(() => { observer.disconnect(); resolve(null); }, timeoutMs);
+            const observer = new MutationObserver(() => {
+                const now = read();
+                if (!now || now === before) return;
+                observer.disconnect();
+                clearTimeout(timer);
+                const seen = performance.now() - t0;
+                // the next frame's rendering steps (style, layout, paint) run right after its
+                // rAF callbacks; a message posted from the callback is handled after them, so
+                // this is when the frame showing the change has been painted ("rAF +
+                // postMessage"; a second rAF would add a whole frame interval to every row)
+                const channel = new MessageChannel();
+                channel.port1.onmessage = () =>
+                    resolve({ms: performance.now() - t0, mutation_ms: seen, now});
+                requestAnimationFrame(() => channel.port2.postMessage(0));
+            });
+            observer.observe(observed, {subtree: true, childList: true, attributes: true,
+                                        characterData: true});
+            handle.focus();
+            t0 = performance.now();
+            handle.dispatchEvent(new KeyboardEvent('keydown', {key, bubbles: true,
+                                                              cancelable: true}));
+        });
+    };
+"""
+
+MEASURE_JS = ("""async ([rootSel, handleSel, targetSel, kind, key, timeoutMs]) => {
     const root = document.querySelector(rootSel);
     const handle = root.querySelector(handleSel);
     const target = root.querySelector(targetSel);
@@ -158,49 +208,10 @@ MEASURE_JS = """async ([rootSel, handleSel, targetSel, kind, key, timeoutMs]) =>
             return imgs.length ? imgs[imgs.length - 1].getAttribute('src') : '';
         }
         return target.textContent;
-    };
-    const frame = () => new Promise(r => requestAnimationFrame(r));
-    const idle = () => {
-        const ind = document.querySelector('.jp-Notebook-ExecutionIndicator');
-        return !ind || ind.getAttribute('data-status') === 'idle';
-    };
-    root.scrollIntoView({block: 'center'});  // normally already done (SCROLL_JS)
-    // settle: the kernel is idle and three frames in a row came on time (the page has painted
-    // what the scroll exposed), so one subject's aftermath is not charged to the next
-    for (let calm = 0, last = performance.now(), start = last;
-         calm < 3 && last - start < 2000;) {
-        await frame();
-        const now = performance.now();
-        calm = now - last < 20 && idle() ? calm + 1 : 0;
-        last = now;
-    }
-    const before = read();
-    return await new Promise((resolve) => {
-        let t0 = 0;
-        const timer = setTimeout(() => { observer.disconnect(); resolve(null); }, timeoutMs);
-        const observer = new MutationObserver(() => {
-            const now = read();
-            if (!now || now === before) return;
-            observer.disconnect();
-            clearTimeout(timer);
-            const seen = performance.now() - t0;
-            // the next frame's rendering steps (style, layout, paint) run right after its
-            // rAF callbacks; a message posted from the callback is handled after them, so t1
-            // is when the frame showing the change has been painted ("rAF + postMessage";
-            // a second rAF would add a whole frame interval to every row)
-            const channel = new MessageChannel();
-            channel.port1.onmessage = () =>
-                resolve({ms: performance.now() - t0, mutation_ms: seen});
-            requestAnimationFrame(() => channel.port2.postMessage(0));
-        });
-        observer.observe(target, {subtree: true, childList: true, attributes: true,
-                                  characterData: true});
-        handle.focus();
-        t0 = performance.now();
-        handle.dispatchEvent(new KeyboardEvent('keydown', {key, bubbles: true,
-                                                          cancelable: true}));
-    });
-}"""
+    };""" + KEY_TO_PAINT_JS + """
+    const r = await keyToPaint(root, handle, target, read, key, timeoutMs);
+    return r && {ms: r.ms, mutation_ms: r.mutation_ms};
+}""")
 
 SCROLL_JS = """(rootSel) => document.querySelector(rootSel).scrollIntoView({block: 'center'})"""
 

@@ -52,7 +52,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_browser import ECHO_CELL, GAP_MS, MEASURE_JS, SCROLL_JS, bh  # this folder
+from bench_browser import (  # this folder
+    ECHO_CELL,
+    GAP_MS,
+    KEY_TO_PAINT_JS,
+    MEASURE_JS,
+    SCROLL_JS,
+    bh,
+)
 from interleave import load_line, percentile
 
 HERE = Path(__file__).resolve().parent
@@ -100,7 +107,7 @@ _PICK_JS = """async (mode) => {
     return {error: seen};
 }"""
 
-_MEASURE_JS = """async ([root, handle, key, timeoutMs]) => {
+_MEASURE_JS = ("""async ([root, handle, key, timeoutMs]) => {
     const read = () => {
         const fig = root.querySelector('.nfw-figure-density') || root;
         const i = fig.querySelector('svg.svg-figure image');
@@ -110,42 +117,10 @@ _MEASURE_JS = """async ([root, handle, key, timeoutMs]) => {
         let h = 0x811c9dc5;
         for (let k = 0; k < s.length; k++) h = Math.imul(h ^ s.charCodeAt(k), 16777619);
         return `${s.length}:${(h >>> 0).toString(16)}`;
-    };
-    const frame = () => new Promise(r => requestAnimationFrame(r));
-    const idle = () => {
-        const ind = document.querySelector('.jp-Notebook-ExecutionIndicator');
-        return !ind || ind.getAttribute('data-status') === 'idle';
-    };
-    root.scrollIntoView({block: 'center'});
-    for (let calm = 0, last = performance.now(), start = last;  // settle, as bench_browser
-         calm < 3 && last - start < 2000;) {
-        await frame();
-        const now = performance.now();
-        calm = now - last < 20 && idle() ? calm + 1 : 0;
-        last = now;
-    }
-    const before = read();
-    return await new Promise((resolve) => {
-        let t0 = 0;
-        const timer = setTimeout(() => { observer.disconnect(); resolve(null); }, timeoutMs);
-        const observer = new MutationObserver(() => {
-            const now = read();
-            if (!now || now === before) return;
-            observer.disconnect();
-            clearTimeout(timer);
-            const seen = performance.now() - t0;
-            const channel = new MessageChannel();
-            channel.port1.onmessage = () => resolve(
-                {ms: performance.now() - t0, mutation_ms: seen, picture: hash(now)});
-            requestAnimationFrame(() => channel.port2.postMessage(0));
-        });
-        observer.observe(root, {subtree: true, childList: true, attributes: true});
-        handle.focus();
-        t0 = performance.now();
-        handle.dispatchEvent(new KeyboardEvent('keydown', {key, bubbles: true,
-                                                          cancelable: true}));
-    });
-}"""
+    };""" + KEY_TO_PAINT_JS + """
+    const r = await keyToPaint(root, handle, root, read, key, timeoutMs);
+    return r && {ms: r.ms, mutation_ms: r.mutation_ms, picture: hash(r.now)};
+}""")
 
 _FRAME_JS = """(root) => {
     const f = root.querySelector('.nfw-frame[data-frame]');
