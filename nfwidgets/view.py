@@ -13,9 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import Tensor
 
-from .fast import ForwardCache, InverseCache
+from .fast import ForwardCache, InverseCache, LayerScratch
+from .fast.planar import effective as planar_effective
 from .flows.compose import Flow
+from .flows.planar import Planar
 from .grid import Bounds, check_bounds, deformed_grid, density_grid
 
 __all__ = ["FlowView", "Frame", "line_segment"]
@@ -68,9 +71,12 @@ class FlowView:
             raise ValueError(f"resolution must be an integer in [8, 1024]; got {resolution!r}")
         self.resolution = resolution
         self.n_lines = n_lines
+        # Every pass shares one LayerScratch: a layer's û (and planar table) is derived once
+        # per change, not once per pass.
+        self._scratch = LayerScratch()
         self._caches: dict[int, InverseCache] = {}  # one per grid size (coarse and full)
-        self._lines_cache = ForwardCache()
-        self._samples_cache = ForwardCache()
+        self._lines_cache = ForwardCache(self._scratch)
+        self._samples_cache = ForwardCache(self._scratch)
         gen = torch.Generator().manual_seed(seed)
         self._base_samples = (flow.base.sample(n_samples, generator=gen)
                               if n_samples > 0 else None)
@@ -86,6 +92,17 @@ class FlowView:
                              f"got {layer!r}")
         for cache in (*self._caches.values(), self._lines_cache, self._samples_cache):
             cache.invalidate(layer)
+        self._scratch.invalidate(layer)
+
+    @torch.no_grad()
+    def planar_parameters(self, layer: Planar) -> tuple[Tensor, Tensor, Tensor]:
+        """``layer.effective()`` = ``(û, c, 1 + c)`` of a planar layer of the view's flow, from
+        the scratch its passes share: derived once per change, and the readouts show exactly
+        the numbers the pictures were computed with."""
+        if not isinstance(layer, Planar):
+            raise ValueError(f"planar_parameters needs a Planar layer; got {layer!r}")
+        self._scratch.settle(self.flow)
+        return planar_effective(layer, self._scratch.of(layer, layer.w))
 
     @torch.no_grad()
     def compute(self, resolution: int | None = None, flow: Flow | None = None,
@@ -105,7 +122,7 @@ class FlowView:
                                          f"{name} = {p.detach().tolist()} is not finite")
         cache = self._caches.get(n)
         if cache is None:  # a new resolution: its pass starts from nothing
-            cache = self._caches[n] = InverseCache()
+            cache = self._caches[n] = InverseCache(self._scratch)
         dens = density_grid(flow, self.bounds, n, cache=cache)
         lines = deformed_grid(flow, self.bounds, self.n_lines, 60, cache=self._lines_cache)
         pushed = None

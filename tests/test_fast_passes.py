@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nfwidgets import fast
-from nfwidgets.fast import ForwardCache, InverseCache
+from nfwidgets.fast import ForwardCache, InverseCache, LayerScratch
 from nfwidgets.flows import (
     AffineCoupling,
     ElementwiseAffine,
@@ -242,3 +242,47 @@ def test_an_edit_beyond_a_truncated_flow_is_seen_when_the_layer_is_shown_again()
             xr, ldr, _ = flow.inverse_where(pts) if cache.inverse else (*flow(pts), None)
         _close(x, xr, F64)
         _close(ld, ldr, F64)
+
+
+def test_passes_sharing_a_layer_scratch_derive_u_hat_once_per_change(monkeypatch):
+    """FlowView's passes (inverse grid, forward grid lines, samples) share one LayerScratch:
+    a planar layer's û is derived once per change, and the results equal the reference."""
+    flow = _flow(["planar", "radial", "planar"], 8, F64)
+    _, _, pts = grid_points(((-4, 4), (-4, 4)), 20, dtype=F64)
+    scratch = LayerScratch()
+    inverse, forward = InverseCache(scratch), ForwardCache(scratch)
+    calls = []
+    original = Planar.effective
+
+    def counting(self):
+        calls.append(self)
+        return original(self)
+
+    monkeypatch.setattr(Planar, "effective", counting)
+    with torch.no_grad():
+        inverse.inverse_where(flow, pts)
+        forward.forward(flow, pts)
+        assert len(calls) == 2  # the two planar layers, once each
+        flow.layers[2].u.add_(0.3)
+        for cache in (inverse, forward):
+            cache.invalidate(2)
+        scratch.invalidate(2)
+        calls.clear()
+        z, ld, _ = inverse.inverse_where(flow, pts)
+        x, ldf = forward.forward(flow, pts)
+        assert calls == [flow.layers[2]]
+        zr, ldr, _ = flow.inverse_where(pts)
+        xr, ldfr = flow(pts)
+    _close(z, zr, F64)
+    _close(ld, ldr, F64)
+    _close(x, xr, F64)
+    _close(ldf, ldfr, F64)
+
+
+def test_layer_scratch_never_hands_out_a_dict_of_another_dtype():
+    layer = Planar([1.0, 0.5], [0.3, -0.2], 0.1)
+    scratch = LayerScratch()
+    d32 = scratch.of(layer, torch.zeros(1, dtype=F32))
+    d32["effective"] = "float32 values"
+    assert scratch.of(layer, torch.zeros(1, dtype=F32)) is d32
+    assert "effective" not in scratch.of(layer, torch.zeros(1, dtype=F64))

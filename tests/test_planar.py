@@ -543,3 +543,17 @@ def test_u_hat_of_a_stack_equals_u_hat_of_each_layer():
         assert torch.equal(stacked[k], u_hat(w[k], u[k]))
         assert torch.equal(opc[k], one_plus_wtu_hat(w[k], u[k]))
     assert torch.equal(stacked[2], u[2]) and float(opc[2]) == 1.0
+
+
+def test_fold_functions_of_c_and_b_match_the_methods():
+    from nfwidgets.flows.planar import fold_interval, singular_projections
+
+    for u in ([0.3, 0.2], [-2.0, 0.0], [-1.0, 0.0]):
+        layer = Planar([1.0, 0.0], u, 0.4, constrain=False)
+        c, b = float(layer.wtu_hat), float(layer.b)
+        assert layer.singular_projections() == singular_projections(c, b)
+        assert layer.fold_interval() == fold_interval(c, b)
+    assert singular_projections(-0.5, 0.0) is None and fold_interval(-1.0, 0.0) is None
+    lo, hi = singular_projections(-2.0, 0.3)
+    s = math.acosh(math.sqrt(2.0))
+    assert (lo, hi) == pytest.approx((-0.3 - s, -0.3 + s))

@@ -72,3 +72,18 @@ def test_a_dtype_change_starts_every_layer_over(to) -> None:
     frame = view.compute()
     np.testing.assert_allclose(frame.density, density_grid(flow, view.bounds, 24).density,
                                rtol=1e-5, atol=1e-7)
+
+
+def test_planar_parameters_are_the_layers_and_follow_an_announced_change():
+    layer = Planar([1.0, 0.5], [0.3, -0.2], 0.1)
+    view = FlowView(Flow([layer]), resolution=16)
+    u_hat, c, one_plus_c = view.planar_parameters(layer)
+    ref = layer.effective()
+    for got, want in zip((u_hat, c, one_plus_c), ref, strict=True):
+        assert torch.equal(got, want.detach())
+    with torch.no_grad():
+        layer.u.add_(1.0)
+    view.invalidate(0)
+    assert torch.equal(view.planar_parameters(layer)[0], layer.effective()[0].detach())
+    with pytest.raises(ValueError, match="Planar"):
+        view.planar_parameters(Radial([0.0, 0.0], 1.0, 0.5))

@@ -7,12 +7,20 @@ passes that keep per-layer results until told that a layer changed.
 """
 
 from .layers import base_log_prob, flow_inverse_where, inverse_where, log_prob
-from .passes import ForwardCache, InverseCache, StagedPass, forward, sample_and_log_prob
+from .passes import (
+    ForwardCache,
+    InverseCache,
+    LayerScratch,
+    StagedPass,
+    forward,
+    sample_and_log_prob,
+)
 from .planar import planar_inverse_where, planar_run, solve_projection_table
 
 __all__ = [
     "ForwardCache",
     "InverseCache",
+    "LayerScratch",
     "StagedPass",
     "base_log_prob",
     "flow_inverse_where",

@@ -15,7 +15,8 @@ from ..flows.planar import Planar
 from .layers import inverse_where, layer_forward
 from .planar import planar_run
 
-__all__ = ["ForwardCache", "InverseCache", "StagedPass", "forward", "sample_and_log_prob"]
+__all__ = ["ForwardCache", "InverseCache", "LayerScratch", "StagedPass", "forward",
+           "sample_and_log_prob"]
 
 
 def _runs(layers: list[Layer]) -> list[list[Layer]]:
@@ -54,14 +55,56 @@ def sample_and_log_prob(flow: Flow, n: int, generator: torch.Generator | None = 
     return x, flow.base.log_prob(z) - log_det
 
 
+class LayerScratch:
+    """What a layer's fast route derives from its parameters alone (a planar layer's û and
+    inverse table), one dict per layer object, shared by the passes of one view so that it is
+    derived once per change, not once per pass.
+
+    ``invalidate(k)`` marks layer k (0-based) as changed; the first pass to run afterwards
+    drops its dict (``settle``), the passes after it in the same redraw reuse what that one
+    derived. A dict made in another dtype or device is never handed out.
+    """
+
+    def __init__(self) -> None:
+        self._dicts: WeakKeyDictionary[Layer, tuple[tuple, dict]] = WeakKeyDictionary()
+        self._changed: set[int] | None = set()  # layer indices; None: all
+
+    def invalidate(self, layer: int | None = None) -> None:
+        """Layer ``layer`` (0-based index in ``flow.layers``) changed; ``None``: every layer."""
+        if layer is None or self._changed is None:
+            self._changed = None
+        else:
+            self._changed.add(int(layer))
+
+    def settle(self, flow: Flow) -> None:
+        """Drop the dicts of the layers of ``flow`` marked as changed (indices beyond a
+        truncated ``flow`` stay marked until a flow that long runs)."""
+        if self._changed is None:
+            self._dicts, self._changed = WeakKeyDictionary(), set()
+            return
+        for k in [k for k in self._changed if k < len(flow.layers)]:
+            self._dicts.pop(flow.layers[k], None)
+            self._changed.discard(k)
+
+    def of(self, layer: Layer, like: Tensor) -> dict:
+        """The dict of ``layer``, for points like ``like`` (a new one for another dtype or
+        device)."""
+        key = (like.dtype, like.device)
+        kept = self._dicts.get(layer)
+        if kept is None or kept[0] != key:
+            kept = self._dicts[layer] = (key, {})
+        return kept[1]
+
+
 class StagedPass:
     """A pass of a flow over fixed points, kept stage by stage.
 
     Stage ``i`` holds the points, summed log-det and ``unique`` mask after the ``i``-th layer
     of the pass (first to last for a forward pass, last to first for an inverse pass). A stage
     stays valid until ``invalidate`` says that one of the layers it went through changed;
-    parameters are never watched. Per-layer scratch (a planar layer's û and inverse table) is
-    kept alike and dropped when its layer is invalidated. Structural changes are recognised
+    parameters are never watched. Per-layer scratch (``LayerScratch``) is kept alike and
+    dropped when its layer is invalidated; passes over the same flow may share one
+    (``scratch=``), whose owner then invalidates it. Structural changes are recognised
     without being told: the stages are tied to the layer objects they ran (by identity) and to
     the points tensor (by identity, shape and dtype); new points or different layers start
     afresh.
@@ -69,19 +112,23 @@ class StagedPass:
 
     inverse = True
 
-    def __init__(self) -> None:
+    def __init__(self, scratch: LayerScratch | None = None) -> None:
         self._points: Tensor | None = None
         self._stages: list[tuple[Layer, Tensor, Tensor, Tensor]] = []
         self._changed: set[int] | None = set()  # layer indices; None: all
         self._kept: tuple[tuple, object] | None = None
-        self._scratch: WeakKeyDictionary[Layer, dict] = WeakKeyDictionary()
+        self._owns_scratch = scratch is None
+        self.scratch = LayerScratch() if scratch is None else scratch
 
     def invalidate(self, layer: int | None = None) -> None:
-        """Layer ``layer`` (0-based index in ``flow.layers``) changed; ``None``: everything."""
+        """Layer ``layer`` (0-based index in ``flow.layers``) changed; ``None``: everything.
+        A shared ``scratch`` is invalidated by its owner, once for all its passes."""
         if layer is None or self._changed is None:
             self._changed = None
         else:
             self._changed.add(int(layer))
+        if self._owns_scratch:
+            self.scratch.invalidate(layer)
 
     def kept(self, key: tuple, build: Callable[[], object]) -> object:
         """``build()``, built once per ``key`` and then handed out as the same object (so the
@@ -105,22 +152,18 @@ class StagedPass:
         flow._check_like(points, what)
         if (points is not self._points or self._points.shape != points.shape
                 or self._points.dtype != points.dtype):
-            # New points (another grid, or a dtype change): every stage and every layer's
-            # scratch (û and table, kept in the old dtype) starts over.
+            # New points (another grid, or a dtype change): every stage starts over.
             self._points, self._stages = points, []
-            self._scratch = WeakKeyDictionary()
         layers = list(reversed(flow.layers)) if self.inverse else list(flow.layers)
         reuse = min(self._valid(len(layers)), len(layers))
         for i in range(reuse):
             if self._stages[i][0] is not layers[i]:
                 reuse = i
                 break
+        self.scratch.settle(flow)
         if self._changed is None:
-            self._scratch = WeakKeyDictionary()
             self._changed = set()
-        for k in [k for k in self._changed if k < len(layers)]:
-            self._scratch.pop(flow.layers[k], None)
-            self._changed.discard(k)  # (layers beyond a truncated flow stay marked)
+        self._changed -= set(range(len(layers)))  # (layers beyond a truncated flow stay marked)
         if reuse:
             _, x, log_det, unique = self._stages[reuse - 1]
         else:
@@ -130,9 +173,9 @@ class StagedPass:
         del self._stages[reuse:]
         for layer in layers[reuse:]:
             if self.inverse:
-                x, ld, u = inverse_where(layer, x, self._scratch.setdefault(layer, {}))
+                x, ld, u = inverse_where(layer, x, self.scratch.of(layer, points))
             else:
-                x, ld = layer_forward(layer, x, self._scratch.setdefault(layer, {}))
+                x, ld = layer_forward(layer, x, self.scratch.of(layer, points))
             if self.inverse and u is not None:
                 unique = unique & u
             log_det = log_det + ld

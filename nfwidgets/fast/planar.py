@@ -12,7 +12,7 @@ from torch import Tensor
 from ..flows.planar import Planar, implicit_gradient, one_plus_wtu_hat, solve_projection, u_hat
 from .rows import rows_axpy
 
-__all__ = ["TABLE_SIZE", "planar_forward", "planar_inverse_where", "planar_run",
+__all__ = ["TABLE_SIZE", "effective", "planar_forward", "planar_inverse_where", "planar_run",
            "solve_projection_table"]
 
 #: Knots of the interpolation table that seeds the inverse on large batches.
@@ -40,9 +40,9 @@ def planar_run(layers: list[Planar], z: Tensor) -> tuple[Tensor, Tensor]:
     return z, torch.stack(log_dets).sum(0)
 
 
-def _effective(layer: Planar, scratch: dict | None) -> tuple[Tensor, Tensor, Tensor]:
+def effective(layer: Planar, scratch: dict | None) -> tuple[Tensor, Tensor, Tensor]:
     """``layer.effective()``, kept in ``scratch`` while no gradient is taken (the caller clears
-    ``scratch`` when the layer changes: ``StagedPass.invalidate``)."""
+    ``scratch`` when the layer changes: ``LayerScratch.invalidate``)."""
     if scratch is None or torch.is_grad_enabled():
         return layer.effective()
     if "effective" not in scratch:
@@ -53,7 +53,7 @@ def _effective(layer: Planar, scratch: dict | None) -> tuple[Tensor, Tensor, Ten
 def planar_forward(layer: Planar, z: Tensor, scratch: dict | None = None
                    ) -> tuple[Tensor, Tensor]:
     """``layer._forward(z)`` with fused row updates and û from ``scratch``."""
-    u_hat_, c, one_plus_c = _effective(layer, scratch)
+    u_hat_, c, one_plus_c = effective(layer, scratch)
     h = torch.tanh(torch.addmv(layer.b.expand(z.shape[0]), z, layer.w))
     return torch.addr(z, h, u_hat_), Planar.log_abs_det(h, c, one_plus_c)
 
@@ -62,7 +62,7 @@ def planar_inverse_where(layer: Planar, x: Tensor, scratch: dict | None = None
                          ) -> tuple[Tensor, Tensor, Tensor | None]:
     """``layer._inverse_where(x)`` with the projection solved by ``solve_projection_table``;
     ``scratch`` is a dict kept per layer by the caller (the table and û live there)."""
-    u_hat_, c, one_plus_c = _effective(layer, scratch)
+    u_hat_, c, one_plus_c = effective(layer, scratch)
     y = x @ layer.w
     alpha, h = solve_projection_table(y.detach(), c.detach(), layer.b.detach(), scratch)
     if torch.is_grad_enabled() and (x.requires_grad or any(

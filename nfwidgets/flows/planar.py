@@ -12,7 +12,8 @@ from torch import Tensor, nn
 from ._checks import as_parameter_tensor, check_same_shape
 from .base import Layer
 
-__all__ = ["Planar", "one_plus_wtu_hat", "solve_projection", "u_hat"]
+__all__ = ["Planar", "fold_interval", "one_plus_wtu_hat", "singular_projections",
+           "solve_projection", "u_hat"]
 
 
 def u_hat(w: Tensor, u: Tensor) -> Tensor:
@@ -39,6 +40,25 @@ def one_plus_wtu_hat(w: Tensor, u: Tensor) -> Tensor:
     the small ``1 + wᵀû`` to rounding, and the log-det near the fold line depends on it."""
     wtu = (w * u).sum(-1)
     return torch.where((w != 0).any(-1), F.softplus(wtu), torch.ones_like(wtu))
+
+
+def singular_projections(c: float, b: float) -> tuple[float, float] | None:
+    """Values of ``wᵀz`` where ``det J = 0`` for ``c = wᵀû`` (``None`` when ``c > -1``):
+    ``1 + c sech²s = 0`` at ``wᵀz = -b ± s*``, ``cosh² s* = -c``; det J < 0 between the two."""
+    if c > -1.0:
+        return None
+    s = math.acosh(math.sqrt(-c))
+    return -b - s, -b + s
+
+
+def fold_interval(c: float, b: float) -> tuple[float, float] | None:
+    """Values of ``wᵀx`` whose points have three preimages (``None`` when ``c ≥ -1``): for
+    ``c < -1``, ``α ↦ α + c tanh(α + b)`` has a local maximum at ``α + b = -s*`` and a local
+    minimum at ``α + b = s*``, ``cosh² s* = -c``."""
+    if c >= -1.0:
+        return None
+    s = math.acosh(math.sqrt(-c))
+    return s - b + c * math.tanh(s), -s - b - c * math.tanh(s)
 
 
 def solve_projection(y: Tensor, c: Tensor, b: Tensor, max_iter: int = 100) -> Tensor:
@@ -157,23 +177,14 @@ class Planar(Layer):
         return None
 
     def singular_projections(self) -> tuple[float, float] | None:
-        """Values of ``wᵀz`` where ``det J = 0`` (``None`` when ``wᵀû > -1``): ``1 + c sech²s
-        = 0`` at ``wᵀz = -b ± s*``, ``cosh² s* = -c``; det J < 0 between the two lines."""
-        c = float(self.wtu_hat)
-        if c > -1.0:
-            return None
-        s, b = math.acosh(math.sqrt(-c)), float(self.b.detach())
-        return -b - s, -b + s
+        """Values of ``wᵀz`` where ``det J = 0`` (``None`` when ``wᵀû > -1``): see
+        ``singular_projections``."""
+        return singular_projections(float(self.wtu_hat), float(self.b.detach()))
 
     def fold_interval(self) -> tuple[float, float] | None:
-        """Values of ``wᵀx`` whose points have three preimages (``None`` if invertible): for
-        ``c < -1``, ``α ↦ α + c tanh(α + b)`` has a local maximum at ``α + b = -s*`` and a local
-        minimum at ``α + b = s*``, ``cosh² s* = -c``."""
-        c = float(self.wtu_hat)
-        if c >= -1.0:
-            return None
-        s, b = math.acosh(math.sqrt(-c)), float(self.b.detach())
-        return s - b + c * math.tanh(s), -s - b - c * math.tanh(s)
+        """Values of ``wᵀx`` whose points have three preimages (``None`` if invertible): see
+        ``fold_interval``."""
+        return fold_interval(float(self.wtu_hat), float(self.b.detach()))
 
     @staticmethod
     def log_abs_det(h: Tensor, c: Tensor, one_plus_c: Tensor) -> Tensor:

@@ -9,6 +9,7 @@ import torch
 
 from ..flows.base import StandardNormal
 from ..flows.compose import Flow
+from ..flows.planar import Planar
 from ..grid import Bounds
 from ..layer_controls import LAYER_KIND_LABELS, kind_of, layer_label, new_layer
 from ..view_2d import PrefixView
@@ -316,7 +317,9 @@ class FlowBuilder(Explorer):
             if editor is None:
                 text = f"{head} · no sliders for this kind of layer"
             else:
-                text = f"{head} · {describe(layer)}"
+                derived = (self.view.planar_parameters(layer) if isinstance(layer, Planar)
+                           else None)  # the û and wᵀû the pictures use, derived once
+                text = f"{head} · {describe(layer, derived)}"
         if self.params.value != text:
             self.params.value = text
 

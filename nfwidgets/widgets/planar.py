@@ -6,7 +6,7 @@ import ipywidgets as W
 import torch
 
 from ..flows.compose import Flow
-from ..flows.planar import Planar
+from ..flows.planar import Planar, fold_interval, singular_projections
 from ..plots import lines_mark, set_lines
 from ..view import line_segment
 from .base import Explorer
@@ -53,11 +53,11 @@ class PlanarExplorer(Explorer):
 
     def _before_redraw(self) -> None:
         layer = self.layer
-        self.params.value = describe(layer)
-        c = float(layer.wtu_hat.detach())
+        effective = self.view.planar_parameters(layer)  # (û, c, 1 + c): derived once
+        self.params.value = describe(layer, effective)
+        c, b = float(effective[1]), float(layer.b.detach())
         w = tuple(layer.w.detach().tolist())
-        fold_z = layer.singular_projections()
-        fold_x = layer.fold_interval()
+        fold_z, fold_x = singular_projections(c, b), fold_interval(c, b)
         self._set_fold(self._fold_z, w, fold_z)
         self._set_fold(self._fold_x, w, fold_x)
         if fold_z is not None and fold_x is None:  # wᵀû = -1 exactly (or rounds to it)

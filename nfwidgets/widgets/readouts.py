@@ -20,14 +20,14 @@ def _off(layer: Layer) -> str:
     return "" if layer.constrain else " · constraint <b>off</b>"
 
 
-def _planar(layer: Layer) -> str:
-    u_hat = layer.u_hat.detach().tolist()
-    c = float(layer.wtu_hat.detach())
+def _planar(layer: Layer, effective: tuple | None = None) -> str:
+    u_hat, c, _ = layer.effective() if effective is None else effective
+    u_hat, c = u_hat.detach().tolist(), float(c.detach())
     return (f"û = ({u_hat[0]:+.3f}, {u_hat[1]:+.3f}) · wᵀû = <b>{c:+.3f}</b> "
             f"(1 + wᵀû = {1.0 + c:.3g})" + _off(layer))
 
 
-def _radial(layer: Layer) -> str:
+def _radial(layer: Layer, _effective: None = None) -> str:
     alpha = float(layer.alpha.detach())
     beta = float(layer.beta.detach())
     beta_hat = float(layer.beta_hat.detach())
@@ -44,14 +44,14 @@ def _rule_text(rule: str, bound: float) -> str:
             "sigmoid": "ℓ = log σ(s + 2) &lt; 0 (Glow: can only shrink)"}[rule]
 
 
-def _coupling(layer: Layer) -> str:
+def _coupling(layer: Layer, _effective: None = None) -> str:
     c, t = _SUB[int(layer.cond_index[0])], _SUB[int(layer.trans_index[0])]
     mask = list(SPLITS[split_of(layer)])
     return (f"mask b = {mask}: x{c} passes unchanged, x{t} = z{t}·exp(ℓ(z{c})) + t(z{c}) · "
             f"{_rule_text(layer.scale, layer.bound)}")
 
 
-def _affine(layer: Layer) -> str:
+def _affine(layer: Layer, _effective: None = None) -> str:
     ref = layer.log_scale
     with torch.no_grad():  # the engine's log-det (constant for this layer)
         _, log_det = layer(torch.zeros(1, 2, dtype=ref.dtype, device=ref.device))
@@ -60,8 +60,10 @@ def _affine(layer: Layer) -> str:
             f"log|det J| = Σ s = <b>{float(log_det[0]):+.3f}</b>")
 
 
-def describe(layer: Layer) -> str:
-    """The derived values of a 2-D layer with controls ("" for any other layer)."""
+def describe(layer: Layer, effective: tuple | None = None) -> str:
+    """The derived values of a 2-D layer with controls ("" for any other layer); a planar
+    layer's ``effective`` ``(û, c, 1 + c)`` may be passed in (``FlowView.planar_parameters``:
+    the values the pictures used, derived once)."""
     kind = kind_of(layer)
     return {"planar": _planar, "radial": _radial, "coupling": _coupling,
-            "affine": _affine}[kind](layer) if kind else ""
+            "affine": _affine}[kind](layer, effective) if kind else ""
