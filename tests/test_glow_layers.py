@@ -108,7 +108,7 @@ def test_actnorm_initialises_on_the_first_batch_only() -> None:
     x = 3.0 + 2.5 * torch.randn(64, 4, 4, 4, generator=gen, dtype=torch.float64)
     act = ActNorm(4).double()
     assert not bool(act.initialized)
-    y, log_det = act(x)
+    y, _ = act(x)
     assert bool(act.initialized)
     torch.testing.assert_close(y.mean((0, 2, 3)), torch.zeros(4, dtype=torch.float64),
                                atol=1e-12, rtol=0)
