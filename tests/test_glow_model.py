@@ -10,6 +10,7 @@ import torch
 
 from nfwidgets import data
 from nfwidgets.models.glow import Glow
+from nfwidgets.models.glow.model import ALPHA
 from nfwidgets.models.pretrained import load_pretrained, save_checkpoint
 
 
@@ -25,18 +26,30 @@ def _model(levels: int = 2, seed: int = 0, dtype: torch.dtype = torch.float64) -
 
 @pytest.mark.parametrize("levels", [1, 2, 3])
 def test_log_prob_is_normal_log_density_plus_autograd_log_det(levels: int) -> None:
+    """ln p(v) = ln N(ε) + ln|det ∂ε/∂v|, the Jacobian of the whole map v → ε (logit included)
+    taken by autograd."""
     model = _model(levels)
     v = data.dequantize(data.digits("test")[:2], torch.Generator().manual_seed(1), torch.float64)
     eps = model.encode_values(v)
     for i in range(2):
         jac = torch.autograd.functional.jacobian(
-            lambda u: model.encode((u - 0.5).reshape(1, 1, 8, 8))[0][0], v[i].flatten(),
-            vectorize=True)
+            lambda u: model.encode(model.to_flow_input(u.reshape(1, 8, 8))[0])[0][0],
+            v[i].flatten(), vectorize=True)
         log_det = torch.linalg.slogdet(jac)[1]
         expected = -0.5 * float(eps[i] @ eps[i]) - 32 * math.log(2 * math.pi) + float(log_det)
         with torch.no_grad():
             got = float(model.log_prob(v[i:i + 1])[0])
         assert got == pytest.approx(expected, abs=1e-9)
+
+
+def test_logit_input_and_its_log_det() -> None:
+    v = torch.rand(3, 8, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    v.requires_grad_(True)
+    x, log_det = Glow.to_flow_input(v)
+    torch.testing.assert_close(x[:, 0], torch.logit(ALPHA + (1 - 2 * ALPHA) * v))
+    (dx_dv,) = torch.autograd.grad(x.sum(), v)  # an elementwise map: a diagonal Jacobian
+    torch.testing.assert_close(log_det, dx_dv.log().flatten(1).sum(1))
+    torch.testing.assert_close(Glow.from_flow_input(x), v, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("levels", [1, 2, 3])

@@ -2,15 +2,17 @@
 
 Architecture with ``levels=2`` (Glow, Fig. 2b; Dinh et al. 2017, §3.6)::
 
-    v ∈ [0,1)^(1×8×8) → x = v - 1/2 → squeeze 4×4×4 → K steps → split (2×4×4 leave as ε₁)
-                                    → squeeze 8×2×2 → K steps → ε₂ (8×2×2)
+    v ∈ [0,1)^(1×8×8) → x = logit(α + (1 - 2α) v) → squeeze 4×4×4 → K steps
+        → split (2×4×4 leave as ε₁) → squeeze 8×2×2 → K steps → ε₂ (8×2×2)
 
 A step is ActNorm → InvConv1x1 → ImageAffineCoupling. All ε together (64 numbers) are
 standard normal under the model, so with ``ε = f(x)``
 
-    ln p(v) = ln N(ε; 0, I) + Σ_layers log_det,
+    ln p(v) = ln N(ε; 0, I) + Σ_layers log_det + Σ_pixels ln|dx/dv|.
 
-where the centring ``x = v - 1/2`` is a shift (Jacobian 1, log-det exactly 0).
+The logit (Dinh et al. 2017, §4.1, α = 0.05) sends the edges of [0, 1) far out, so the flow need
+not draw the sharp edge of the many background pixels (level 0, v ∈ [0, 1/17)); its
+Jacobian is diagonal, ``dx/dv = (1 - 2α) / (y (1 - y))`` with ``y = α + (1 - 2α) v``.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from .layers import ActNorm, ImageAffineCoupling, InvConv1x1, Split, Squeeze
 
 __all__ = ["FlowStep", "Glow"]
 
-#: The centring of the flow's input, ``x = v - CENTRE`` (log-det 0).
-CENTRE = 0.5
+#: The logit's margin: ``x = logit(ALPHA + (1 - 2 ALPHA) v)`` (RealNVP's value).
+ALPHA = 0.05
 
 
 class FlowStep(nn.Module):
@@ -92,6 +94,20 @@ class Glow(nn.Module):
     def from_config(cls, config: dict) -> Glow:
         return cls(**config)
 
+    @staticmethod
+    def to_flow_input(v: Tensor) -> tuple[Tensor, Tensor]:
+        """``x = logit(y)``, ``y = α + (1 - 2α) v``, shape (N, 1, 8, 8), and
+        ``ln|det ∂x/∂v| = Σ_pixels [ln(1 - 2α) - ln y - ln(1 - y)]`` (N,)."""
+        y = ALPHA + (1 - 2 * ALPHA) * v
+        x = torch.log(y) - torch.log1p(-y)
+        log_det = (math.log(1 - 2 * ALPHA) - torch.log(y) - torch.log1p(-y)).flatten(1).sum(1)
+        return x[:, None], log_det
+
+    @staticmethod
+    def from_flow_input(x: Tensor) -> Tensor:
+        """``v = (σ(x) - α) / (1 - 2α)``, (N, 8, 8): the inverse of ``to_flow_input``."""
+        return (torch.sigmoid(x[:, 0]) - ALPHA) / (1 - 2 * ALPHA)
+
     # --- the flow: x (N, 1, 8, 8) ↔ ε (N, 64) ------------------------------------------------
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """``ε = f(x)`` (N, 64) and ``ln|det ∂ε/∂x|`` (N,) for flow inputs x (N, 1, 8, 8)."""
@@ -137,13 +153,13 @@ class Glow(nn.Module):
     def log_prob(self, v: Tensor) -> Tensor:
         """``ln p(v)`` (N,) of dequantised images ``v`` (N, 8, 8) in [0, 1).
 
-        The flow's input is ``x = v - 1/2`` (a shift: log-det 0), so
-        ``ln p(v) = ln N(f(x); 0, I) + ln|det ∂f/∂x|``.
+        The flow's input is ``x = logit(α + (1 - 2α) v)`` (``to_flow_input``), so
+        ``ln p(v) = ln N(f(x); 0, I) + ln|det ∂f/∂x| + ln|det ∂x/∂v|``.
         """
-        v = _check_values(v)
-        eps, log_det = self.encode((v - CENTRE)[:, None])
+        x, log_det_input = self.to_flow_input(_check_values(v))
+        eps, log_det = self.encode(x)
         log_normal = -0.5 * (eps ** 2).sum(1) - 0.5 * eps.shape[1] * math.log(2 * math.pi)
-        return log_normal + log_det
+        return log_normal + log_det + log_det_input
 
     def bits_per_dim(self, images: Tensor, generator: torch.Generator | None = None,
                      seed: int = 0) -> float:
@@ -173,15 +189,14 @@ class Glow(nn.Module):
         return temperature * torch.randn(n, data.PIXELS, generator=generator, dtype=dtype)
 
     def decode_values(self, eps: Tensor) -> Tensor:
-        """Images ``v = f⁻¹(ε) + 1/2`` (n, 8, 8) from latents (n, 64)."""
+        """Images ``v`` (n, 8, 8) from latents (n, 64): ``from_flow_input(f⁻¹(ε))``."""
         with torch.no_grad():
-            return self.decode(eps)[:, 0] + CENTRE
+            return self.from_flow_input(self.decode(eps))
 
     def encode_values(self, v: Tensor) -> Tensor:
-        """Latents ``ε = f(v - 1/2)`` (n, 64) of images ``v`` (n, 8, 8) in [0, 1)."""
-        v = _check_values(v)
+        """Latents ``ε = f(x(v))`` (n, 64) of images ``v`` (n, 8, 8) in [0, 1)."""
         with torch.no_grad():
-            return self.encode((v - CENTRE)[:, None])[0]
+            return self.encode(self.to_flow_input(_check_values(v))[0])[0]
 
     def sample(self, n: int, temperature: float = 0.7,
                generator: torch.Generator | None = None) -> Tensor:
@@ -191,7 +206,8 @@ class Glow(nn.Module):
 
 
 def to_levels(v: Tensor) -> Tensor:
-    """``clamp(⌊17 v⌋, 0, 16)`` as int64: the level whose interval holds ``v`` (NaN → 0)."""
+    """``clamp(⌊17 v⌋, 0, 16)`` as int64: the level whose interval holds ``v`` (NaN → 0; a
+    sample may leave [0, 1) slightly, since the logit's margin α maps to v < 0 and v > 1)."""
     k = torch.floor(torch.nan_to_num(v, nan=0.0) * data.LEVELS)
     return k.clamp(0, data.LEVELS - 1).to(torch.int64)
 
