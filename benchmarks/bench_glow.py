@@ -8,8 +8,8 @@ factored out after level 1, 8×2×2 at the top. normflows' model is its multi-sc
 (``normflows.MultiscaleFlow`` of ``GlowBlock``s, ``Squeeze``, ``Merge``, ``DiagGaussian`` base
 per level, ``class_cond=False``); nfwidgets' factored-out half has a learned conditional
 prior (one extra 3×3 conv), normflows' a learned unconditional diagonal Gaussian. Both see the
-flow input ``x = v - 1/2`` of the same dequantised batches (same seed), Adam, same lr, same
-initial seed.
+flow input ``x = logit(α + (1 - 2α) v)`` (``Glow.to_flow_input``, log-det included) of the
+same dequantised batches (same seed), Adam, same lr, same initial seed.
 
 Interleaved rounds in one process (the order rotates each round; round 0 warms up and is not
 timed); each round every contender trains ``--chunk`` steps. Per round the ratio of the two
@@ -53,6 +53,12 @@ def normflows_glow(depth: int, hidden: int) -> nf.MultiscaleFlow:
                       shape[2] // 2 ** levels)
         q0.append(nf.distributions.DiagGaussian(latent))
     return nf.MultiscaleFlow(q0, flows, merges, class_cond=False)
+
+
+def _peer_log_prob(peer: nf.MultiscaleFlow, v: torch.Tensor) -> torch.Tensor:
+    """normflows' ln p(v) with nfwidgets' input map (logit, and its log-det) in front."""
+    x, log_det = Glow.to_flow_input(v)
+    return peer.log_prob(x, None) + log_det
 
 
 class Contender:
@@ -108,7 +114,7 @@ def main() -> None:
     contenders = {
         "nfwidgets Glow": Contender("nfwidgets Glow", ours, ours.log_prob, args),
         "normflows Glow": Contender("normflows Glow", peer,
-                                    lambda v: peer.log_prob((v - 0.5)[:, None], None), args),
+                                    lambda v: _peer_log_prob(peer, v), args),
     }
     params = {n: sum(p.numel() for p in c.model.parameters()) for n, c in contenders.items()}
     start = time.perf_counter()
