@@ -107,7 +107,7 @@ def test_bad_inputs_are_refused() -> None:
         model.bits_per_dim(torch.full((1, 8, 8), float("nan")))
     with pytest.raises(ValueError, match="n must be a positive integer"):
         model.sample(0)
-    for name, value in (("levels", 4), ("depth", 0), ("hidden", 2.5)):
+    for name, value in (("levels", 4), ("depth", 0), ("hidden", 2.5), ("dropout", 1.0)):
         with pytest.raises(ValueError, match=name):
             Glow(**{name: value})
 
@@ -126,3 +126,20 @@ def test_reload_gives_bit_identical_log_prob(tmp_path) -> None:
     before = again.log_prob(v)
     again.log_prob(other)
     assert torch.equal(again.log_prob(v), before)
+
+
+def test_dropout_acts_in_training_only() -> None:
+    torch.manual_seed(0)
+    model = Glow(levels=2, depth=1, hidden=8, dropout=0.5)
+    v = data.dequantize(data.digits("test")[:8], torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        model.log_prob(v)  # initialise ActNorm
+        for p in model.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+        model.train()
+        noisy = [model.log_prob(v) for _ in range(2)]
+        model.eval()
+        clean = [model.log_prob(v) for _ in range(2)]
+    assert not torch.equal(noisy[0], noisy[1])
+    assert torch.equal(clean[0], clean[1])
+    torch.testing.assert_close(model.decode_values(model.encode_values(v)), v)

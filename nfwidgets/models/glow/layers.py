@@ -109,16 +109,18 @@ class ImageAffineCoupling(nn.Module):
     The Jacobian is triangular, and the inverse ``x_b = y_b / σ(h + 2) - t`` needs NN only
     forwards. ``σ(h + 2)`` keeps the scale in (0, 1) and starts it near 0.88; the last conv is
     zero-initialised, so every coupling starts as (nearly) the identity (Glow, §3.3).
+    ``dropout`` (training only) regularises the conditioner on small data sets; for a fixed
+    dropout mask the layer is still exactly invertible, and in eval mode there is none.
     """
 
-    def __init__(self, channels: int, hidden: int = 64) -> None:
+    def __init__(self, channels: int, hidden: int = 64, dropout: float = 0.0) -> None:
         super().__init__()
         if channels % 2:
             raise ValueError(f"channels must be even to split in halves; got {channels}")
         half = channels // 2
         self.net = nn.Sequential(
             nn.Conv2d(half, hidden, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(hidden, hidden, 1), nn.ReLU(),
+            nn.Conv2d(hidden, hidden, 1), nn.ReLU(), nn.Dropout(dropout),
             nn.Conv2d(hidden, 2 * (channels - half), 3, padding=1))
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)

@@ -34,10 +34,10 @@ ALPHA = 0.05
 class FlowStep(nn.Module):
     """One step of Glow: ActNorm → InvConv1x1 → ImageAffineCoupling (log-dets add up)."""
 
-    def __init__(self, channels: int, hidden: int) -> None:
+    def __init__(self, channels: int, hidden: int, dropout: float = 0.0) -> None:
         super().__init__()
         self.layers = nn.ModuleList([ActNorm(channels), InvConv1x1(channels),
-                                     ImageAffineCoupling(channels, hidden)])
+                                     ImageAffineCoupling(channels, hidden, dropout)])
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         total = x.new_zeros(x.shape[0])
@@ -65,19 +65,24 @@ class Glow(nn.Module):
         levels: squeeze → steps (→ split) blocks (1–3: 8×8 halves three times at most).
         depth: flow steps K per level.
         hidden: channels of each coupling's conditioner.
+        dropout: dropout probability inside the conditioners while training (0–1).
 
     ``config`` holds these; ``Glow.from_config(config)`` rebuilds the architecture (the
     checkpoint then loads parameters and buffers, see ``nfwidgets.models.load_pretrained``).
     """
 
-    def __init__(self, levels: int = 2, depth: int = 8, hidden: int = 64) -> None:
+    def __init__(self, levels: int = 2, depth: int = 8, hidden: int = 64,
+                 dropout: float = 0.0) -> None:
         super().__init__()
         _positive_int("levels", levels)
         if levels > 3:
             raise ValueError(f"levels must be 1, 2 or 3 (an 8×8 image halves 3 times); "
                              f"got {levels}")
+        if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not (
+                0 <= dropout < 1):
+            raise ValueError(f"dropout must be a probability in [0, 1); got {dropout!r}")
         self.config = {"levels": levels, "depth": _positive_int("depth", depth),
-                       "hidden": _positive_int("hidden", hidden)}
+                       "hidden": _positive_int("hidden", hidden), "dropout": float(dropout)}
         self.squeezes = nn.ModuleList()
         self.steps = nn.ModuleList()
         self.splits = nn.ModuleList()
@@ -85,7 +90,8 @@ class Glow(nn.Module):
         for level in range(levels):
             channels *= 4
             self.squeezes.append(Squeeze())
-            self.steps.append(nn.ModuleList([FlowStep(channels, hidden) for _ in range(depth)]))
+            self.steps.append(nn.ModuleList([FlowStep(channels, hidden, dropout)
+                                             for _ in range(depth)]))
             if level < levels - 1:
                 self.splits.append(Split(channels))
                 channels //= 2

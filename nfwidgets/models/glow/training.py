@@ -23,7 +23,7 @@ __all__ = ["SETTINGS", "split_train", "train_glow_digits"]
 
 #: The recipe of the shipped checkpoint.
 SETTINGS = {
-    "levels": 2, "depth": 8, "hidden": 64,          # the model
+    "levels": 2, "depth": 8, "hidden": 64, "dropout": 0.0,  # the model
     "batch": 128, "lr": 1e-3, "weight_decay": 1e-4, "warmup": 200, "clip": 50.0,
     "max_steps": 2400, "eval_every": 100, "patience": 8,  # stop after 8 evals without a gain
     "n_val": 144,                                  # ≈ 10 % of the 1,437 training images
@@ -51,7 +51,7 @@ def train_glow_digits(seed: int = 0, **overrides: object) -> tuple[Glow, dict]:
     gen = torch.Generator().manual_seed(seed + 1)
     val_v = data.dequantize(val, torch.Generator().manual_seed(seed + 2))  # fixed noise
 
-    model = Glow(cfg["levels"], cfg["depth"], cfg["hidden"])
+    model = Glow(cfg["levels"], cfg["depth"], cfg["hidden"], cfg["dropout"])
     with torch.no_grad():  # ActNorm's data-dependent initialisation on a first batch
         model.log_prob(data.dequantize(fit[:512], gen))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
