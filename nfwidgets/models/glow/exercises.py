@@ -60,8 +60,8 @@ def check_bits_per_dim(answer: object, nll_nats: float) -> Feedback:
     try:
         got = float(answer)
     except (TypeError, ValueError):
-        feedback = Feedback(False, f"✗ expected a number (bits per pixel), e.g. {expected:.3f}"
-                                   f"; got {answer!r}.")
+        feedback = Feedback(False, f"✗ expected a number (bits per pixel); got {answer!r}. "
+                                   "Replace the ... with your formula.")
     else:
         if not math.isfinite(got):
             feedback = Feedback(False, f"✗ got {got}: bits/dim of a finite NLL is finite.")
