@@ -2,7 +2,7 @@
 """Kernel-side redraw time of ``SampleGrid`` (the pretrained Glow) at its default size.
 
 One redraw = what a temperature-slider move costs in the kernel: decode 25 samples and the
-7-image interpolation row through the flow, tile them, encode the indexed PNG, and send the
+5-image interpolation row through the flow, tile them, encode the indexed PNG, and send the
 widget messages (serialised as the kernel would, ``bench_widgets.SerialisingComm``). Three
 gestures are timed in turn, round after round: a temperature move (same noise, rescaled), a
 "new samples" press (new noise), a change of the row's second digit (one digit encoded anew).
@@ -60,7 +60,7 @@ def main() -> None:
                 continue
             if turn:  # round 0 warms up
                 times[name].append(elapsed)
-    print(f"SampleGrid kernel redraw (5×5 samples + 7-image row), torch "
+    print(f"SampleGrid kernel redraw (5×5 samples + 5-image row), torch "
           f"{torch.__version__}, 1 thread, {args.rounds} rounds")
     print(f"{'gesture':<12} {'p50 ms':>8} {'p90 ms':>8} {'redraws':>8}   target ≤ {TARGET_MS:g} ms")
     for name, values in times.items():

@@ -3,7 +3,7 @@ widgets).
 
 One picture: a 5×5 grid of Glow samples drawn at a temperature ``T`` (``ε ~ N(0, T² I)``,
 decoded, ``k = clamp(⌊17 v⌋, 0, 16)``), and below it an interpolation row between two test
-digits: each is encoded with the flow, ``ε_a = f(v_a - 1/2)`` with ``v = (k + 1/2) / 17`` (the
+digits: each is encoded with the flow, ``ε_a = f(x(v_a))`` with ``v = (k + 1/2) / 17`` (the
 middle of each level's interval: no dequantisation noise), the latents are interpolated
 **linearly**, ``ε(α) = (1 - α) ε_a + α ε_b``, and decoded. The row's ends are the two digits
 themselves (the flow is exactly invertible). A linear path is shorter than the sampled ε near
@@ -32,7 +32,7 @@ __all__ = ["SampleFrame", "SampleView", "grey_palette", "tile"]
 #: Rows and columns of the sample grid.
 GRID = 5
 #: Images in the interpolation row (the two ends included).
-ROW = 7
+ROW = 5
 #: Screen pixels per image pixel, and between images.
 SCALE, GAP = 4, 4
 #: Palette: levels 0–16 from white to black (as digits are usually drawn), then the background.
@@ -107,7 +107,7 @@ class SampleView:
         return self._noise[press]
 
     def latent_of(self, index: int) -> torch.Tensor:
-        """``ε = f(v - 1/2)`` (64,) of test digit ``index`` at its levels' midpoints."""
+        """``ε = f(x(v))`` (64,) of test digit ``index`` at its levels' midpoints."""
         n = self.test.shape[0]
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n:
             raise ValueError(f"test digit index must be an integer in 0–{n - 1}; got {index!r}")
