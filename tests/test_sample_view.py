@@ -3,6 +3,10 @@ picture is the tiled levels, bad settings are refused."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -64,3 +68,12 @@ def test_zero_temperature_gives_one_image_and_bad_settings_are_refused(view: Sam
         view.compute(0.7, -1)
     with pytest.raises(ValueError, match="model must be"):
         SampleView(object())
+
+
+def test_the_view_model_and_glow_import_no_widgets() -> None:
+    code = ("import sys, nfwidgets.sample_view, nfwidgets.models.glow.training\n"
+            "print([m for m in ('ipywidgets', 'bqplot') if m in sys.modules])")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=300, check=True)
+    assert out.stdout.strip() == "[]"
