@@ -17,7 +17,7 @@ contenders' steps/s (CPU time of this single-threaded process, and wall) is pair
 gives the median and the interquartile range. After the last round both models' test bits/dim
 (``data.bits_per_dim``, the same seeded dequantisation) are printed: equal steps, equal data.
 
-    python benchmarks/bench_glow.py [--rounds 8] [--chunk 40]
+    python benchmarks/bench_glow.py [--rounds 10] [--chunk 50]
 """
 
 from __future__ import annotations
@@ -97,8 +97,8 @@ class Contender:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=8, help="timed rounds (after a warm-up)")
-    parser.add_argument("--chunk", type=int, default=40, help="steps per contender per round")
+    parser.add_argument("--rounds", type=int, default=10, help="timed rounds (after a warm-up)")
+    parser.add_argument("--chunk", type=int, default=50, help="steps per contender per round")
     parser.add_argument("--depth", type=int, default=8)
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--batch", type=int, default=128)
