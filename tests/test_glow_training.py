@@ -34,7 +34,8 @@ def test_tiny_run_is_seeded_and_reports_what_it_did() -> None:
                                              abs=1e-4)
     assert set(meta["baselines"]) == {"uniform", "histogram", "gaussian"}
     assert meta["settings"] == {**SETTINGS, **TINY}
-    assert model.config == {"levels": 2, "depth": 1, "hidden": 8, "dropout": 0.0}
+    assert model.config == {"levels": 2, "depth": 1, "hidden": 8,
+                            "dropout": SETTINGS["dropout"]}
     assert not model.training
 
 
