@@ -1,0 +1,10 @@
+"""Glow (Kingma & Dhariwal 2018) on the 8×8 digits: the layers (``layers``), the multi-scale
+model (``model``), its training (``training``) and a checked exercise (``exercises``)."""
+
+from __future__ import annotations
+
+from .layers import ActNorm, ImageAffineCoupling, InvConv1x1, Split, Squeeze
+from .model import FlowStep, Glow, check_temperature, to_levels
+
+__all__ = ["ActNorm", "FlowStep", "Glow", "ImageAffineCoupling", "InvConv1x1", "Split",
+           "Squeeze", "check_temperature", "to_levels"]

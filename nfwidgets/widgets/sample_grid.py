@@ -1,0 +1,109 @@
+"""``SampleGrid``: samples of the pretrained Glow at a temperature, and an interpolation between
+two test digits in latent space. The pictures come from ``nfwidgets.sample_view``; no maths here.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import ipywidgets as W
+
+from ..sample_view import SampleFrame, SampleView
+from .controls import ControlsMixin
+from .scheduler import RedrawScheduler
+
+__all__ = ["SampleGrid"]
+
+_STYLE = {"description_width": "110px"}
+
+
+class SampleGrid(ControlsMixin, W.VBox):
+    """A 5×5 grid of digits sampled from a Glow, ``ε ~ N(0, T² I)``, and below it a row that
+    walks linearly in ε from one test digit to another (``SampleView`` says how).
+
+    Controls (``.controls``): ``"temperature"`` (0–1.2, default 0.7), ``"new_samples"``
+    (Button: the k-th press always shows the same samples for a given ``seed``), ``"first"``
+    and ``"second"`` (indices of the test digits at the ends of the row).
+    ``.image`` is the picture (an ``ipywidgets.Image``, PNG made in the kernel); ``.figures``
+    maps ``"samples"`` to it. ``.press`` counts presses; ``.frame`` counts pictures.
+
+    Arguments:
+        model: a ``Glow``; ``None`` loads ``load_pretrained("glow-digits")``.
+        seed: seeds the samples of every press.
+        redraw_delay: seconds a burst of slider events is gathered (0: redraw at once).
+    """
+
+    css_class = "nfw-sample-grid"
+
+    def __init__(self, model: object = None, *, seed: int = 0, temperature: float = 0.7,
+                 pair: tuple[int, int] = (0, 1), redraw_delay: float = 0.03,
+                 zoom: int = 2) -> None:
+        super().__init__()
+        if model is None:
+            from ..models.pretrained import load_pretrained
+
+            model = load_pretrained("glow-digits")
+        self.view = SampleView(model, seed=seed)
+        self.model = model
+        self.press = 0
+        self.scheduler = RedrawScheduler(self._draw_now, redraw_delay=redraw_delay, settle=None)
+        self.last_frame: SampleFrame | None = None
+        self.controls: dict[str, W.ValueWidget] = {}
+        last = self.view.test.shape[0] - 1
+        self._bind("temperature", W.FloatSlider(
+            value=temperature, min=0.0, max=1.2, step=0.05, description="temperature T",
+            readout_format=".2f", style=_STYLE, continuous_update=True,
+            layout=W.Layout(width="340px")), lambda _v: None)
+        self._bind("new_samples", W.Button(description="new samples", icon="refresh"),
+                   self._new_samples)
+        for name, label, value in (("first", "row from test #", pair[0]),
+                                   ("second", "to test #", pair[1])):
+            self._bind(name, W.IntSlider(value=value, min=0, max=last, description=label,
+                                         style=_STYLE, continuous_update=True,
+                                         layout=W.Layout(width="340px")), lambda _v: None)
+        self.image = W.Image(format="png")
+        self.image.add_class("nfw-figure-samples")
+        self.figures = {"samples": self.image}
+        self._zoom = zoom
+        self.caption = W.HTML()
+        self.caption.add_class("nfw-readout")
+        self.message = W.HTML(layout=W.Layout(display="none"))
+        self.message.add_class("nfw-message")
+        self.status = W.HTML()
+        self.status.add_class("nfw-status")
+        c = self.controls
+        self.children = [W.HBox([c["temperature"], c["new_samples"]]),
+                         W.HBox([c["first"], c["second"]]), self.message, self.image,
+                         self.caption, self.status]
+        self.add_class(self.css_class)
+        self.redraw()
+
+    def _new_samples(self, _value: object) -> None:
+        self.press += 1
+
+    # --- redraw ------------------------------------------------------------------------------
+    def _compute(self) -> SampleFrame:
+        c = self.controls
+        return self.view.compute(c["temperature"].value, self.press,
+                                 (c["first"].value, c["second"].value))
+
+    def _draw_now(self, full: bool) -> bool:
+        """The scheduler's callback (every picture is a full one)."""
+        return self._publish(self._compute, lambda f: f"T = {f.temperature:.2f}, "
+                                                      f"press {f.press}")
+
+    def _draw(self, frame: SampleFrame) -> None:
+        h, w = frame.picture.shape
+        with self.image.hold_sync():
+            self.image.value = frame.png
+            self.image.width, self.image.height = str(w * self._zoom), str(h * self._zoom)
+        first, second = frame.pair
+        note = (f" <span style='color:#b35806'>{frame.nonfinite} decoded values were not "
+                "finite (drawn as level 0): the temperature is too high for this model</span>"
+                if frame.nonfinite else "")
+        self.caption.value = (f"top: {frame.samples.shape[0]} samples at T = "
+                              f"{frame.temperature:.2f} · bottom: test digit #{first} → "
+                              f"#{second}, linear in ε{note}")
+
+    def _picture_digest(self) -> str:
+        return f"{zlib.crc32(self.image.value):08x}"
