@@ -25,7 +25,7 @@ def train(name: str, seed: int = 0, out: Path | None = None) -> Path:
         raise ValueError(f"unknown model {name!r}; available: {sorted(PRETRAINED)}")
     start = time.perf_counter()
     model, meta = _resolve(PRETRAINED[name].trainer)(seed=seed)
-    meta = {**meta, "name": name, "seed": seed, "torch": torch.__version__,
+    meta = {**meta, "name": name, "seed": seed, "torch": str(torch.__version__),
             "command": f"python -m nfwidgets.models.train {name} --seed {seed}",
             "train_seconds": round(time.perf_counter() - start, 1)}
     return save_checkpoint(model, name, meta, out)
