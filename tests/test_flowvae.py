@@ -68,7 +68,7 @@ def test_per_sample_log_det_matches_autograd(seed, flow, scale, latent):
                      dtype=torch.float64)
     _, log_det = amortised_forward(flow, z0, params)
     for i in range(X.shape[0]):
-        one = [tuple(t[i:i + 1].detach() for t in p) for p in params]
+        one = tuple(t[i:i + 1].detach() for t in params)
         jac = torch.autograd.functional.jacobian(
             lambda v, one=one: amortised_forward(flow, v[None], one)[0][0], z0[i])
         sign, ref = torch.linalg.slogdet(jac)
@@ -83,14 +83,14 @@ def test_invertibility_is_enforced_per_sample(seed, scale):
     reparametrisation every image's every layer has wᵀû ≥ -1 (radial: β̂ ≥ -α)."""
     planar = _model("planar", layers=4, seed=seed, scale=scale)
     _, _, params = planar.encode(X)
-    for w, u, _ in params:
-        assert bool((one_plus_wtu_hat(w, u) >= 0).all())
-        assert bool(((w * u_hat(w, u)).sum(-1) >= -1 - 1e-9).all())
+    w, u, _ = params  # (N, K, D): every image, every layer
+    assert bool((one_plus_wtu_hat(w, u) >= 0).all())
+    assert bool(((w * u_hat(w, u)).sum(-1) >= -1 - 1e-9).all())
     radial = _model("radial", layers=4, seed=seed, scale=scale)
     _, _, params_r = radial.encode(X)
-    for _, alpha, beta in params_r:
-        assert bool((alpha > 0).all())
-        assert bool((beta_hat(alpha, beta) + alpha >= 0).all())
+    _, alpha, beta = params_r
+    assert bool((alpha > 0).all())
+    assert bool((beta_hat(alpha, beta) + alpha >= 0).all())
 
 
 @settings(max_examples=15)

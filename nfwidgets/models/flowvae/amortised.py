@@ -35,28 +35,33 @@ def n_flow_params(flow: str, dim: int) -> int:
     return 2 * dim + 1 if flow == "planar" else dim + 2
 
 
-def split_flow_params(flow: str, dim: int, raw: Tensor) -> list[tuple[Tensor, ...]]:
-    """Cut the encoder's flow output, shape (N, K·n_flow_params), into K layers' parameters:
-    planar ``(w (N, D), u (N, D), b (N,))``, radial ``(z0 (N, D), alpha (N,), beta (N,))``."""
-    per = n_flow_params(flow, dim)
-    layers = []
-    for k in range(raw.shape[-1] // per):
-        p = raw[..., k * per:(k + 1) * per]
-        if flow == "planar":
-            layers.append((p[..., :dim], p[..., dim:2 * dim], p[..., 2 * dim]))
-        else:  # α = softplus(a) + ALPHA_FLOOR: no overflow (unlike exp), and α > 0 even when
-            # softplus underflows to 0, so the engine's Radial (α > 0) can hold every example
-            layers.append((p[..., :dim], F.softplus(p[..., dim]) + ALPHA_FLOOR, p[..., dim + 1]))
-    return layers
+def split_flow_params(flow: str, dim: int, raw: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The encoder's flow output, shape (N, K·n_flow_params), as the K layers' parameters
+    stacked on axis 1: planar ``(w (N, K, D), u (N, K, D), b (N, K))``, radial
+    ``(z0 (N, K, D), alpha (N, K), beta (N, K))``."""
+    p = raw.reshape(raw.shape[0], -1, n_flow_params(flow, dim))
+    if flow == "planar":
+        return p[..., :dim], p[..., dim:2 * dim], p[..., 2 * dim]
+    # α = softplus(a) + ALPHA_FLOOR: no overflow (unlike exp), and α > 0 even when softplus
+    # underflows to 0, so the engine's Radial (α > 0) can hold every example
+    return p[..., :dim], F.softplus(p[..., dim]) + ALPHA_FLOOR, p[..., dim + 1]
 
 
 def planar_forward(z: Tensor, w: Tensor, u: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
-    """``f(z) = z + û tanh(wᵀz + b)`` with one ``(w, u, b)`` per row of ``z`` (eq. 10):
-    ``û = u_hat(w, u)`` row by row, and ``ln|det J| = ln|1 + (1 - h²) wᵀû|`` by the engine's
-    ``Planar.log_abs_det`` (eq. 12, appendix A.1)."""
-    one_plus_c = one_plus_wtu_hat(w, u)
-    h = torch.tanh((z * w).sum(-1) + b)
-    return z + h[:, None] * u_hat(w, u), Planar.log_abs_det(h, one_plus_c - 1.0, one_plus_c)
+    """``f_K ∘ … ∘ f_1(z)``, ``f_k(z) = z + û_k tanh(w_kᵀz + b_k)`` with each row's own
+    ``(w_k, u_k, b_k)`` (eq. 10; ``w``, ``u`` (N, K, D), ``b`` (N, K)): ``û = u_hat(w, u)`` and
+    ``1 + wᵀû = one_plus_wtu_hat(w, u)`` for all rows and layers in one vectorised pass (as
+    ``nfwidgets.fast.planar_run`` does for a stack), then per layer
+    ``ln|det J| = ln|1 + (1 - h²) c|`` by ``Planar.log_abs_det`` (eq. 12)."""
+    u_hats, one_plus_c = u_hat(w, u), one_plus_wtu_hat(w, u)
+    c = one_plus_c - 1.0
+    log_dets = []
+    for k in range(w.shape[1]):
+        h = torch.tanh((z * w[:, k]).sum(-1) + b[:, k])
+        z = z + h[:, None] * u_hats[:, k]
+        log_dets.append(Planar.log_abs_det(h, c[:, k], one_plus_c[:, k]))
+    total = torch.stack(log_dets).sum(0) if log_dets else z.new_zeros(z.shape[0])
+    return z, total
 
 
 class AmortisedRadial:
@@ -76,25 +81,26 @@ class AmortisedRadial:
         return self.alpha, beta_hat(self.alpha, self.beta), F.softplus(self.beta)
 
 
-def amortised_forward(flow: str, z: Tensor, params: list[tuple[Tensor, ...]]
+def amortised_forward(flow: str, z: Tensor, params: tuple[Tensor, Tensor, Tensor]
                       ) -> tuple[Tensor, Tensor]:
-    """Push ``z`` (N, D) through the K per-example layers: ``(z_K, Σₖ ln|det Jₖ(z_{k-1})|)``."""
-    total = torch.zeros(z.shape[0], dtype=z.dtype, device=z.device)
-    for p in params:
-        if flow == "planar":
-            z, ld = planar_forward(z, *p)
-        else:
-            z, ld = AmortisedRadial(*p)._forward(z)
+    """Push ``z`` (N, D) through the K per-example layers (``params`` from
+    ``split_flow_params``): ``(z_K, Σₖ ln|det Jₖ(z_{k-1})|)``."""
+    if flow == "planar":
+        return planar_forward(z, *params)
+    total = z.new_zeros(z.shape[0])
+    z0, alpha, beta = params
+    for k in range(z0.shape[1]):
+        z, ld = AmortisedRadial(z0[:, k], alpha[:, k], beta[:, k])._forward(z)
         total = total + ld
     return z, total
 
 
-def engine_layers(flow: str, params: list[tuple[Tensor, ...]], index: int = 0
-                  ) -> list[Planar | Radial]:
+def engine_layers(flow: str, params: tuple[Tensor, Tensor, Tensor], index: int = 0,
+                  k: int | None = None) -> list[Planar | Radial]:
     """The engine's own ``Planar``/``Radial`` layers (constrained, exact inverses) holding
-    example ``index``'s parameters: the same map as ``amortised_forward`` for that example."""
-    layers: list[Planar | Radial] = []
-    for p in params:
-        a, b_, c = (t[index].detach() for t in p)
-        layers.append(Planar(a, b_, c) if flow == "planar" else Radial(a, b_, c))
-    return layers
+    example ``index``'s first ``k`` layers (default all): the same map as
+    ``amortised_forward`` for that example."""
+    a, b_, c = (t[index].detach() for t in params)
+    k = a.shape[0] if k is None else k
+    cls = Planar if flow == "planar" else Radial
+    return [cls(a[j], b_[j], c[j]) for j in range(k)]

@@ -88,7 +88,7 @@ def engine_flow(model, x: Tensor, k: int | None = None) -> Flow:
                          f"got {k!r}")
     mu, log_sigma, params = model.encode(_one(x))
     base = DiagonalNormal(mu[0].detach(), log_sigma[0].detach())
-    return Flow(engine_layers(model.flow, params[:k]), base=base)
+    return Flow(engine_layers(model.flow, params, 0, k), base=base)
 
 
 @torch.no_grad()

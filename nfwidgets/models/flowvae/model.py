@@ -129,9 +129,13 @@ class FlowVAE(nn.Module):
         return ", ".join(f"{k}={v!r}" for k, v in self.config.items())
 
     # --- the pieces -----------------------------------------------------------------------
-    def encode(self, x: Tensor) -> tuple[Tensor, Tensor, list[tuple[Tensor, ...]]]:
-        """``(μ (N, D), ln σ (N, D), K layers' per-example parameters)`` for binary ``x``."""
-        out = self.encoder(check_binary(x).to(self._dtype()))
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor, tuple[Tensor, Tensor, Tensor]]:
+        """``(μ (N, D), ln σ (N, D), the K layers' per-example parameters stacked on axis 1)``
+        for binary ``x`` (see ``amortised.split_flow_params``)."""
+        return self._encode(check_binary(x).to(self._dtype()))
+
+    def _encode(self, x: Tensor) -> tuple[Tensor, Tensor, tuple[Tensor, Tensor, Tensor]]:
+        out = self.encoder(x)
         d = self.latent_dim
         return out[:, :d], out[:, d:2 * d], split_flow_params(self.flow, d, out[:, 2 * d:])
 
@@ -163,15 +167,17 @@ class FlowVAE(nn.Module):
         if not isinstance(n_samples, int) or isinstance(n_samples, bool) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}")
         x = check_binary(x).to(self._dtype())
-        mu, log_sigma, params = self.encode(x)
+        mu, log_sigma, params = self._encode(x)
         n, d = mu.shape
         eps = torch.randn(n_samples, n, d, generator=generator, dtype=mu.dtype)
         z0 = (mu + torch.exp(log_sigma) * eps).reshape(-1, d)
         log_q0 = (-0.5 * eps * eps - log_sigma).sum(-1) - 0.5 * d * math.log(2 * math.pi)
-        rep = [tuple(t.repeat(n_samples, *([1] * (t.ndim - 1))) for t in p) for p in params]
-        z_k, sum_log_det = amortised_forward(self.flow, z0, rep)
-        log_px_z = self.log_likelihood(x.repeat(n_samples, 1), self.decode_logits(z_k))
-        return (x, z_k.reshape(n_samples, n, d), log_q0, sum_log_det.reshape(n_samples, n),
+        if n_samples > 1:  # sample-major rows, like z₀
+            params = tuple(t.repeat(n_samples, *([1] * (t.ndim - 1))) for t in params)
+            x = x.repeat(n_samples, 1)
+        z_k, sum_log_det = amortised_forward(self.flow, z0, params)
+        log_px_z = self.log_likelihood(x, self.decode_logits(z_k))
+        return (x[:n], z_k.reshape(n_samples, n, d), log_q0, sum_log_det.reshape(n_samples, n),
                 log_px_z.reshape(n_samples, n))
 
     # --- the bound and the likelihood ------------------------------------------------------
