@@ -24,7 +24,7 @@ from .model import FlowVAE
 __all__ = ["STEPS", "evaluate", "train_flowvae", "train_k0", "train_k2", "train_k8", "train_k16"]
 
 #: Optimisation steps of the shipped latent-2 models.
-STEPS = 8000
+STEPS = 15000
 
 
 def _beta(step: int, steps: int, warmup: float) -> float:
