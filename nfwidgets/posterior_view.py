@@ -20,7 +20,7 @@ import torch
 
 from .data import binarize, digits
 from .grid import LOG_DENSITY_FLOOR, check_bounds, density_grid
-from .models.flowvae.grids import engine_flow, log_joint_grid
+from .models.flowvae.grids import decoder_grid, engine_flow, log_joint_grid
 
 __all__ = ["PosteriorFrame", "PosteriorView"]
 
@@ -59,6 +59,9 @@ class PosteriorView:
         bounds: the latent view ((z₁ min, max), (z₂ min, max)).
         n_elbo: Monte Carlo draws for ELBO_k.
         seed: seeds the fixed ε of those draws.
+
+    The decoder's values on the grid and each image's ``ln p(x, z)`` are kept between frames
+    (they do not depend on k): after changing the model's weights, make a new view.
     """
 
     def __init__(self, vae, bounds=((-4.0, 4.0), (-4.0, 4.0)), n_elbo: int = 2000,
@@ -75,6 +78,7 @@ class PosteriorView:
         self._eps = torch.randn(n_elbo, 2, generator=torch.Generator().manual_seed(seed),
                                 dtype=self.dtype)
         self._joint: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
+        self._decoded: dict[int, tuple] = {}  # the decoder on the grid: the same for every image
 
     @property
     def n_images(self) -> int:
@@ -102,7 +106,10 @@ class PosteriorView:
         if key not in self._joint:
             if len(self._joint) > 8:
                 self._joint.clear()
-            log_joint, log_area = log_joint_grid(self.vae, self.images[index], n, self.bounds)
+            if n not in self._decoded:
+                self._decoded = {n: decoder_grid(self.vae, n, self.bounds)}
+            log_joint, log_area = log_joint_grid(self.vae, self.images[index], n, self.bounds,
+                                                 self._decoded[n])
             log_px = float(torch.logsumexp(log_joint[0], 0)) + log_area
             self._joint[key] = (log_joint[0].reshape(n, n).double().numpy(), log_px)
         return self._joint[key]

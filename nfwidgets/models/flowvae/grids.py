@@ -23,7 +23,8 @@ from ...grid import LOG_DENSITY_FLOOR, DensityGrid, check_bounds, density_grid, 
 from .amortised import engine_layers
 from .model import check_binary
 
-__all__ = ["LatentGrid", "engine_flow", "log_joint_grid", "posterior_grid", "q_density_grid"]
+__all__ = ["LatentGrid", "decoder_grid", "engine_flow", "log_joint_grid", "posterior_grid",
+           "q_density_grid"]
 
 
 @dataclass(frozen=True)
@@ -44,18 +45,26 @@ def _check_2d(model) -> None:
 
 
 @torch.no_grad()
-def log_joint_grid(model, x: Tensor, n: int, bounds) -> tuple[Tensor, float]:
-    """``(ln p(x|z) + ln p(z) for each image and cell, shape (N, n²); ln cell area)``. The
-    decoder runs once on the n² cell centres; every image then costs one matrix product,
-    ``ln p(x|z) = x·ℓ(z) - Σⱼ softplus(ℓⱼ(z))``."""
+def decoder_grid(model, n: int, bounds) -> tuple[Tensor, Tensor, float]:
+    """What every image shares on the grid: the decoder's logits ``ℓ(z)`` at the n² cell
+    centres (n², 64), ``ln p(z) - Σⱼ softplus(ℓⱼ(z))`` (n²,), and ``ln`` cell area."""
     _check_2d(model)
-    x = check_binary(x).to(model._dtype())
     (x0, x1), (y0, y1) = check_bounds(bounds)
     _, _, z = grid_points(bounds, n, dtype=model._dtype())
     logits = model.decode_logits(z)
-    log_joint = (x @ logits.T - torch.nn.functional.softplus(logits).sum(-1)
-                 + model.log_prior(z))
-    return log_joint, math.log((x1 - x0) * (y1 - y0) / (n * n))
+    shared = model.log_prior(z) - torch.nn.functional.softplus(logits).sum(-1)
+    return logits, shared, math.log((x1 - x0) * (y1 - y0) / (n * n))
+
+
+@torch.no_grad()
+def log_joint_grid(model, x: Tensor, n: int, bounds, decoded=None) -> tuple[Tensor, float]:
+    """``(ln p(x|z) + ln p(z) for each image and cell, shape (N, n²); ln cell area)``. The
+    decoder runs once on the n² cell centres (or ``decoded``, a kept ``decoder_grid``); every
+    image then costs one matrix product, ``ln p(x|z) = x·ℓ(z) - Σⱼ softplus(ℓⱼ(z))``."""
+    _check_2d(model)
+    x = check_binary(x).to(model._dtype())
+    logits, shared, log_area = decoded if decoded is not None else decoder_grid(model, n, bounds)
+    return x @ logits.T + shared, log_area
 
 
 def _one(x: Tensor) -> Tensor:
