@@ -1,5 +1,5 @@
 """``FlowVAE``: a variational autoencoder whose approximate posterior is a normalizing flow
-(Rezende & Mohamed 2015, §4, eq. 15; formulas in docs: MATH.md "Flows in a VAE").
+(Rezende & Mohamed 2015, §4, eq. 15).
 
 - Encoder (MLP on the 64 binarised pixels) → ``μ(x)``, ``ln σ(x)`` and, amortised, every
   layer's parameters; ``z₀ = μ + σ ⊙ ε``, ``z_K = f_K ∘ … ∘ f₁(z₀)``.

@@ -3,10 +3,11 @@
 Loss: the Monte Carlo negative ELBO with KL warm-up (Bowman et al. 2016; Sønderby et al.
 2016): ``reconstruction + β_t (ln q_K(z_K|x) - ln p(z_K))`` with ``β_t`` rising linearly from 0
 to 1 over the first ``warmup`` fraction of the steps, then 1 (the true −ELBO). Early on the
-decoder learns to use z before the KL term pulls every posterior onto the prior; Rezende &
-Mohamed (2015, §6) anneal the same way with an inverse temperature. Adam, minibatches of the
-1,437 training images, one ``torch.Generator`` seeded from ``seed`` for the initial weights,
-the batches and the ε draws: the same seed gives the same model (same torch and CPU).
+decoder learns to use z before the KL term pulls every posterior onto the prior (Rezende &
+Mohamed 2015, §6, anneal in a similar spirit, with an inverse temperature on the energy).
+Adam, minibatches of the 1,437 training images; ``seed`` seeds the initial weights
+(``torch.manual_seed``) and one ``torch.Generator`` for the batches and the ε draws: the same
+seed gives the same model (same torch and CPU).
 
 ``train_k0/k2/k8/k16`` make the shipped ``flowvae-digits-k*`` checkpoints (2-D latent, planar);
 ``python -m nfwidgets.models.train flowvae-digits-k8 --threads 1`` runs one.
