@@ -1,0 +1,234 @@
+"""``FlowVAE``: a variational autoencoder whose approximate posterior is a normalizing flow
+(Rezende & Mohamed 2015, §4, eq. 15).
+
+- Encoder (MLP on the 64 binarised pixels) → ``μ(x)``, ``ln σ(x)`` and, amortised, every
+  layer's parameters; ``z₀ = μ + σ ⊙ ε``, ``z_K = f_K ∘ … ∘ f₁(z₀)``.
+- Decoder (MLP) → 64 Bernoulli logits ``ℓ(z)``: ``ln p(x|z) = Σⱼ xⱼℓⱼ - softplus(ℓⱼ)``.
+- Prior ``p(z) = N(0, I)``.
+
+.. math:: -\\text{ELBO}(x) = E_{q_0}\\Bigl[\\ln q_0(z_0|x) - \\sum_k \\ln|\\det J_k|
+          - \\ln p(x|z_K) - \\ln p(z_K)\\Bigr] \\ge -\\ln p(x),
+
+lesson 07's free energy with ``U(z) = -ln p(x, z)``; the gap is ``KL(q_K(z|x) ‖ p(z|x))``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .amortised import FLOWS, amortised_forward, n_flow_params, split_flow_params
+
+__all__ = ["MAX_LAYERS", "ElboTerms", "FlowVAE", "check_binary"]
+
+#: Most amortised layers a FlowVAE takes (the paper goes to 80; more only slows the lesson).
+MAX_LAYERS = 64
+PIXELS = 64
+
+
+@dataclass(frozen=True)
+class ElboTerms:
+    """The negative ELBO of each example and its four terms (tensors of shape (N,), averaged
+    over the samples): ``total = log_q0 - sum_log_det + reconstruction - log_prior``.
+
+    Attributes:
+        reconstruction: ``-ln p(x|z_K)``.  log_q0: ``ln q₀(z₀|x)``.
+        sum_log_det: ``Σₖ ln|det Jₖ(z_{k-1})|``.  log_prior: ``ln p(z_K)``.
+    """
+
+    total: Tensor
+    reconstruction: Tensor
+    log_q0: Tensor
+    sum_log_det: Tensor
+    log_prior: Tensor
+
+    @property
+    def kl_part(self) -> Tensor:
+        """``ln q_K(z_K|x) - ln p(z_K)``: the Monte Carlo KL term of the bound."""
+        return self.log_q0 - self.sum_log_det - self.log_prior
+
+
+def check_binary(x: object, name: str = "x") -> Tensor:
+    """``x`` as a float tensor (N, 64) of 0s and 1s (``nfwidgets.data.binarize``; a single
+    image (64,) becomes (1, 64)), or a ``ValueError`` naming what is wrong."""
+    if not isinstance(x, Tensor):
+        raise ValueError(f"{name} must be a torch tensor (N, 64) of binarised pixels "
+                         f"(nfwidgets.data.binarize); got {type(x).__name__}")
+    if x.ndim == 1:
+        x = x[None]
+    if x.ndim != 2 or x.shape[1] != PIXELS or x.shape[0] < 1:
+        raise ValueError(f"{name} must have shape (N, 64) with N ≥ 1 (binarised 8×8 images); "
+                         f"got {tuple(x.shape)}")
+    if not x.is_floating_point():
+        x = x.to(torch.get_default_dtype())
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} holds NaN or infinite values; pixels must be 0 or 1")
+    bad = (x != 0) & (x != 1)
+    if bool(bad.any()):
+        raise ValueError(f"{name} must hold only 0 and 1 (the decoder is Bernoulli); got "
+                         f"{float(x[bad][0]):g} (binarise with nfwidgets.data.binarize)")
+    return x
+
+
+def _mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(n_in, hidden), nn.Softplus(), nn.Linear(hidden, hidden),
+                         nn.Softplus(), nn.Linear(hidden, n_out))
+
+
+def _logmeanexp(t: Tensor, dim: int = 0) -> Tensor:
+    return torch.logsumexp(t, dim) - math.log(t.shape[dim])
+
+
+class FlowVAE(nn.Module):
+    """VAE with an amortised flow posterior (Rezende & Mohamed 2015, §4.2).
+
+    Arguments:
+        latent_dim: dimension D of z (2 lets the posterior be drawn and ln p(x) be integrated).
+        flow: ``"planar"`` (eq. 10) or ``"radial"`` (eq. 14) layers.
+        layers: K ≥ 0 amortised layers (K = 0 is the plain Gaussian VAE).
+        hidden: width of the encoder's and decoder's two hidden layers.
+
+    The encoder's last layer outputs ``2D + K·n_flow_params`` numbers per image: μ, ln σ and
+    each layer's raw parameters, constrained per example as the engine's layers do.
+    """
+
+    def __init__(self, latent_dim: int = 2, flow: str = "planar", layers: int = 8,
+                 hidden: int = 128) -> None:
+        super().__init__()
+        for name, value, lo, hi in (("latent_dim", latent_dim, 1, 256),
+                                    ("layers", layers, 0, MAX_LAYERS),
+                                    ("hidden", hidden, 1, 4096)):
+            if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+                raise ValueError(f"FlowVAE: {name} must be an integer in [{lo}, {hi}]; "
+                                 f"got {value!r}")
+        if flow not in FLOWS:
+            raise ValueError(f"FlowVAE: flow must be one of {FLOWS}; got {flow!r}")
+        self.latent_dim, self.flow, self.layers, self.hidden = latent_dim, flow, layers, hidden
+        n_out = 2 * latent_dim + layers * n_flow_params(flow, latent_dim)
+        self.encoder = _mlp(PIXELS, hidden, n_out)
+        self.decoder = _mlp(latent_dim, hidden, PIXELS)
+
+    @property
+    def config(self) -> dict:
+        """What ``from_config`` needs to rebuild the model."""
+        return {"latent_dim": self.latent_dim, "flow": self.flow, "layers": self.layers,
+                "hidden": self.hidden}
+
+    @classmethod
+    def from_config(cls, config: dict) -> FlowVAE:
+        """A fresh model of the given ``config`` (as returned by ``.config``)."""
+        if not isinstance(config, dict):
+            raise ValueError(f"config must be a dict like FlowVAE().config; got {config!r}")
+        return cls(**config)
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+
+    # --- the pieces -----------------------------------------------------------------------
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor, tuple[Tensor, Tensor, Tensor]]:
+        """``(μ (N, D), ln σ (N, D), the K layers' per-example parameters stacked on axis 1)``
+        for binary ``x`` (see ``amortised.split_flow_params``)."""
+        return self._encode(check_binary(x).to(self._dtype()))
+
+    def _encode(self, x: Tensor) -> tuple[Tensor, Tensor, tuple[Tensor, Tensor, Tensor]]:
+        out = self.encoder(x)
+        d = self.latent_dim
+        return out[:, :d], out[:, d:2 * d], split_flow_params(self.flow, d, out[:, 2 * d:])
+
+    def decode_logits(self, z: Tensor) -> Tensor:
+        """Bernoulli logits ``ℓ(z)``, shape (N, 64)."""
+        return self.decoder(z)
+
+    def decode_mean(self, z: Tensor) -> Tensor:
+        """The decoded mean image ``sigmoid(ℓ(z))`` as (N, 8, 8) pixel probabilities."""
+        return torch.sigmoid(self.decode_logits(z)).reshape(-1, 8, 8)
+
+    @staticmethod
+    def log_likelihood(x: Tensor, logits: Tensor) -> Tensor:
+        """``ln p(x|z) = Σⱼ xⱼℓⱼ - softplus(ℓⱼ)`` (Bernoulli with logits ℓ), over the last axis."""
+        return (x * logits - F.softplus(logits)).sum(-1)
+
+    @staticmethod
+    def log_prior(z: Tensor) -> Tensor:
+        """``ln p(z) = -½‖z‖² - (D/2) ln 2π`` (standard normal prior)."""
+        return -0.5 * (z * z).sum(-1) - 0.5 * z.shape[-1] * math.log(2 * math.pi)
+
+    def _dtype(self) -> torch.dtype:
+        return self.decoder[0].weight.dtype
+
+    def _samples(self, x: Tensor, n_samples: int, generator: torch.Generator | None
+                 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """``(x, z_K, ln q₀(z₀|x), Σ ln|det J|, ln p(x|z_K))``, each with a leading sample axis
+        (S, N, …): ``z₀ = μ + σ ε`` (reparametrised), then the example's own K layers."""
+        if not isinstance(n_samples, int) or isinstance(n_samples, bool) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}")
+        x = check_binary(x).to(self._dtype())
+        mu, log_sigma, params = self._encode(x)
+        n, d = mu.shape
+        eps = torch.randn(n_samples, n, d, generator=generator, dtype=mu.dtype)
+        z0 = (mu + torch.exp(log_sigma) * eps).reshape(-1, d)
+        log_q0 = (-0.5 * eps * eps - log_sigma).sum(-1) - 0.5 * d * math.log(2 * math.pi)
+        if n_samples > 1:  # sample-major rows, like z₀
+            params = tuple(t.repeat(n_samples, *([1] * (t.ndim - 1))) for t in params)
+            x = x.repeat(n_samples, 1)
+        z_k, sum_log_det = amortised_forward(self.flow, z0, params)
+        log_px_z = self.log_likelihood(x, self.decode_logits(z_k))
+        return (x[:n], z_k.reshape(n_samples, n, d), log_q0, sum_log_det.reshape(n_samples, n),
+                log_px_z.reshape(n_samples, n))
+
+    # --- the bound and the likelihood ------------------------------------------------------
+    def negative_elbo(self, x: Tensor, n_samples: int = 1,
+                      generator: torch.Generator | None = None) -> ElboTerms:
+        """Monte Carlo ``-ELBO(x)`` per example (mean over ``n_samples`` draws of ε), with its
+        four terms; differentiable (the reparametrisation trick), for training."""
+        _, z_k, log_q0, sum_log_det, log_px_z = self._samples(x, n_samples, generator)
+        log_prior = self.log_prior(z_k)
+        terms = [log_q0, sum_log_det, -log_px_z, log_prior]
+        log_q0, sum_log_det, rec, log_prior = (t.mean(0) for t in terms)
+        return ElboTerms(total=log_q0 - sum_log_det + rec - log_prior, reconstruction=rec,
+                         log_q0=log_q0, sum_log_det=sum_log_det, log_prior=log_prior)
+
+    @torch.no_grad()
+    def marginal_log_likelihood(self, x: Tensor, n_samples: int = 1000,
+                                generator: torch.Generator | None = None,
+                                chunk: int = 250) -> Tensor:
+        """Importance-sampled ``ln p(x) ≈ ln (1/S) Σₛ p(x, zₛ) / q_K(zₛ|x)``, ``zₛ ~ q_K(·|x)``
+        (log-mean-exp of the weights), per example. Its expectation is ≤ ln p(x) and ≥ the
+        ELBO (Burda et al. 2016, IWAE bound); it tends to ln p(x) as S grows."""
+        if not isinstance(n_samples, int) or isinstance(n_samples, bool) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}")
+        parts = []
+        for start in range(0, n_samples, chunk):
+            _, z_k, log_q0, sld, log_px_z = self._samples(x, min(chunk, n_samples - start),
+                                                          generator)
+            parts.append(log_px_z + self.log_prior(z_k) - (log_q0 - sld))
+        return _logmeanexp(torch.cat(parts), 0)
+
+    def marginal_log_likelihood_quadrature(self, x: Tensor, grid: int = 400,
+                                           bounds=((-5.0, 5.0), (-5.0, 5.0))) -> Tensor:
+        """``ln p(x) = ln ∫ p(x|z) p(z) dz`` on a ``grid``×``grid`` latent grid (midpoint rule:
+        log-sum-exp of ``ln p(x|z) + ln p(z)`` over the cells, plus ``ln`` cell area). Needs
+        ``latent_dim = 2``; exact up to the grid's resolution and the mass outside ``bounds``."""
+        from .grids import log_joint_grid
+
+        log_joint, log_area = log_joint_grid(self, x, grid, bounds)
+        return torch.logsumexp(log_joint, -1) + log_area
+
+    def posterior_grid(self, x: Tensor, n: int = 200, bounds=((-4.0, 4.0), (-4.0, 4.0))):
+        """The true posterior ``ln p(z|x) = ln p(x|z) + ln p(z) - ln p(x)`` of one image on an
+        n×n grid (``nfwidgets.models.flowvae.grids.posterior_grid``)."""
+        from .grids import posterior_grid
+
+        return posterior_grid(self, x, n, bounds)
+
+    def q_density_grid(self, x: Tensor, k: int | None = None, n: int = 200,
+                       bounds=((-4.0, 4.0), (-4.0, 4.0))):
+        """The exact ``q_k(z|x)`` after ``k`` of the image's layers on an n×n grid, through
+        the engine layers' inverses (``nfwidgets.models.flowvae.grids.q_density_grid``)."""
+        from .grids import q_density_grid
+
+        return q_density_grid(self, x, self.layers if k is None else k, n, bounds)

@@ -1,0 +1,121 @@
+"""PosteriorExplorer: sliders drive the view model, numbers never NaN, clicks decode, errors
+are shown and state is kept, one slider move sends one update per changed model."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import bqplot
+import ipywidgets as W
+import numpy as np
+import pytest
+import torch
+from helpers import image_png
+
+from nfwidgets.models.flowvae import FlowVAE
+from nfwidgets.widgets.posterior import PosteriorExplorer
+
+N = 32
+
+
+def _explorer(**kwargs) -> PosteriorExplorer:
+    torch.manual_seed(0)
+    return PosteriorExplorer(FlowVAE(layers=4, hidden=16), redraw_delay=0, resolution=N,
+                             **kwargs)
+
+
+@pytest.fixture
+def explorer() -> PosteriorExplorer:
+    return _explorer(index=3, k=2)
+
+
+def test_classes_and_first_picture(explorer: PosteriorExplorer) -> None:
+    assert {"nfw-explorer", "nfw-posterior-explorer"} <= set(explorer._dom_classes)
+    assert "nfw-figure-density" in explorer.figures["qk"]._dom_classes
+    assert explorer.frame == 1 and explorer.last_frame.index == 3 and explorer.last_frame.k == 2
+    assert 'data-picture="' + explorer.panels["qk"].digest() in explorer.status.value
+    for fig in explorer.figures.values():
+        image = next(m for m in fig.marks if isinstance(m, bqplot.Image))
+        assert image_png(image.image).startswith(b"\x89PNG")
+
+
+def test_sliders_drive_the_view(explorer: PosteriorExplorer) -> None:
+    explorer.set(index=10, k=4)
+    frame = explorer.last_frame
+    expected = explorer.view.compute(10, 4, N)
+    np.testing.assert_array_equal(frame.qk, expected.qk)
+    assert frame.gap == pytest.approx(expected.gap)
+    before = explorer.panels["qk"].digest()
+    explorer.controls["k"].value = 0
+    assert explorer.panels["qk"].digest() != before
+    assert f"{explorer.last_frame.gap:.3f}" in explorer.readout.value
+
+
+def test_slider_fuzz_never_shows_nan() -> None:
+    explorer = _explorer()
+    rng = random.Random(0)
+    for _ in range(25):
+        name = rng.choice(["index", "k"])
+        slider = explorer.controls[name]
+        slider.value = rng.randint(slider.min, slider.max)
+        frame = explorer.last_frame
+        for value in (frame.log_px, frame.elbo, frame.gap):
+            assert np.isfinite(value)
+        for arr in (frame.posterior, frame.q0, frame.qk):
+            assert np.isfinite(arr).all()
+        assert "nan" not in explorer.readout.value.lower()
+    assert explorer.frame > 10
+
+
+def test_click_shows_the_decoded_mean(explorer: PosteriorExplorer) -> None:
+    explorer.panels["q0"].mark._handle_custom_msg(
+        {"event": "element_click", "data": {"click_x": 0.5, "click_y": -1.5}}, [])
+    np.testing.assert_allclose(explorer.decoded, explorer.view.decoded(0.5, -1.5))
+    assert "(0.50, -1.50)" in explorer.decoded_html.value
+    for marker in explorer._markers:
+        assert list(marker.x) == [0.5] and list(marker.y) == [-1.5]
+    explorer.show_decoded(float("nan"), 0.0)  # an error is shown, the last image kept
+    assert "finite" in explorer.message.value
+    np.testing.assert_allclose(explorer.decoded, explorer.view.decoded(0.5, -1.5))
+
+
+def test_engine_error_is_shown_and_state_kept(explorer: PosteriorExplorer, monkeypatch) -> None:
+    good = explorer.last_frame
+
+    def broken(*args, **kwargs):
+        raise ValueError("the bound is not finite")
+
+    monkeypatch.setattr(explorer.view, "compute", broken)
+    explorer.set(k=3)
+    assert "not finite" in explorer.message.value
+    assert explorer.last_frame is good and explorer.controls["k"].value == 3
+    monkeypatch.undo()
+    explorer.set(k=1)
+    assert explorer.message.value == "" and explorer.last_frame.k == 1
+
+
+def test_bad_arguments_raise() -> None:
+    with pytest.raises(ValueError, match="index"):
+        _explorer(index=999)
+    with pytest.raises(ValueError, match="k must"):
+        _explorer(k=9)
+    with pytest.raises(ValueError, match="unknown control"):
+        _explorer().set(digit=3)
+
+
+def test_one_slider_move_sends_one_update_per_changed_model(comm_log: list) -> None:
+    explorer = _explorer()
+    frame = explorer.frame
+    comm_log.clear()
+    explorer.controls["index"].value = 17
+    assert explorer.frame == frame + 1
+    updates = Counter(cid for method, cid, _ in comm_log if method == "update")
+    assert updates and max(updates.values()) == 1
+    assert [m for m, _, _ in comm_log if m in ("open", "close")] == []
+
+
+def test_default_is_the_shipped_k8_model() -> None:
+    explorer = PosteriorExplorer(redraw_delay=0, resolution=N)
+    assert explorer.view.vae.layers == 8 and explorer.controls["k"].value == 8
+    assert isinstance(explorer.controls["index"], W.IntSlider)
