@@ -19,7 +19,8 @@ def _fresh(code: str) -> str:
 
 
 @pytest.mark.parametrize("module", ["nfwidgets", "nfwidgets.flows", "nfwidgets.targets",
-                                    "nfwidgets.train", "nfwidgets.kernel"])
+                                    "nfwidgets.train", "nfwidgets.kernel", "nfwidgets.data",
+                                    "nfwidgets.baselines", "nfwidgets.models"])
 def test_the_engine_imports_neither_ipywidgets_nor_bqplot(module: str) -> None:
     code = (f"import sys, {module}\n"
             "print([m for m in ('ipywidgets', 'bqplot') if m in sys.modules])")
@@ -34,7 +35,8 @@ def test_a_widget_is_imported_on_first_use() -> None:
 
 def test_dir_and_all_list_every_public_name() -> None:
     lazy = {"ChangeOfVariables1D", "CouplingExplorer", "FlowBuilder", "PlanarExplorer",
-            "RadialExplorer", "TrainingDashboard", "figure3_panel"}
+            "RadialExplorer", "TrainingDashboard", "figure3_panel", "PosteriorExplorer",
+            "SampleGrid"}
     assert lazy <= set(nfwidgets.__all__) <= set(dir(nfwidgets))
     assert {"Flow", "Planar", "tune_kernel", "__version__"} <= set(nfwidgets.__all__)
     assert list(nfwidgets.__all__) == sorted(nfwidgets.__all__)

@@ -429,7 +429,8 @@ def error_outputs(page: object) -> list[str]:
 # --- widgets on the page -----------------------------------------------------------------------
 #: Containers of the explorers and the training dashboard (all publish a ``.nfw-frame``
 #: counter and have a ``.nfw-figure-density``).
-EXPLORERS = ".nfw-explorer, .nfw-change-of-variables, .nfw-training-dashboard"
+EXPLORERS = (".nfw-explorer, .nfw-change-of-variables, .nfw-training-dashboard, "
+             ".nfw-sample-grid")
 #: The slider to move in a widget whose first slider does not redraw (the dashboard's learning
 #: rate only acts on the next training step); any other: its first visible slider.
 #: (class of the widget → CSS selector of the control)
@@ -460,6 +461,8 @@ def wait_widgets_rendered(page: object, min_figures: int = 0,
 #: A string that changes whenever an explorer's density picture changes: the ``href`` of its
 #: bqplot Image mark (the picture's PNG as a data URL) or, for 1-D plots, the lines' paths.
 _SIGNATURE_JS = """(root) => {
+    const samples = root.querySelector('img.nfw-figure-samples');  // SampleGrid: a plain Image
+    if (samples) return samples.getAttribute('src') || '';
     const fig = root.querySelector('.nfw-figure-density');
     if (!fig) return null;
     const svg = fig.querySelector('svg.svg-figure');
@@ -548,10 +551,12 @@ _PICTURE_JS = """async (root, timeoutMs) => {
     while (performance.now() - start < timeoutMs) {
         const f = root.querySelector('.nfw-frame[data-picture]');
         const img = root.querySelector('.nfw-figure-density svg.svg-figure image');
+        const plain = root.querySelector('img.nfw-figure-samples');  // SampleGrid's Image
+        const url = img ? img.getAttribute('href') : plain ? plain.getAttribute('src') : null;
         want = f ? f.dataset.picture : null;
-        if (want && img && img.getAttribute('href')) {
-            try {  // the href is the PNG's data URL (a blob URL is revoked once replaced)
-                const r = await fetch(img.getAttribute('href'));
+        if (want && url) {
+            try {  // a data URL, or a blob URL (revoked once replaced: then try again)
+                const r = await fetch(url);
                 got = crc32(new Uint8Array(await r.arrayBuffer()));
                 if (got === want) return {ok: true, want, got};
             } catch (e) { got = String(e); }

@@ -33,6 +33,8 @@ STATES = {
     "ChangeOfVariables1D": "w = ChangeOfVariables1D('planar', seed=0)",
     # a few hundred steps, so the picture shows a flow that has learned something
     "TrainingDashboard": "w = TrainingDashboard('two_moons', seed=0)\nw.train(400)",
+    "PosteriorExplorer": "w = PosteriorExplorer(index=3)",
+    "SampleGrid": "w = SampleGrid(seed=0)",
 }
 
 

@@ -15,7 +15,9 @@ _WHERE = {
     "Explorer": ".base",
     "FlowBuilder": ".builder",
     "PlanarExplorer": ".planar",
+    "PosteriorExplorer": ".posterior",
     "RadialExplorer": ".radial",
+    "SampleGrid": ".sample_grid",
     "TrainingDashboard": ".training",
 }
 
