@@ -67,7 +67,7 @@ class Contender:
     def __init__(self, name: str, model: torch.nn.Module, log_prob, args) -> None:
         self.name, self.model, self.log_prob = name, model, log_prob
         self.train = data.digits("train")
-        self.gen = torch.Generator().manual_seed(1)
+        self.gen = torch.Generator().manual_seed(1 + 1000 * args.seed)
         self.batch = args.batch
         with torch.no_grad():  # ActNorm's data-dependent initialisation, the same batch
             log_prob(data.dequantize(self.train[:512], torch.Generator().manual_seed(2)))
@@ -103,13 +103,15 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="initialisation and batch seed (the same for both models)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", message=".*torch.lu is deprecated")
 
-    torch.manual_seed(0)
+    torch.manual_seed(args.seed)
     ours = Glow(levels=2, depth=args.depth, hidden=args.hidden)
-    torch.manual_seed(0)
+    torch.manual_seed(args.seed)
     peer = normflows_glow(args.depth, args.hidden)
     contenders = {
         "nfwidgets Glow": Contender("nfwidgets Glow", ours, ours.log_prob, args),
@@ -128,7 +130,7 @@ def main() -> None:
     a, b = contenders["nfwidgets Glow"], contenders["normflows Glow"]
     print(f"Glow training on the 8×8 digits: 2 levels, K = {args.depth}, hidden = "
           f"{args.hidden}, batch {args.batch}, torch {torch.__version__}, 1 thread")
-    print(f"{args.rounds} timed rounds of {args.chunk} steps each (+ 1 warm-up), "
+    print(f"seed {args.seed}; {args.rounds} timed rounds of {args.chunk} steps each (+ 1 warm-up), "
           f"{a.steps} steps per model, {seconds:.0f} s in all\n")
     print(f"{'model':<16} {'params':>8} {'steps/s CPU':>12} {'steps/s wall':>13} "
           f"{'test bpd':>9}")
