@@ -95,6 +95,6 @@ def test_slider_fuzz_never_shows_nan_or_dies(grid: SampleGrid) -> None:
         frame = grid.last_frame
         assert grid.message.value == ""
         assert frame.samples.min() >= 0 and frame.samples.max() <= 16
-        assert "nan" not in grid.caption.value.lower() + grid.status.value.lower()
+        assert "nan" not in grid.readout.value.lower() + grid.status.value.lower()
         assert frame.temperature == pytest.approx(c["temperature"].value)
         assert frame.pair == (c["first"].value, c["second"].value)

@@ -113,14 +113,9 @@ class Explorer(ControlsMixin, W.VBox):
             box.layout.width = "110px"
         self.show_grid.observe(self._on_show_grid, "value")
         self.show_samples.observe(self._on_show_samples, "value")
-        self.readout = W.HTML()
-        self.readout.add_class("nfw-readout")
-        self.message = W.HTML(layout=W.Layout(display="none"))
-        self.message.add_class("nfw-message")
+        self._make_text_areas()
         self.warning = W.HTML(layout=W.Layout(display="none"))
         self.warning.add_class("nfw-warning")
-        self.status = W.HTML()
-        self.status.add_class("nfw-status")
         self.add_class("nfw-explorer")
         if self.css_class != "nfw-explorer":
             self.add_class(self.css_class)

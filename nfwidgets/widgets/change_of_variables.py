@@ -137,12 +137,7 @@ class ChangeOfVariables1D(ControlsMixin, W.VBox):
         self._sliders = W.VBox([self._boxes[kind]])
 
         self._build_figures()
-        self.readout = W.HTML()
-        self.readout.add_class("nfw-readout")
-        self.message = W.HTML(layout=W.Layout(display="none"))
-        self.message.add_class("nfw-message")
-        self.status = W.HTML()
-        self.status.add_class("nfw-status")
+        self._make_text_areas()
         formula = W.HTMLMath(
             r"$p_x(x) = p_z\big(f^{-1}(x)\big)\,\Big|\frac{df^{-1}}{dx}\Big|"
             r" = \frac{p_z(z)}{|f'(z)|}$ with $z = f^{-1}(x)$")

@@ -153,6 +153,17 @@ class ControlsMixin:
         self.controls[name] = widget
         return widget
 
+    def _make_text_areas(self) -> None:
+        """``readout`` (derived values), ``message`` (engine errors, hidden until there is one)
+        and ``status`` (the frame counter), with the CSS classes tests and browser harnesses
+        look for."""
+        self.readout = W.HTML()
+        self.readout.add_class("nfw-readout")
+        self.message = W.HTML(layout=W.Layout(display="none"))
+        self.message.add_class("nfw-message")
+        self.status = W.HTML()
+        self.status.add_class("nfw-status")
+
     def _engine_changed(self, layer: int | None = None) -> None:
         """The engine's layer ``layer`` (0-based; ``None``: any) changed: the view model
         forgets what it cached for it, and a redraw is requested."""

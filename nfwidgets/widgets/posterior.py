@@ -100,12 +100,7 @@ class PosteriorExplorer(ControlsMixin, W.VBox):
         self.decoded_html = W.HTML(_image_html(np.zeros((8, 8), np.float32),
                                                "click a panel: decoded mean at z"))
         self.decoded_html.add_class("nfw-posterior-decoded")
-        self.readout = W.HTML()
-        self.readout.add_class("nfw-readout")
-        self.message = W.HTML(layout=W.Layout(display="none"))
-        self.message.add_class("nfw-message")
-        self.status = W.HTML()
-        self.status.add_class("nfw-status")
+        self._make_text_areas()
         controls = W.VBox([self.controls["index"], self.controls["k"], self.readout])
         self.children = [
             W.HBox([self.thumbnail, controls, self.decoded_html]),

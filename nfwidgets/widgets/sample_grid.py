@@ -65,16 +65,11 @@ class SampleGrid(ControlsMixin, W.VBox):
         self.image.add_class("nfw-figure-samples")
         self.figures = {"samples": self.image}
         self._zoom = zoom
-        self.caption = W.HTML()
-        self.caption.add_class("nfw-readout")
-        self.message = W.HTML(layout=W.Layout(display="none"))
-        self.message.add_class("nfw-message")
-        self.status = W.HTML()
-        self.status.add_class("nfw-status")
+        self._make_text_areas()
         c = self.controls
         self.children = [W.HBox([c["temperature"], c["new_samples"]]),
                          W.HBox([c["first"], c["second"]]), self.message, self.image,
-                         self.caption, self.status]
+                         self.readout, self.status]
         self.add_class(self.css_class)
         self.redraw()
 
@@ -101,7 +96,7 @@ class SampleGrid(ControlsMixin, W.VBox):
         note = (f" <span style='color:#b35806'>{frame.nonfinite} decoded values were not "
                 "finite (drawn as level 0): the temperature is too high for this model</span>"
                 if frame.nonfinite else "")
-        self.caption.value = (f"top: {frame.samples.shape[0]} samples at T = "
+        self.readout.value = (f"top: {frame.samples.shape[0]} samples at T = "
                               f"{frame.temperature:.2f} · bottom: test digit #{first} → "
                               f"#{second}, linear in ε{note}")
 
