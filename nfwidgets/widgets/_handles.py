@@ -16,7 +16,18 @@ import numpy as np
 
 from ..plots import FieldPanel
 
-__all__ = ["PointHandle"]
+__all__ = ["PointHandle", "click_point"]
+
+
+def click_point(content: dict) -> tuple[float, float] | None:
+    """The data coordinates of a bqplot click message (``click_x``, ``click_y``), or ``None``
+    when they are missing or not finite."""
+    data = content.get("data") or {}
+    try:
+        x, y = float(data["click_x"]), float(data["click_y"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (x, y) if math.isfinite(x) and math.isfinite(y) else None
 
 
 class PointHandle:
@@ -59,13 +70,9 @@ class PointHandle:
             self._on_move(x, y)
 
     def _clicked(self, _mark: object, content: dict) -> None:
-        data = content.get("data") or {}
-        try:
-            x, y = float(data["click_x"]), float(data["click_y"])
-        except (KeyError, TypeError, ValueError):
-            return
-        if math.isfinite(x) and math.isfinite(y):
-            self._on_move(x, y)
+        point = click_point(content)
+        if point is not None:
+            self._on_move(*point)
 
     def place(self, x: float, y: float) -> None:
         """Move every marker to ``(x, y)``; markers already there are not touched (a marker

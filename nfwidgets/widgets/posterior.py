@@ -18,6 +18,7 @@ import numpy as np
 from ..plots import FieldPanel, points_mark, set_points
 from ..posterior_view import PosteriorFrame, PosteriorView
 from ..render import field_to_png
+from ._handles import click_point
 from .controls import ControlsMixin
 from .scheduler import RedrawScheduler
 
@@ -140,12 +141,9 @@ class PosteriorExplorer(ControlsMixin, W.VBox):
 
     # --- clicks → decoded image ----------------------------------------------------------------
     def _clicked(self, _mark: object, content: dict) -> None:
-        data = content.get("data") or {}
-        try:
-            z1, z2 = float(data["click_x"]), float(data["click_y"])
-        except (KeyError, TypeError, ValueError):
-            return
-        self.show_decoded(z1, z2)
+        point = click_point(content)
+        if point is not None:
+            self.show_decoded(*point)
 
     def show_decoded(self, z1: float, z2: float) -> None:
         """Mark ``z = (z1, z2)`` on every panel and show the decoder's mean image there."""
