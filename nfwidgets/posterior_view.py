@@ -80,6 +80,12 @@ class PosteriorView:
         self._joint: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
         self._decoded: dict[int, tuple] = {}  # the decoder on the grid: the same for every image
 
+    def invalidate(self) -> None:
+        """The model's weights changed: forget the decoder grid and every ln p(x, z) kept
+        (the encoder-side pictures are recomputed on every call anyway)."""
+        self._joint.clear()
+        self._decoded.clear()
+
     @property
     def n_images(self) -> int:
         return int(self.images.shape[0])
@@ -106,8 +112,8 @@ class PosteriorView:
         if key not in self._joint:
             if len(self._joint) > 8:
                 self._joint.clear()
-            if n not in self._decoded:
-                self._decoded = {n: decoder_grid(self.vae, n, self.bounds)}
+            if n not in self._decoded:  # coarse and full grids while a slider is dragged
+                self._decoded[n] = decoder_grid(self.vae, n, self.bounds)
             log_joint, log_area = log_joint_grid(self.vae, self.images[index], n, self.bounds,
                                                  self._decoded[n])
             log_px = float(torch.logsumexp(log_joint[0], 0)) + log_area

@@ -97,6 +97,11 @@ class SampleView:
         self._noise: dict[int, torch.Tensor] = {}
         self._ends: dict[int, torch.Tensor] = {}
 
+    def invalidate(self) -> None:
+        """The model's weights changed: forget the latents of the row's two digits (the unit
+        noise of each press does not depend on the weights and is kept)."""
+        self._ends.clear()
+
     def unit_noise(self, press: int) -> torch.Tensor:
         """The (grid², 64) standard normal noise of press ``press`` (kept once drawn)."""
         if isinstance(press, bool) or not isinstance(press, int) or press < 0:

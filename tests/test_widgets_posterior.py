@@ -119,3 +119,24 @@ def test_default_is_the_shipped_k8_model() -> None:
     explorer = PosteriorExplorer(redraw_delay=0, resolution=N)
     assert explorer.view.vae.layers == 8 and explorer.controls["k"].value == 8
     assert isinstance(explorer.controls["index"], W.IntSlider)
+
+
+def test_redraw_after_the_weights_change_recomputes_the_posterior(explorer) -> None:
+    """ln p(x) and the true posterior are kept per digit; redraw() must forget them."""
+    with torch.no_grad():
+        explorer.view.vae.decoder[-1].bias.add_(1.0)
+    explorer.redraw()
+    stale = explorer.last_frame.log_px
+    torch.manual_seed(0)
+    vae = FlowVAE(layers=4, hidden=16)  # the same weights, changed before any view sees them
+    with torch.no_grad():
+        vae.decoder[-1].bias.add_(1.0)
+    fresh = PosteriorExplorer(vae, redraw_delay=0, resolution=N, index=3, k=2)
+    assert stale == pytest.approx(fresh.last_frame.log_px)
+    assert explorer.last_frame.gap == pytest.approx(fresh.last_frame.gap)
+
+
+def test_a_slider_move_keeps_the_decoder_grid(explorer) -> None:
+    kept = explorer.view._decoded[N]
+    explorer.controls["index"].value = 5
+    assert explorer.view._decoded[N] is kept

@@ -3,6 +3,7 @@ in the widget and state is kept; slider fuzz never breaks the picture."""
 
 from __future__ import annotations
 
+import copy
 import random
 import re
 
@@ -12,6 +13,7 @@ import torch
 
 from nfwidgets import data
 from nfwidgets.models.glow import Glow
+from nfwidgets.sample_view import SampleView
 from nfwidgets.widgets.sample_grid import SampleGrid
 
 
@@ -98,3 +100,14 @@ def test_slider_fuzz_never_shows_nan_or_dies(grid: SampleGrid) -> None:
         assert "nan" not in grid.readout.value.lower() + grid.status.value.lower()
         assert frame.temperature == pytest.approx(c["temperature"].value)
         assert frame.pair == (c["first"].value, c["second"].value)
+
+
+def test_redraw_after_the_weights_change_keeps_the_row_ends_the_test_digits(model) -> None:
+    grid = SampleGrid(copy.deepcopy(model), redraw_delay=0)
+    with torch.no_grad():
+        for p in grid.model.parameters():
+            p.add_(0.01)
+    grid.redraw()
+    row = grid.last_frame.interpolation
+    fresh = SampleView(grid.model, seed=0).compute(0.7, 0, grid.last_frame.pair).interpolation
+    assert np.array_equal(row, fresh)

@@ -136,6 +136,13 @@ class PosteriorExplorer(ControlsMixin, W.VBox):
             f"ELBO after k = {frame.k} layers = <b>{frame.elbo:.3f}</b> (Monte Carlo)<br>"
             f"gap ln p(x) − ELBO = KL(q_k ‖ p(z|x)) = <b>{frame.gap:.3f}</b> nats{mass}</div>")
 
+    def redraw(self) -> None:
+        """Recompute everything and redraw now: call it after changing the model's weights
+        (the view forgets what it kept for them; the controls never change the model, so a
+        slider move keeps it)."""
+        self.view.invalidate()
+        super().redraw()
+
     def _picture_digest(self) -> str:
         return self.panels["qk"].digest()
 

@@ -73,6 +73,13 @@ class SampleGrid(ControlsMixin, W.VBox):
         self.add_class(self.css_class)
         self.redraw()
 
+    def redraw(self) -> None:
+        """Recompute everything and redraw now: call it after changing the model's weights
+        (the view forgets what it kept for them; the controls never change the model, so a
+        slider move keeps it)."""
+        self.view.invalidate()
+        super().redraw()
+
     def _new_samples(self, _value: object) -> None:
         self.press += 1
 

@@ -171,7 +171,8 @@ class Glow(nn.Module):
                      seed: int = 0) -> float:
         """Mean bits per pixel of integer ``images`` (N, 8, 8), levels 0–16: dequantised
         inside (``data.dequantize`` with ``generator``, or a new one seeded with ``seed``), then
-        ``data.bits_per_dim(-ln p(v))``, an upper bound on ``-log₂ P(k) / 64``."""
+        ``data.bits_per_dim(-ln p(v))``: with one draw of u, an estimate of an upper bound on
+        ``-log₂ P(k) / 64`` (the bound holds in expectation over u)."""
         images = data.check_images(images)
         if generator is None:
             generator = torch.Generator().manual_seed(seed)
