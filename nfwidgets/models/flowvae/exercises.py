@@ -58,13 +58,8 @@ def elbo_parts(model: FlowVAE, x: Tensor, n_samples: int = 1000, seed: int = 0) 
     x = x.reshape(1, -1) if x.ndim == 1 else x
     if x.shape[0] != 1:
         raise ValueError(f"give one image (64,); got {x.shape[0]}")
-    mu, log_sigma, _ = model.encode(x)
-    # the same draws as model.negative_elbo: ε first, then z₀ = μ + σ ε
-    eps = torch.randn(n_samples, 1, model.latent_dim, generator=gen, dtype=mu.dtype)
-    z0 = (mu + torch.exp(log_sigma) * eps).reshape(-1, model.latent_dim)
-    _, z_k, log_q0, sld, log_px = model._samples(x, n_samples,
-                                                 torch.Generator().manual_seed(seed))
-    return ElboParts(z0=z0, z_k=z_k[:, 0], log_q0=log_q0, sum_log_det=sld[:, 0],
+    z0, z_k, log_q0, sld, log_px = model._samples(x, n_samples, gen)  # negative_elbo's draws
+    return ElboParts(z0=z0[:, 0], z_k=z_k[:, 0], log_q0=log_q0, sum_log_det=sld[:, 0],
                      log_px_given_z=log_px[:, 0])
 
 

@@ -162,7 +162,7 @@ class FlowVAE(nn.Module):
 
     def _samples(self, x: Tensor, n_samples: int, generator: torch.Generator | None
                  ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-        """``(x, z_K, ln q₀(z₀|x), Σ ln|det J|, ln p(x|z_K))``, each with a leading sample axis
+        """``(z₀, z_K, ln q₀(z₀|x), Σ ln|det J|, ln p(x|z_K))``, each with a leading sample axis
         (S, N, …): ``z₀ = μ + σ ε`` (reparametrised), then the example's own K layers."""
         if not isinstance(n_samples, int) or isinstance(n_samples, bool) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}")
@@ -177,8 +177,8 @@ class FlowVAE(nn.Module):
             x = x.repeat(n_samples, 1)
         z_k, sum_log_det = amortised_forward(self.flow, z0, params)
         log_px_z = self.log_likelihood(x, self.decode_logits(z_k))
-        return (x[:n], z_k.reshape(n_samples, n, d), log_q0, sum_log_det.reshape(n_samples, n),
-                log_px_z.reshape(n_samples, n))
+        return (z0.reshape(n_samples, n, d), z_k.reshape(n_samples, n, d), log_q0,
+                sum_log_det.reshape(n_samples, n), log_px_z.reshape(n_samples, n))
 
     # --- the bound and the likelihood ------------------------------------------------------
     def negative_elbo(self, x: Tensor, n_samples: int = 1,
