@@ -1,0 +1,14 @@
+"""Checks for the lessons' exercises and the graded assignments.
+
+``check.<name>(your_function_or_answer, ...)`` runs your code on random, adversarial and boundary
+inputs against the reference engine (``nfwidgets.flows``). It prints one line starting with ✓ when
+everything agrees; otherwise it raises ``CheckFailed`` (an ``AssertionError``, so nbgrader counts
+the test as failed) naming the input, the expected and the got value, and the typical mistake that
+gives exactly your answer, when it is one we know. It never writes to stderr.
+"""
+
+from __future__ import annotations
+
+from ._report import CATALOGUES, CheckFailed
+
+__all__ = ["CATALOGUES", "CheckFailed"]
