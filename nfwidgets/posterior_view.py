@@ -20,7 +20,7 @@ import torch
 
 from .data import binarize, digits
 from .grid import LOG_DENSITY_FLOOR, check_bounds, density_grid
-from .models.flowvae.grids import decoder_grid, engine_flow, log_joint_grid
+from .models.flowvae.grids import decoder_grid, engine_flow, log_evidence, log_joint_grid
 
 __all__ = ["PosteriorFrame", "PosteriorView"]
 
@@ -116,7 +116,7 @@ class PosteriorView:
                 self._decoded[n] = decoder_grid(self.vae, n, self.bounds)
             log_joint, log_area = log_joint_grid(self.vae, self.images[index], n, self.bounds,
                                                  self._decoded[n])
-            log_px = float(torch.logsumexp(log_joint[0], 0)) + log_area
+            log_px = float(log_evidence(log_joint[0], log_area))
             self._joint[key] = (log_joint[0].reshape(n, n).double().numpy(), log_px)
         return self._joint[key]
 

@@ -12,6 +12,7 @@ from torch import nn
 from torch.distributions import MultivariateNormal, Normal
 
 from nfwidgets.flows import DiagonalNormal, Layer, NotInvertibleError, StandardNormal
+from nfwidgets.flows.base import standard_normal_log_prob
 
 F64 = torch.float64
 
@@ -198,3 +199,11 @@ def test_unimplemented_layer_raises_not_implemented():
     with pytest.raises(NotImplementedError):
         Bare().inverse(torch.zeros(1, 2))
     assert Bare().why_not_invertible() is None
+
+
+@pytest.mark.parametrize("dim", [1, 2, 64])
+def test_standard_normal_log_prob_matches_torch_distributions(dim):
+    z = torch.randn(5, dim, generator=torch.Generator().manual_seed(dim), dtype=torch.float64)
+    want = torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)
+    assert torch.allclose(standard_normal_log_prob(z), want)
+    assert torch.allclose(StandardNormal(dim).log_prob(z), want)

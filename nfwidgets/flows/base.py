@@ -16,7 +16,8 @@ from torch import Tensor, nn
 
 from ._checks import check_batch
 
-__all__ = ["DiagonalNormal", "Layer", "NotInvertibleError", "StandardNormal"]
+__all__ = ["DiagonalNormal", "Layer", "NotInvertibleError", "StandardNormal",
+           "standard_normal_log_prob"]
 
 
 class NotInvertibleError(ValueError):
@@ -78,6 +79,12 @@ class Layer(nn.Module):
         raise NotImplementedError
 
 
+def standard_normal_log_prob(z: Tensor) -> Tensor:
+    """``ln N(z; 0, I) = -½‖z‖² - (D/2) ln 2π`` over the last axis (D = ``z.shape[-1]``), no
+    input checks: the one formula behind ``StandardNormal``, Glow's latents and the VAE prior."""
+    return -0.5 * (z * z).sum(-1) - 0.5 * z.shape[-1] * math.log(2 * math.pi)
+
+
 class StandardNormal(nn.Module):
     """Standard normal N(0, I) on R^dim: ``log p(z) = -½‖z‖² - (dim/2) ln 2π``."""
 
@@ -91,7 +98,7 @@ class StandardNormal(nn.Module):
     def log_prob(self, z: Tensor) -> Tensor:
         """Log density at ``z`` (N, dim) -> (N,)."""
         check_batch(z, self.dim, owner="StandardNormal.log_prob")
-        return -0.5 * (z * z).sum(-1) - 0.5 * self.dim * math.log(2 * math.pi)
+        return standard_normal_log_prob(z)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """Draw ``n`` points, shape (n, dim), in this module's dtype and device."""

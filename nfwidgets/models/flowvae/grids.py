@@ -23,8 +23,8 @@ from ...grid import LOG_DENSITY_FLOOR, DensityGrid, check_bounds, density_grid, 
 from .amortised import engine_layers
 from .model import check_binary
 
-__all__ = ["LatentGrid", "decoder_grid", "engine_flow", "log_joint_grid", "posterior_grid",
-           "q_density_grid"]
+__all__ = ["LatentGrid", "decoder_grid", "engine_flow", "log_evidence", "log_joint_grid",
+           "posterior_grid", "q_density_grid"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,12 @@ def log_joint_grid(model, x: Tensor, n: int, bounds, decoded=None) -> tuple[Tens
     return x @ logits.T + shared, log_area
 
 
+def log_evidence(log_joint: Tensor, log_area: float) -> Tensor:
+    """``ln p(x) ≈ ln Σ_cells p(x, z_c) ΔA`` (midpoint rule) from ``log_joint_grid``'s output,
+    over the last axis: log-sum-exp of the cells plus ``ln ΔA``, never leaving log space."""
+    return torch.logsumexp(log_joint, -1) + log_area
+
+
 def _one(x: Tensor) -> Tensor:
     x = check_binary(x)
     if x.shape[0] != 1:
@@ -79,7 +85,7 @@ def posterior_grid(model, x: Tensor, n: int = 200, bounds=((-4.0, 4.0), (-4.0, 4
                    ) -> LatentGrid:
     """The true posterior of one image on an n×n grid (see the module docstring)."""
     log_joint, log_area = log_joint_grid(model, _one(x), n, bounds)
-    log_px = torch.logsumexp(log_joint[0], 0) + log_area
+    log_px = log_evidence(log_joint[0], log_area)
     xs, ys, _ = grid_points(bounds, n)
     logp = (log_joint[0] - log_px).clamp(min=LOG_DENSITY_FLOOR).reshape(n, n)
     return LatentGrid(xs=xs.numpy(), ys=ys.numpy(),

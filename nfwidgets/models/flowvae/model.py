@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ...flows.base import standard_normal_log_prob
 from .amortised import FLOWS, amortised_forward, n_flow_params, split_flow_params
 
 __all__ = ["MAX_LAYERS", "ElboTerms", "FlowVAE", "check_binary"]
@@ -155,7 +156,7 @@ class FlowVAE(nn.Module):
     @staticmethod
     def log_prior(z: Tensor) -> Tensor:
         """``ln p(z) = -½‖z‖² - (D/2) ln 2π`` (standard normal prior)."""
-        return -0.5 * (z * z).sum(-1) - 0.5 * z.shape[-1] * math.log(2 * math.pi)
+        return standard_normal_log_prob(z)
 
     def _dtype(self) -> torch.dtype:
         return self.decoder[0].weight.dtype
@@ -171,7 +172,7 @@ class FlowVAE(nn.Module):
         n, d = mu.shape
         eps = torch.randn(n_samples, n, d, generator=generator, dtype=mu.dtype)
         z0 = (mu + torch.exp(log_sigma) * eps).reshape(-1, d)
-        log_q0 = (-0.5 * eps * eps - log_sigma).sum(-1) - 0.5 * d * math.log(2 * math.pi)
+        log_q0 = standard_normal_log_prob(eps) - log_sigma.sum(-1)  # z₀ = μ + σ ε
         if n_samples > 1:  # sample-major rows, like z₀
             params = tuple(t.repeat(n_samples, *([1] * (t.ndim - 1))) for t in params)
             x = x.repeat(n_samples, 1)
@@ -213,10 +214,9 @@ class FlowVAE(nn.Module):
         """``ln p(x) = ln ∫ p(x|z) p(z) dz`` on a ``grid``×``grid`` latent grid (midpoint rule:
         log-sum-exp of ``ln p(x|z) + ln p(z)`` over the cells, plus ``ln`` cell area). Needs
         ``latent_dim = 2``; exact up to the grid's resolution and the mass outside ``bounds``."""
-        from .grids import log_joint_grid
+        from .grids import log_evidence, log_joint_grid
 
-        log_joint, log_area = log_joint_grid(self, x, grid, bounds)
-        return torch.logsumexp(log_joint, -1) + log_area
+        return log_evidence(*log_joint_grid(self, x, grid, bounds))
 
     def posterior_grid(self, x: Tensor, n: int = 200, bounds=((-4.0, 4.0), (-4.0, 4.0))):
         """The true posterior ``ln p(z|x) = ln p(x|z) + ln p(z) - ln p(x)`` of one image on an

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from ... import data
+from ...flows.base import standard_normal_log_prob
 from .layers import ActNorm, ImageAffineCoupling, InvConv1x1, Split, Squeeze
 
 __all__ = ["FlowStep", "Glow"]
@@ -164,8 +165,7 @@ class Glow(nn.Module):
         """
         x, log_det_input = self.to_flow_input(_check_values(v))
         eps, log_det = self.encode(x)
-        log_normal = -0.5 * (eps ** 2).sum(1) - 0.5 * eps.shape[1] * math.log(2 * math.pi)
-        return log_normal + log_det + log_det_input
+        return standard_normal_log_prob(eps) + log_det + log_det_input
 
     def bits_per_dim(self, images: Tensor, generator: torch.Generator | None = None,
                      seed: int = 0) -> float:
