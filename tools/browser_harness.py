@@ -1,4 +1,4 @@
-"""Real-browser harness: JupyterLab or Voilà on 127.0.0.1, driven by Debian's Chromium.
+"""Real-browser harness: JupyterLab, Notebook 7 or Voilà on 127.0.0.1, driven by Debian's Chromium.
 
 Used by the browser tests (``tests/browser/``), the screenshot tool (``tools/screenshots.py``) and
 the latency benchmark (``benchmarks/bench_browser.py``)::
