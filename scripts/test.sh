@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: creates .venv, installs everything (and Debian's
 # chromium via apt if missing), then ruff, the unit tests, nbval over every lesson and the
-# real-browser tests (every lesson in JupyterLab, every widget in Voilà, headless Chromium).
+# real-browser tests (every lesson in JupyterLab and in Notebook 7, every widget in Voilà, headless
+# Chromium) and the Binder environment test (a fresh venv from binder/).
 # Extra arguments go to pytest. NFW_SKIP_BROWSER=1 skips the browser tests (local use only).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"

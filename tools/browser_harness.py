@@ -1,4 +1,4 @@
-"""Real-browser harness: JupyterLab or Voilà on 127.0.0.1, driven by Debian's Chromium.
+"""Real-browser harness: JupyterLab, Notebook 7 or Voilà on 127.0.0.1, driven by Debian's Chromium.
 
 Used by the browser tests (``tests/browser/``), the screenshot tool (``tools/screenshots.py``) and
 the latency benchmark (``benchmarks/bench_browser.py``)::
@@ -124,7 +124,8 @@ def _kill_group(pid: int, sig: int) -> None:
 
 @dataclass
 class Server:
-    """A JupyterLab (``kind="lab"``) or Voilà (``kind="voila"``) server serving ``root``.
+    """A JupyterLab (``kind="lab"``), Notebook 7 (``kind="notebook"``, see
+    ``browser_notebook7.py``) or Voilà (``kind="voila"``) server serving ``root``.
 
     Use as a context manager (or call ``start`` / ``stop``). ``url(path)`` adds the token.
     """
@@ -154,11 +155,18 @@ class Server:
                     "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
                     "--LabApp.news_url=None", "--LabApp.check_for_updates_class="
                     "jupyterlab.NeverCheckForUpdate", f"--ServerApp.root_dir={self.root}"]
+        if self.kind == "notebook":  # Notebook 7: one notebook per page, /notebooks/<name>
+            root_flag = ["--allow-root"] if hasattr(os, "getuid") and os.getuid() == 0 else []
+            return [*exe, "notebook", "--no-browser", *root_flag,
+                    "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
+                    "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
+                    "--JupyterNotebookApp.expose_app_in_browser=True",
+                    f"--ServerApp.root_dir={self.root}"]
         if self.kind == "voila":
             return [*exe, "voila", "--no-browser", "--Voila.ip=127.0.0.1",
                     f"--port={self.port}", "--Voila.port_retries=0", f"--token={self.token}",
                     str(self.root)]
-        raise ValueError(f"kind must be 'lab' or 'voila'; got {self.kind!r}")
+        raise ValueError(f"kind must be 'lab', 'notebook' or 'voila'; got {self.kind!r}")
 
     def _env(self) -> dict[str, str]:
         assert self.tmp is not None
@@ -206,7 +214,7 @@ class Server:
             raise
 
     def _wait_ready(self) -> bool:
-        probe = self.url("api/status" if self.kind == "lab" else "")
+        probe = self.url("" if self.kind == "voila" else "api/status")
         deadline = time.monotonic() + _SERVER_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc is None or self.proc.poll() is not None:

@@ -10,9 +10,10 @@ LESSONS = ROOT / "lessons"
 sys.path.insert(0, str(ROOT / "tools"))
 
 import browser_harness as bh  # noqa: E402
+import browser_notebook7 as nb7  # noqa: E402
 
 __all__ = ["LESSONS", "MIN_PLOT_COLOURS", "ROOT", "assert_explorers_respond",
-           "assert_figures_drawn", "assert_no_errors", "bh"]
+           "assert_figures_drawn", "assert_no_errors", "bh", "nb7"]
 
 #: An empty bqplot plot area has 1–3 colours (background, grid lines); a density picture has
 #: hundreds and a line plot dozens (anti-aliased curves).
