@@ -220,6 +220,7 @@ def test_broken_u_hat_and_non_functions() -> None:
     assert "u_hat is not written yet" in failure(check.u_hat, not_yet)
     assert "u_hat should be a function" in failure(check.planar_layer, None, sol.planar_forward)
     assert "planar_forward should be a function" in failure(check.planar_layer, sol.u_hat, 1)
+    assert "û should have shape (2,); got shape ()" in failure(check.u_hat, lambda w, u: w @ u)
     text = failure(check.u_hat, lambda w, u: u.half())
     assert "dtype float16, which keeps too few digits" in text
 

@@ -60,6 +60,8 @@ def test_call_turns_learner_errors_into_check_failed(capfd) -> None:
         call(lambda x: ..., "f", (1.0,), "x = 1")
     with pytest.raises(CheckFailed, match="forget the `return`"):
         call(lambda x: None, "f", (1.0,), "x = 1")
+    with pytest.raises(CheckFailed, match=r"^f\(x\) with x = 1 \(float64\) raised NameError"):
+        call(typo, "f", (1.0,), "x = 1", where="f(x) with x = 1 (float64)")
     with pytest.raises(CheckFailed, match="should be a function; got int"):
         call(3, "f", (1.0,), "x = 1")
     assert capfd.readouterr() == ("", "")
@@ -103,6 +105,10 @@ def test_to_tensor_accepts_tensors_and_arrays_and_names_what_is_wrong() -> None:
         to_tensor(torch.tensor(1.0), **kw)
     with pytest.raises(CheckFailed, match="right numbers in the wrong shape"):
         to_tensor(torch.ones(3, 1), **kw)
+    with pytest.raises(CheckFailed, match=r"should have shape \(3,\); got shape \(\)$"):
+        to_tensor(torch.tensor(1.0), **kw, per_point=False)
+    with pytest.raises(CheckFailed, match=r"shape \(3, 2\), one row per point"):
+        to_tensor(torch.ones(3), what="x", shape=(3, 2), where="f")
     with pytest.raises(CheckFailed, match=r"NaN or ±inf \(first at index 1\)"):
         to_tensor(torch.tensor([0.0, float("nan"), 1.0]), **kw)
     with pytest.raises(CheckFailed, match="dtype float16, which keeps too few digits"):

@@ -123,11 +123,11 @@ def run(fn: object, name: str, signature: str, cases: Sequence[Case],
     for case in cases:
         dt = dtype_name(case.dtype)
         where = f"{name}({signature}) with {case.shown} ({dt})"
-        result = call(fn, name, case.fresh_args(), f"{case.shown}, {dt}")
+        result = call(fn, name, case.fresh_args(), case.shown, where=where)
         try:
             parts = _parts(result, outputs, where)
             got = [to_tensor(p, what=o.name, shape=tuple(w.shape), where=where, dtype=case.dtype,
-                             arrays_only=True)
+                             arrays_only=True, per_point=o.per_point and case.point is not None)
                    for p, o, w in zip(parts, outputs, case.want, strict=True)]
         except CheckFailed as failed:
             mistake = _diagnose(fn, cases, catalogue, target, None)

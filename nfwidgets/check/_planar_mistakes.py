@@ -189,8 +189,8 @@ def planar_forward__psi_without_w(z, w, u, b):
 
 
 @CAT.mistake("planar_forward", "missing_one",
-             "the determinant of I + û ψᵀ is 1 + ψᵀû (matrix determinant lemma): the 1 from "
-             "the identity is missing.")
+             "the 1 that the identity contributes to det(I + û ψᵀ) is missing (matrix "
+             "determinant lemma).")
 def planar_forward__missing_one(z, w, u, b):
     uh = u_hat(w, u)
     a = z @ w + b

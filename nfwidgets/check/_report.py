@@ -115,10 +115,12 @@ def quietly(fn: Callable, args: tuple) -> object:
         return fn(*args)
 
 
-def call(fn: object, name: str, args: tuple, shown: str) -> object:
-    """``fn(*args)`` for the learner's function ``name``; any exception, or ``...`` returned,
-    becomes a ``CheckFailed`` naming the call ``shown`` (a readable form of the inputs).
+def call(fn: object, name: str, args: tuple, shown: str, *, where: str | None = None) -> object:
+    """``fn(*args)`` for the learner's function ``name``; any exception, or ``...`` or ``None``
+    returned, becomes a ``CheckFailed`` naming the call ``name(shown)`` (``shown``: a readable
+    form of the inputs), or ``where`` when given (the whole description of the call).
     Warnings raised inside are swallowed and printed output discarded (see ``quietly``)."""
+    where = where or f"{name}({shown})"
     if not callable(fn):
         raise CheckFailed(f"{name} should be a function; got {type(fn).__name__} {fn!r:.80}")
     try:
@@ -127,17 +129,18 @@ def call(fn: object, name: str, args: tuple, shown: str) -> object:
         raise CheckFailed(f"{name} is not written yet: replace the `raise NotImplementedError()`"
                           f" with your code.") from None
     except Exception as err:  # any error in learner code is feedback
-        raise CheckFailed(f"{name}({shown}) raised {type(err).__name__}: {err}") from None
+        raise CheckFailed(f"{where} raised {type(err).__name__}: {err}") from None
     parts = result if isinstance(result, tuple | list) else (result,)
     if any(part is Ellipsis for part in parts):  # `is`: `in` would compare arrays with ==
         raise CheckFailed(f"{name} is not written yet: replace the ... with your code.")
     if result is None:
-        raise CheckFailed(f"{name}({shown}) returned None: did you forget the `return`?")
+        raise CheckFailed(f"{where} returned None: did you forget the `return`?")
     return result
 
 
 def to_tensor(value: object, *, what: str, shape: tuple[int, ...], where: str,
-              dtype: torch.dtype | None = None, arrays_only: bool = False) -> Tensor:
+              dtype: torch.dtype | None = None, arrays_only: bool = False,
+              per_point: bool = True) -> Tensor:
     """The learner's ``value`` as a float64 tensor of ``shape``, or ``CheckFailed`` saying what
     is wrong with it (``what`` names the quantity, ``where`` the call).
 
@@ -145,7 +148,8 @@ def to_tensor(value: object, *, what: str, shape: tuple[int, ...], where: str,
     integer dtype fails (too few digits to judge); float32 and float64 answers pass (judge a
     float32 answer at float32 tolerance, see ``judged_dtype``).
     ``arrays_only``: only a ``torch.Tensor`` or a NumPy array is accepted (a list or a Python
-    number fails, naming its type); by default anything ``torch.as_tensor`` reads is."""
+    number fails, naming its type); by default anything ``torch.as_tensor`` reads is.
+    ``per_point``: the first axis is the batch (the shape message then says so)."""
     if isinstance(value, Tensor):
         t = value.detach()
     else:
@@ -162,11 +166,14 @@ def to_tensor(value: object, *, what: str, shape: tuple[int, ...], where: str,
         raise CheckFailed(f"{where}: {what} should be a real tensor; got dtype {t.dtype}")
     if tuple(t.shape) != tuple(shape):
         hint = ""
-        if t.numel() == 1 and math.prod(shape) > 1:
+        if t.numel() == 1 and math.prod(shape) > 1 and per_point:
             hint = " (one number for the whole batch: did you sum over the points too?)"
         elif t.numel() == math.prod(shape):
             hint = " (the right numbers in the wrong shape: reshape or sum over the right axis)"
-        raise CheckFailed(f"{where}: {what} should have shape {shape}, one value per point; "
+        each = ""
+        if per_point:
+            each = ", one value per point" if len(shape) == 1 else ", one row per point"
+        raise CheckFailed(f"{where}: {what} should have shape {shape}{each}; "
                           f"got shape {tuple(t.shape)}{hint}")
     if dtype is not None and t.dtype not in (torch.float32, torch.float64):
         raise CheckFailed(f"{where}: the inputs are {str(dtype).removeprefix('torch.')} but "

@@ -127,8 +127,11 @@ def u_hat(u_hat_fn: object) -> None:
     """Check the learner's ``u_hat(w, u) -> û``: the reparametrised u of App. A.1 that makes
     the planar layer invertible. Prints one ✓ line or raises ``CheckFailed``."""
     n = _check_u_hat(u_hat_fn)
+    wtu = [float(w @ u) for w, u, _, _ in layers()]
+    norms = [float(w.norm()) for w, _, _, _ in layers()]
     passed(f"u_hat agrees with the reference on {n} (w, u) pairs, float64 and float32 "
-           "(wᵀu from −5 to 3, ‖w‖ from 0.05 to 6).")
+           f"(wᵀu from {min(wtu):.2g} to {max(wtu):.2g}, ‖w‖ from {min(norms):.2g} to "
+           f"{max(norms):.2g}).")
 
 
 def planar_layer(u_hat_fn: object, planar_forward_fn: object) -> None:

@@ -139,7 +139,8 @@ def preimage_radius(preimage_radius_fn: object) -> None:
     """Check the learner's ``preimage_radius(rho, alpha, beta) -> r``, the radius of the
     preimage under the radial map. Prints one ✓ line or raises ``CheckFailed``."""
     n = _check_preimage_radius(preimage_radius_fn)
-    passed(f"preimage_radius agrees with the reference at {n} radii from 0 to ~300, "
+    top = max(float(c.args[0].max()) for c in preimage_radius_cases())
+    passed(f"preimage_radius agrees with the reference at {n} radii from 0 to {top:.3g}, "
            "contracting and expanding layers, float64 and float32.")
 
 
