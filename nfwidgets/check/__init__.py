@@ -10,5 +10,8 @@ gives exactly your answer, when it is one we know. It never writes to stderr.
 from __future__ import annotations
 
 from ._report import CATALOGUES, CheckFailed
+from .planar import planar_layer, u_hat
+from .radial import preimage_radius, radial_inverse
 
 __all__ = ["CATALOGUES", "CheckFailed"]
+__all__ += ["planar_layer", "preimage_radius", "radial_inverse", "u_hat"]

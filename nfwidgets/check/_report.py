@@ -15,6 +15,8 @@ pastes its source into a submission to prove the check catches it with its own m
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import warnings
 from collections.abc import Callable
@@ -23,8 +25,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-__all__ = ["CATALOGUES", "Catalogue", "CheckFailed", "Mistake", "call", "close", "fmt",
-           "passed", "to_tensor", "tolerance"]
+__all__ = ["CATALOGUES", "Catalogue", "CheckFailed", "Mistake", "agree", "call", "close", "fmt",
+           "judged_dtype", "passed", "quietly", "to_tensor", "tolerance"]
 
 
 class CheckFailed(AssertionError):
@@ -81,17 +83,20 @@ class Catalogue:
                  compare: Callable[[object, object], bool]) -> Mistake | None:
         """The first mistake of ``target`` whose output on ``args`` ``compare``s equal to
         ``got`` (a mistake that itself fails on ``args`` matches nothing)."""
+        return self.diagnose_many(target, [(args, got)], compare)
+
+    def diagnose_many(self, target: str, pairs: list[tuple[tuple, object]],
+                      compare: Callable[[object, object], bool]) -> Mistake | None:
+        """The first mistake of ``target`` that gives the learner's answer ``got`` on *every*
+        ``(args, got)`` of ``pairs`` (more inputs, fewer coincidences); ``None`` when none does
+        or ``pairs`` is empty. A mistake that raises on some ``args`` matches nothing."""
+        if not pairs:
+            return None
         for m in self.for_target(target):
             try:
-                with warnings.catch_warnings(), torch.no_grad():
-                    warnings.simplefilter("ignore")
-                    wrong = m.function(*args)
-            except Exception:  # a wrong formula may fail on these inputs
-                continue
-            try:
-                if compare(got, wrong):
+                if all(compare(got, quietly(m.function, args)) for args, got in pairs):
                     return m
-            except Exception:  # shapes that cannot be compared: no match
+            except Exception:  # a wrong formula may fail, or give shapes that cannot compare
                 continue
         return None
 
@@ -100,34 +105,60 @@ class Catalogue:
 CATALOGUES: dict[str, Catalogue] = {}
 
 
-def call(fn: object, name: str, args: tuple, shown: str) -> object:
-    """``fn(*args)`` for the learner's function ``name``; any exception, or ``...`` returned,
-    becomes a ``CheckFailed`` naming the call ``shown`` (a readable form of the inputs).
-    Warnings raised inside are swallowed (they would go to stderr)."""
+def quietly(fn: Callable, args: tuple) -> object:
+    """``fn(*args)`` without gradients and without a word: warnings are swallowed and anything
+    printed is discarded (nbgrader scores a cell with stderr output zero, and a check calls the
+    learner's function dozens of times: its debugging prints would bury the verdict)."""
+    with warnings.catch_warnings(), torch.no_grad(), \
+            contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        return fn(*args)
+
+
+def call(fn: object, name: str, args: tuple, shown: str, *, where: str | None = None) -> object:
+    """``fn(*args)`` for the learner's function ``name``; any exception, or ``...`` or ``None``
+    returned, becomes a ``CheckFailed`` naming the call ``name(shown)`` (``shown``: a readable
+    form of the inputs), or ``where`` when given (the whole description of the call).
+    Warnings raised inside are swallowed and printed output discarded (see ``quietly``)."""
+    where = where or f"{name}({shown})"
     if not callable(fn):
-        raise CheckFailed(f"{name} should be a function; got {type(fn).__name__} {fn!r}")
+        raise CheckFailed(f"{name} should be a function; got {type(fn).__name__} {fn!r:.80}")
     try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            result = fn(*args)
+        result = quietly(fn, args)
     except NotImplementedError:
         raise CheckFailed(f"{name} is not written yet: replace the `raise NotImplementedError()`"
                           f" with your code.") from None
     except Exception as err:  # any error in learner code is feedback
-        raise CheckFailed(f"{name}({shown}) raised {type(err).__name__}: {err}") from None
-    if result is Ellipsis or (isinstance(result, tuple) and Ellipsis in result):
+        raise CheckFailed(f"{where} raised {type(err).__name__}: {err}") from None
+    parts = result if isinstance(result, tuple | list) else (result,)
+    if any(part is Ellipsis for part in parts):  # `is`: `in` would compare arrays with ==
         raise CheckFailed(f"{name} is not written yet: replace the ... with your code.")
+    if result is None:
+        raise CheckFailed(f"{where} returned None: did you forget the `return`?")
     return result
 
 
-def to_tensor(value: object, *, what: str, shape: tuple[int, ...], where: str) -> Tensor:
+def to_tensor(value: object, *, what: str, shape: tuple[int, ...], where: str,
+              dtype: torch.dtype | None = None, arrays_only: bool = False,
+              per_point: bool = True) -> Tensor:
     """The learner's ``value`` as a float64 tensor of ``shape``, or ``CheckFailed`` saying what
-    is wrong with it (``what`` names the quantity, ``where`` the call)."""
+    is wrong with it (``what`` names the quantity, ``where`` the call).
+
+    ``dtype``: the dtype of the inputs; when given, an answer in float16, bfloat16 or an
+    integer dtype fails (too few digits to judge); float32 and float64 answers pass (judge a
+    float32 answer at float32 tolerance, see ``judged_dtype``).
+    ``arrays_only``: only a ``torch.Tensor`` or a NumPy array is accepted (a list or a Python
+    number fails, naming its type); by default anything ``torch.as_tensor`` reads is.
+    ``per_point``: the first axis is the batch (the shape message then says so)."""
     if isinstance(value, Tensor):
         t = value.detach()
     else:
+        is_array = type(value).__module__ == "numpy" and hasattr(value, "dtype")
+        if arrays_only and not is_array:
+            raise CheckFailed(f"{where}: {what} should be a torch tensor of shape {shape}; got "
+                              f"{type(value).__name__} {value!r:.80}")
         try:
-            t = torch.as_tensor(value)
+            t = torch.as_tensor(value, dtype=None if is_array else torch.float64)
         except (TypeError, ValueError, RuntimeError):
             raise CheckFailed(f"{where}: {what} should be a tensor of shape {shape}; got "
                               f"{type(value).__name__} {value!r:.80}") from None
@@ -135,12 +166,19 @@ def to_tensor(value: object, *, what: str, shape: tuple[int, ...], where: str) -
         raise CheckFailed(f"{where}: {what} should be a real tensor; got dtype {t.dtype}")
     if tuple(t.shape) != tuple(shape):
         hint = ""
-        if t.numel() == 1 and math.prod(shape) > 1:
+        if t.numel() == 1 and math.prod(shape) > 1 and per_point:
             hint = " (one number for the whole batch: did you sum over the points too?)"
         elif t.numel() == math.prod(shape):
             hint = " (the right numbers in the wrong shape: reshape or sum over the right axis)"
-        raise CheckFailed(f"{where}: {what} should have shape {shape}, one value per point; "
+        each = ""
+        if per_point:
+            each = ", one value per point" if len(shape) == 1 else ", one row per point"
+        raise CheckFailed(f"{where}: {what} should have shape {shape}{each}; "
                           f"got shape {tuple(t.shape)}{hint}")
+    if dtype is not None and t.dtype not in (torch.float32, torch.float64):
+        raise CheckFailed(f"{where}: the inputs are {str(dtype).removeprefix('torch.')} but "
+                          f"{what} has dtype {str(t.dtype).removeprefix('torch.')}, which keeps "
+                          "too few digits: compute in the inputs' dtype")
     t = t.to(torch.float64)
     if not bool(torch.isfinite(t).all()):
         bad = int((~torch.isfinite(t)).nonzero()[0][0]) if t.ndim else 0
@@ -149,16 +187,43 @@ def to_tensor(value: object, *, what: str, shape: tuple[int, ...], where: str) -
     return t
 
 
+def judged_dtype(value: object, dtype: torch.dtype) -> torch.dtype:
+    """The dtype whose tolerance fits an answer to inputs of ``dtype``: float32 when either the
+    inputs or the answer (a tensor or NumPy array) is float32, else ``dtype``."""
+    got = getattr(value, "dtype", None)
+    if dtype == torch.float32 or got == torch.float32 or str(got) == "float32":
+        return torch.float32
+    return dtype
+
+
 def tolerance(dtype: torch.dtype) -> tuple[float, float]:
     """(rtol, atol) for answers computed in ``dtype`` (float32 loses ~7 digits)."""
     return (1e-4, 1e-5) if dtype == torch.float32 else (1e-7, 1e-9)
 
 
-def close(got: Tensor, want: Tensor, dtype: torch.dtype = torch.float64) -> bool:
+def close(got: Tensor, want: Tensor, dtype: torch.dtype = torch.float64, *,
+          equal_nan: bool = False) -> bool:
     """Elementwise closeness at ``dtype``'s tolerance (float64 tensors in)."""
     rtol, atol = tolerance(dtype)
     return bool(torch.allclose(got.to(torch.float64), want.to(torch.float64),
-                               rtol=rtol, atol=atol))
+                               rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def agree(got: object, other: object, dtype: torch.dtype = torch.float64) -> bool:
+    """Whether two raw answers are the same: tuples/lists part by part, tensors, arrays and
+    numbers of equal shape and close at ``dtype``'s tolerance, NaN matching NaN (a wrong
+    formula and the learner's may both give NaN at the same place). Never raises."""
+    if isinstance(got, tuple | list) and isinstance(other, tuple | list):
+        return len(got) == len(other) and all(
+            agree(a, b, dtype) for a, b in zip(got, other, strict=True))
+    try:
+        a = got.detach() if isinstance(got, Tensor) else torch.as_tensor(got)
+        b = other.detach() if isinstance(other, Tensor) else torch.as_tensor(other)
+        if a.shape != b.shape or a.is_complex() or b.is_complex():
+            return False
+        return close(a.to(torch.float64), b.to(torch.float64), dtype, equal_nan=True)
+    except Exception:  # lists of tensors, strings, …: not the same answer
+        return False
 
 
 def fmt(value: object, digits: int = 4) -> str:
