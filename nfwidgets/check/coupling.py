@@ -38,6 +38,7 @@ and compares the flow's average negative log-likelihood on them with the data's 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,8 +53,14 @@ from . import _coupling_mistakes
 from ._learner import call_learner, quietly
 from ._report import CheckFailed, Mistake, close, fmt, passed, to_tensor, tolerance
 
-__all__ = ["FixedConditioner", "conditioners", "coupling_layer", "forward_cases",
-           "fits_entropy_floor", "inverse_cases"]
+__all__ = [
+    "FixedConditioner",
+    "conditioners",
+    "coupling_layer",
+    "fits_entropy_floor",
+    "forward_cases",
+    "inverse_cases",
+]
 
 CAT = _coupling_mistakes.CAT
 MASKS = ((1.0, 0.0), (0.0, 1.0))
@@ -73,7 +80,7 @@ class FixedConditioner:
         self.label = label
         self.s_gain = s_gain
         sizes = [2, hidden, 4] if hidden else [2, 4]
-        self.weights = [(0.7 * draw(b, a), 0.4 * draw(b)) for a, b in zip(sizes, sizes[1:])]
+        self.weights = [(0.7 * draw(b, a), 0.4 * draw(b)) for a, b in itertools.pairwise(sizes)]
 
     def __call__(self, v: object) -> tuple[Tensor, Tensor]:
         v = torch.as_tensor(v)
@@ -288,7 +295,8 @@ def fits_entropy_floor(flow: object, target: str, margin: float) -> None:
     an average negative log-likelihood within ``margin`` nats of the data's entropy on
     ``HELD_OUT_N`` fresh points the checker draws itself (seed ``HELD_OUT_SEED``):
 
-    .. math:: \widehat{\mathrm{NLL}} = -\frac1n\sum_i \ln q(x_i) \approx H(p) + \mathrm{KL}(p\,\|\,q),
+    .. math:: \widehat{\mathrm{NLL}} = -\frac1n\sum_i \ln q(x_i)
+              \approx H(p) + \mathrm{KL}(p\,\|\,q),
 
     so ``NLL − H(p)`` estimates ``KL(p‖q)`` (standard error ``sd(ln q)/√n``, reported).
     ``H(p)`` is ``nfwidgets.targets.entropy_floor(target)``. An NLL more than 5 standard
