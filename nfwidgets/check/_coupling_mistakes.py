@@ -211,8 +211,8 @@ def coupling_inverse__mask_inverted(x, mask, conditioner):
 
 
 @CAT.mistake("coupling_inverse", "inverse_log_det_over_batch",
-             "the log-det was summed over the whole batch as well: each point has its own "
-             "log-det, a sum over its coordinates only.")
+             "the inverse's log-det was summed over the whole batch as well: each point x has "
+             "its own ln|det ∂z/∂x|, a sum over its coordinates only.")
 def coupling_inverse__log_det_over_batch(x, mask, conditioner):
     log_scale, shift = conditioner(mask * x)
     z = mask * x + (1 - mask) * ((x - shift) * torch.exp(-log_scale))
