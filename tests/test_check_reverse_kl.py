@@ -83,6 +83,7 @@ def test_an_unknown_bias_fails_statistically(capsys):
         return free_energy(flow, energy, n_samples, generator) + 0.3
 
     text = _fails(capsys, check.free_energy, biased)
+    assert text.startswith("free_energy(a 2-layer coupling flow (float32), U = U1")
     assert "standard errors of the difference" in text and "none of the typical" in text
 
 
@@ -219,3 +220,13 @@ def test_every_mode_name_matches_itself_in_any_case(target, data):
 def test_numpy_answers_to_beta_are_numbers():
     assert float(BETA_VARIANTS["beta_numpy"](5, 10)) == pytest.approx(0.51)
     assert isinstance(BETA_VARIANTS["beta_numpy"](5, 10), np.floating)
+
+
+def test_backward_inside_free_energy_is_explained(capsys):
+    def trains_itself(flow, energy, n_samples, generator):
+        F = free_energy(flow, energy, n_samples, generator)
+        F.backward()
+        return F
+
+    assert "did free_energy call backward() itself" in _fails(capsys, check.free_energy,
+                                                              trains_itself)

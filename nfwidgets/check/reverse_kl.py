@@ -56,7 +56,7 @@ from ._report import CheckFailed, Mistake, fmt, passed
 __all__ = ["annealing", "free_energy", "free_energy_cases", "missed_mode", "tiny_flow"]
 
 FREE, ANNEAL = _reverse_kl_mistakes.FREE, _reverse_kl_mistakes.ANNEAL
-N_BIG, N_CHUNKS, Z_VALUE, Z_GRAD = 20_000, 40, 4.0, 6.0
+N_BIG, N_CHUNKS, Z_VALUE, Z_GRAD = 100_000, 40, 4.0, 6.0
 N_MODES, MODES_SEED, MISSED_SHARE = 4000, 707, 0.2
 UNKNOWN = "This is none of the typical mistakes we know: compare your code with the formula."
 
@@ -123,7 +123,10 @@ def _kind(out: object, flow: Flow) -> tuple[str, float | None, Tensor | None]:
             return "bad", None, None
         if not out.requires_grad:
             return "no-grad", float(out.detach()), None
-        return "tensor", float(out.detach()), _grad(out, flow)
+        try:
+            return "tensor", float(out.detach()), _grad(out, flow)
+        except RuntimeError:  # e.g. backward() already called on F inside the function
+            return "grad-error", float(out.detach()), None
     try:
         return "number", float(out), None
     except (TypeError, ValueError):
@@ -220,6 +223,10 @@ def free_energy(free_energy_fn: object) -> None:
                             f"{value:.6g}" + (f"; {differs}" if differs else ""), mistake)
             statistical += 1
             continue
+        if kind == "grad-error":
+            raise CheckFailed(f"{where}: F = {value:.6g} is right, but its gradient cannot be "
+                              "taken (did free_energy call backward() itself? Return F and let "
+                              "the training loop do that).")
         if kind != "tensor":
             raise _fail(f"{where}: F = {value:.6g} is right, but it is "
                         f"{'a Python number' if kind == 'number' else 'a tensor without grad'}"
