@@ -10,8 +10,12 @@ gives exactly your answer, when it is one we know. It never writes to stderr.
 from __future__ import annotations
 
 from ._report import CATALOGUES, CheckFailed
+from .coupling import coupling_layer, fits_entropy_floor
 from .planar import planar_layer, u_hat
 from .radial import preimage_radius, radial_inverse
+from .reverse_kl import annealing, free_energy, missed_mode
 
 __all__ = ["CATALOGUES", "CheckFailed"]
 __all__ += ["planar_layer", "preimage_radius", "radial_inverse", "u_hat"]
+__all__ += ["coupling_layer", "fits_entropy_floor"]
+__all__ += ["annealing", "free_energy", "missed_mode"]

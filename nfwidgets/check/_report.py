@@ -105,26 +105,29 @@ class Catalogue:
 CATALOGUES: dict[str, Catalogue] = {}
 
 
-def quietly(fn: Callable, args: tuple) -> object:
-    """``fn(*args)`` without gradients and without a word: warnings are swallowed and anything
-    printed is discarded (nbgrader scores a cell with stderr output zero, and a check calls the
-    learner's function dozens of times: its debugging prints would bury the verdict)."""
-    with warnings.catch_warnings(), torch.no_grad(), \
+def quietly(fn: Callable, args: tuple, *, grad: bool = False) -> object:
+    """``fn(*args)`` without a word, and without gradients unless ``grad`` (a free energy must
+    be differentiated): warnings are swallowed and anything printed is discarded (nbgrader
+    scores a cell with stderr output zero, and a check calls the learner's function dozens of
+    times: its debugging prints would bury the verdict)."""
+    with warnings.catch_warnings(), torch.set_grad_enabled(grad), \
             contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         return fn(*args)
 
 
-def call(fn: object, name: str, args: tuple, shown: str, *, where: str | None = None) -> object:
+def call(fn: object, name: str, args: tuple, shown: str, *, where: str | None = None,
+         grad: bool = False) -> object:
     """``fn(*args)`` for the learner's function ``name``; any exception, or ``...`` or ``None``
     returned, becomes a ``CheckFailed`` naming the call ``name(shown)`` (``shown``: a readable
     form of the inputs), or ``where`` when given (the whole description of the call).
-    Warnings raised inside are swallowed and printed output discarded (see ``quietly``)."""
+    Warnings raised inside are swallowed and printed output discarded (see ``quietly``);
+    gradients are on only with ``grad``."""
     where = where or f"{name}({shown})"
     if not callable(fn):
         raise CheckFailed(f"{name} should be a function; got {type(fn).__name__} {fn!r:.80}")
     try:
-        result = quietly(fn, args)
+        result = quietly(fn, args, grad=grad)
     except NotImplementedError:
         raise CheckFailed(f"{name} is not written yet: replace the `raise NotImplementedError()`"
                           f" with your code.") from None
