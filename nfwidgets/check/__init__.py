@@ -10,5 +10,9 @@ gives exactly your answer, when it is one we know. It never writes to stderr.
 from __future__ import annotations
 
 from ._report import CATALOGUES, CheckFailed
+from .basics import affine_log_prob, density_at_image, planar_log_det, radial_log_det, single_affine
+from .widget_tasks import area_kept, fold_line, mass_pushed_out, pile_up
 
-__all__ = ["CATALOGUES", "CheckFailed"]
+__all__ = ["CATALOGUES", "CheckFailed", "affine_log_prob", "area_kept", "density_at_image",
+           "fold_line", "mass_pushed_out", "pile_up", "planar_log_det", "radial_log_det",
+           "single_affine"]
