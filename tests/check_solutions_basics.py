@@ -101,3 +101,28 @@ SOLUTIONS = {
     "radial_log_det": [radial_log_det, radial_log_det__alpha_form],
     "single_affine": [my_single_layer, my_single_layer__image_of_origin],
 }
+
+
+# --- the widget tasks (nfwidgets.check.widget_tasks): control steps from the lesson's state ----
+#: task → list of solutions, each a tuple of (method, *args, kwargs) calls on the widget.
+WIDGET_SOLUTIONS = {
+    "pile_up": [
+        (("set", {"kind": "planar", "w": 2.0, "u": -1.0, "b": -2.0}),),
+        (("set", {"kind": "planar", "w": -2.0, "u": 1.5, "b": 2.0}),),  # both signs flipped
+    ],
+    "fold_line": [
+        (("set", {"constrain": False, "w1": 0.0, "w2": 2.0, "u1": 0.0, "u2": -1.0,
+                  "b": -2.0}),),
+        (("set", {"constrain": False, "w1": 0.0, "w2": -1.0, "u1": 0.5, "u2": 2.0,
+                  "b": 1.0}),),  # w pointing down, u with a sideways part
+    ],
+    "mass_pushed_out": [
+        (("set", {"z0_1": 0.0, "z0_2": 0.0, "beta": 5.0}),),
+        (("set", {"constrain": False, "z0_1": 0.0, "z0_2": 0.0, "alpha": 1.0,
+                  "beta": 4.0}),),  # unconstrained but β ≥ −α: still invertible
+    ],
+    "area_kept": [
+        (("edit_layer", 4, {"log_scale1": 0.2, "log_scale2": 0.2}),),
+        (("edit_layer", 4, {"log_scale1": 0.7, "log_scale2": -0.3}),),  # each coordinate 0
+    ],
+}
