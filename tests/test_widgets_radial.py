@@ -106,7 +106,7 @@ def test_constraint_off_warns_and_draws_the_fold_circles(explorer: RadialExplore
     (x0, y0), (x1, y1) = split_rows(explorer._fold_z.x, explorer._fold_z.y)
     np.testing.assert_allclose(np.hypot(x0 - 0.5, y0 + 0.5), r_star, rtol=1e-5)
     np.testing.assert_allclose(np.hypot(x1 - 0.5, y1 + 0.5), r_collapse, rtol=1e-5)
-    # grey (no single density) exactly inside the fold circle
+    # grey (three preimages: the one-preimage formula fails) exactly inside the fold circle
     frame = explorer.last_frame
     xs, ys, _ = grid_points(explorer.bounds, N)
     gx, gy = np.meshgrid(xs.numpy(), ys.numpy(), indexing="xy")

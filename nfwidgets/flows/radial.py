@@ -127,7 +127,9 @@ class Radial(Layer):
         :math:`r^* = \sqrt{-\alpha\hat\beta} - \alpha`, where
         :math:`\varphi_{\min} = -(\sqrt{-\hat\beta} - \sqrt{\alpha})^2`. A point closer to z₀
         than :math:`|\varphi_{\min}|` is reached once from its own ray and twice from the
-        opposite ray: three preimages, and no single density.
+        opposite ray: three preimages. The push-forward still has a density there (the sum of
+        p_z(z)/|det J(z)| over the three preimages), but the map is not invertible, so the
+        flow's one-preimage formula log p_z(f⁻¹(x)) − log|det J| does not give it.
 
         Returns:
             :math:`|\varphi_{\min}|` as a float, or ``None``.

@@ -335,7 +335,8 @@ class FlowBuilder(Explorer):
                 self.show_warning(
                     f"⚠ layer {k + 1} ({html.escape(layer_label(layer))}) is <b>not "
                     f"invertible</b>: {html.escape(reason)}. Points with several preimages are "
-                    "grey: p(x) has no single value there.")
+                    "grey: the flow's formula, which follows one preimage back, does not "
+                    "give p(x) there.")
                 return
         self.show_warning(None)
 

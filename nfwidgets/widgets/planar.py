@@ -21,7 +21,8 @@ class PlanarExplorer(Explorer):
     Sliders bind to ``w₁, w₂, u₁, u₂, b``; readouts show û and wᵀû. The "constraint" toggle
     switches the reparametrisation that keeps wᵀû > -1: with it off and wᵀu < -1 the map folds
     the plane, det J changes sign on two lines (drawn dashed), points between the fold images
-    have three preimages (grey: no single density there), and a warning explains why.
+    have three preimages (grey: the layer is not invertible there, so the flow's one-preimage
+    density formula does not hold), and a warning explains why.
 
     Arguments:
         layer: the ``Planar`` layer to explore (a new one by default).
@@ -69,9 +70,9 @@ class PlanarExplorer(Explorer):
             self.show_warning(
                 f"⚠ wᵀû = {c:.3f} < −1: the map is <b>not invertible</b>. It folds the plane: "
                 "det J = 0 on the dashed lines (left) and is negative between them, and points "
-                "between the dashed lines on the right have three preimages (grey), so "
-                "p(x) has no single value there. Turn the constraint on to restore "
-                "invertibility.")
+                "between the dashed lines on the right have three preimages (grey): p(x) is "
+                "the sum over the three, which the flow's formula (one preimage) does not "
+                "give. Turn the constraint on to restore invertibility.")
         else:
             self.show_warning(None)
 

@@ -102,8 +102,8 @@ class RadialExplorer(Explorer):
                 f"squeezed onto z₀), and det J = 0 on the dashed circles on the left (radii "
                 f"{r_star:.2f} and {r_collapse:.2f}). Points closer to z₀ than "
                 f"|φ<sub>min</sub>| = {fold:.2f} (dashed circle, right) have three preimages "
-                "(grey), so p(x) has no single value there. Turn the constraint on, or raise "
-                "β to at least −α.")
+                "(grey): p(x) is the sum over the three, which the flow's formula (one "
+                "preimage) does not give. Turn the constraint on, or raise β to at least −α.")
         else:
             self.show_warning(None)
 
