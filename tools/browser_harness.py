@@ -398,23 +398,29 @@ def open_notebook(context: object, server: Server, name: str) -> object:
     return page
 
 
-def run_all(page: object, timeout_ms: int = PAGE_TIMEOUT_MS) -> None:
-    """Run > Run All Cells, then wait until every code cell has run (or one failed) and the
-    kernel is idle."""
+def run_all(page: object, tagged: list[int] | tuple[int, ...] = (),
+            timeout_ms: int = PAGE_TIMEOUT_MS, idle_js: str = _KERNEL_IDLE_JS) -> None:
+    """Run > Run All Cells, then wait until every code cell has run and the kernel is idle
+    (``idle_js`` says when). Run All does not stop at a cell tagged ``raises-exception``
+    (``tagged``: their indices, see ``browser_cells``); it stops at any other error, and then
+    the wait ends there."""
     page.locator(".lm-MenuBar-item", has_text="Run").first.click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
     page.wait_for_function(
-        f"""() => {{
-            if (!({_KERNEL_IDLE_JS})()) return false;
-            if (document.querySelector('{ERROR_OUTPUT}')) return true;  // Run All stops there
-            const cells = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')];
-            return cells.every(cell => {{
+        f"""(tagged) => {{
+            if (!({idle_js})()) return false;
+            const cells = [...document.querySelectorAll('.jp-Notebook .jp-Cell')];
+            const ran = (cell) => {{
                 const code = cell.querySelector('.jp-InputArea-editor .cm-content');
                 const prompt = cell.querySelector('.jp-InputArea-prompt');
                 return (code && code.textContent.trim() === '')
                     || /\\[\\d+\\]/.test(prompt ? prompt.textContent : '');
-            }});
-        }}""", timeout=timeout_ms, polling=200)
+            }};
+            const failed = cells.findIndex((cell, i) => !tagged.includes(i)
+                && cell.querySelector('{ERROR_OUTPUT}'));
+            const code = cells.filter(c => c.classList.contains('jp-CodeCell'));
+            return failed >= 0 || code.every(ran);
+        }}""", arg=list(tagged), timeout=timeout_ms, polling=200)
 
 
 #: Outputs that mean a cell failed or wrote to stderr (tracebacks render as stderr too).

@@ -9,7 +9,7 @@ after "Run All Cells"::
     with notebook_server(folder) as server, bh.chromium() as context:
         page = open_notebook(context, server, "02_planar_flows.ipynb")
         run_all(page)
-        errors = untagged_errors(page, folder / "02_planar_flows.ipynb")
+        errors = browser_cells.untagged_errors(page, folder / "02_planar_flows.ipynb")
 
 Waits are on the page (``wait_for_function``), never on a clock.
 """
@@ -22,17 +22,9 @@ from pathlib import Path
 
 import browser_harness as bh
 
-__all__ = ["ALLOWED_RAISES", "KNOWN_PAGE_ERRORS", "NAN_READOUTS", "RAISES_TAG",
-           "nan_readouts", "notebook_server", "open_notebook", "raising_cells", "run_all",
-           "untagged_errors"]
+__all__ = ["KNOWN_PAGE_ERRORS", "NAN_READOUTS", "nan_readouts", "notebook_server",
+           "open_notebook", "run_all"]
 
-#: The cell tag that says "this cell raises by design" (an unsolved exercise's check): Jupyter
-#: keeps running the cells after it, nbval and nbgrader accept its error.
-RAISES_TAG = "raises-exception"
-#: What a tagged cell may raise: a failed check (``CheckFailed`` renders as "✗ …") or the
-#: exceptions an unsolved exercise stands for. Anything else (a NameError, a TypeError in the
-#: lesson's own code) is a bug, tag or no tag.
-ALLOWED_RAISES = ("✗", "AssertionError", "NotImplementedError")
 #: Page errors of Notebook 7's own front end, raised while the page loads, before any cell runs:
 #: the keyboard-shortcuts plugin reads the settings schema of a plugin that is not registered yet
 #: (Notebook 7.6.5; also with every third-party extension disabled).
@@ -70,57 +62,8 @@ def open_notebook(context: object, server: bh.Server, name: str) -> object:
 
 def run_all(page: object, tagged: list[int] | tuple[int, ...] = (),
             timeout_ms: int = bh.PAGE_TIMEOUT_MS) -> None:
-    """Run → Run All Cells (Notebook 7's menu), then wait until every code cell has run and the
-    kernel is idle. Run All does not stop at a cell tagged ``raises-exception`` (``tagged``: their
-    indices); it stops at any other error, and then the wait ends there."""
-    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
-    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-    page.wait_for_function(
-        f"""(tagged) => {{
-            if (!({_KERNEL_IDLE_JS})()) return false;
-            const cells = [...document.querySelectorAll('.jp-Notebook .jp-Cell')];
-            const ran = (cell) => {{
-                const code = cell.querySelector('.jp-InputArea-editor .cm-content');
-                const prompt = cell.querySelector('.jp-InputArea-prompt');
-                return (code && code.textContent.trim() === '')
-                    || /\\[\\d+\\]/.test(prompt ? prompt.textContent : '');
-            }};
-            const failed = cells.findIndex((cell, i) => !tagged.includes(i)
-                && cell.querySelector('{bh.ERROR_OUTPUT}'));
-            const code = cells.filter(c => c.classList.contains('jp-CodeCell'));
-            return failed >= 0 || code.every(ran);
-        }}""", arg=list(tagged), timeout=timeout_ms, polling=200)
-
-
-def raising_cells(notebook: Path) -> list[int]:
-    """Indices (among all cells) of the cells tagged ``raises-exception``."""
-    import nbformat
-
-    nb = nbformat.read(notebook, as_version=4)
-    return [i for i, cell in enumerate(nb.cells) if RAISES_TAG in cell.metadata.get("tags", [])]
-
-
-def _cell_errors(page: object) -> list[tuple[int, str]]:
-    """(cell index, text) of every error / stderr output, by cell."""
-    return page.evaluate(
-        """(sel) => [...document.querySelectorAll('.jp-Notebook .jp-Cell')].flatMap((c, i) =>
-            [...c.querySelectorAll(sel)].map(e => [i, e.innerText]))""", bh.ERROR_OUTPUT)
-
-
-def untagged_errors(page: object, notebook: Path) -> tuple[list[str], list[int]]:
-    """The error outputs that count: every error / stderr output of a cell not tagged
-    ``raises-exception``, a tagged cell's error that is not a failed check (``ALLOWED_RAISES``),
-    every widget that failed to display. Also returns the tagged cells that did raise."""
-    tagged = set(raising_cells(notebook))
-    bad, raised = [], []
-    for index, text in _cell_errors(page):
-        if index in tagged and any(a in text for a in ALLOWED_RAISES):
-            raised.append(index)
-        else:
-            where = "tagged " if index in tagged else ""
-            bad.append(f"{where}cell {index}: {text}")
-    widgets = [e for e in bh.error_outputs(page) if e.startswith("widget: ")]
-    return bad + widgets, sorted(set(raised))
+    """Run → Run All Cells (``browser_harness.run_all``), with Notebook 7's kernel-idle test."""
+    bh.run_all(page, tagged, timeout_ms, idle_js=_KERNEL_IDLE_JS)
 
 
 def nan_readouts(page: object) -> list[str]:

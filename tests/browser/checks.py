@@ -9,20 +9,24 @@ ROOT = Path(__file__).resolve().parents[2]
 LESSONS = ROOT / "lessons"
 sys.path.insert(0, str(ROOT / "tools"))
 
+import browser_cells as cells  # noqa: E402
 import browser_harness as bh  # noqa: E402
 import browser_notebook7 as nb7  # noqa: E402
 
 __all__ = ["LESSONS", "MIN_PLOT_COLOURS", "ROOT", "assert_explorers_respond",
-           "assert_figures_drawn", "assert_no_errors", "bh", "nb7"]
+           "assert_figures_drawn", "assert_no_errors", "bh", "cells", "nb7"]
 
 #: An empty bqplot plot area has 1–3 colours (background, grid lines); a density picture has
 #: hundreds and a line plot dozens (anti-aliased curves).
 MIN_PLOT_COLOURS = 10
 
 
-def assert_no_errors(page: object, where: str) -> None:
-    """No error / stderr output, no widget that failed to display, no console error."""
-    errors = bh.error_outputs(page)
+def assert_no_errors(page: object, where: str, notebook: Path | None = None) -> None:
+    """No error / stderr output, no widget that failed to display, no console error. With the
+    ``notebook`` file, a cell tagged ``raises-exception`` may fail as a check
+    (``browser_cells``)."""
+    errors = (cells.untagged_errors(page, notebook)[0] if notebook is not None
+              else bh.error_outputs(page))
     assert not errors, f"{where}: error outputs:\n" + "\n---\n".join(errors)
     console = bh.console_errors(page)
     assert not console, f"{where}: browser console errors:\n" + "\n".join(console)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .checks import LESSONS, assert_figures_drawn, bh, nb7
+from .checks import LESSONS, assert_figures_drawn, bh, cells, nb7
 
 LESSON_NAMES = sorted(p.name for p in LESSONS.glob("*.ipynb"))
 
@@ -60,13 +60,13 @@ def run_times(request: pytest.FixtureRequest) -> Iterator[dict[str, tuple[float,
                                                       for n in LESSON_NAMES])
 def test_lesson_runs_in_notebook7(name: str, notebook7: bh.Server, lesson_copy: Path,
                                   browser: object, run_times: dict[str, tuple[float, int]]) -> None:
-    tagged = nb7.raising_cells(lesson_copy / name)
+    tagged = cells.raising_cells(lesson_copy / name)
     page = nb7.open_notebook(browser, notebook7, name)
     try:
         start = time.perf_counter()
         nb7.run_all(page, tagged)
         seconds = time.perf_counter() - start
-        errors, raised = nb7.untagged_errors(page, lesson_copy / name)
+        errors, raised = cells.untagged_errors(page, lesson_copy / name)
         run_times[name.removesuffix(".ipynb")] = (seconds, len(raised))
         assert not errors, f"{name} in Notebook 7: error outputs:\n" + "\n---\n".join(errors)
         bh.wait_widgets_rendered(page)
@@ -89,13 +89,13 @@ def test_notebook7_checks_catch_what_they_should(notebook7: bh.Server, lesson_co
 
     book = nbformat.read(path, as_version=4)
     for index in (1, 2):
-        book.cells[index].metadata["tags"] = [nb7.RAISES_TAG]
+        book.cells[index].metadata["tags"] = [cells.RAISES_TAG]
     nbformat.write(book, path)
-    assert nb7.raising_cells(path) == [1, 2]
+    assert cells.raising_cells(path) == [1, 2]
     page = nb7.open_notebook(browser, notebook7, path.name)
     try:
         nb7.run_all(page, [1, 2])  # returns although the last cell never runs
-        errors, raised = nb7.untagged_errors(page, path)
+        errors, raised = cells.untagged_errors(page, path)
         assert raised == [1]
         assert [e.split(":", 1)[0] for e in errors] == ["tagged cell 2", "cell 3", "cell 5"]
         assert "NameError" in errors[0] and "a warning" in errors[1] and "boom" in errors[2]
