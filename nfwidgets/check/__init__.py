@@ -12,3 +12,16 @@ from __future__ import annotations
 from ._report import CATALOGUES, CheckFailed
 
 __all__ = ["CATALOGUES", "CheckFailed"]
+from .models import bits_per_dim, negative_elbo, pairwise_auc
+from .training import annealed_objective, average_nll, coupling_inverse, one_lobe_free_energy
+from .training_tasks import (
+    both_lobes_covered,
+    collapsed_onto_left_lobe,
+    near_entropy_floor,
+    volume_preserving_coupling,
+)
+
+__all__ += ["annealed_objective", "average_nll", "coupling_inverse", "one_lobe_free_energy"]
+__all__ += ["both_lobes_covered", "collapsed_onto_left_lobe", "near_entropy_floor",
+            "volume_preserving_coupling"]
+__all__ += ["bits_per_dim", "negative_elbo", "pairwise_auc"]
