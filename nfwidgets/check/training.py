@@ -130,10 +130,11 @@ def coupling_inverse(my_inverse: object, seed: int = 0) -> None:
     g = torch.Generator().manual_seed(seed)
     name = "my_inverse"
     for layer, x in _coupling_cases(g):
-        c = layer.conditioner
-        shown = (f"a layer with s(c) = {float(c.s_slope):.3g}·c {float(c.s_shift):+.3g}, "
-                 f"t(c) = {float(c.t_amplitude):.3g}·sin({float(c.t_frequency):.3g}·c) "
-                 f"{float(c.t_shift):+.3g}, x of shape {tuple(x.shape)} ({x.dtype})")
+        c = {k: float(getattr(layer.conditioner, k).detach()) for k in
+             ("s_slope", "s_shift", "t_amplitude", "t_frequency", "t_shift")}
+        shown = (f"a layer with s(c) = {c['s_slope']:.3g}·c {c['s_shift']:+.3g}, "
+                 f"t(c) = {c['t_amplitude']:.3g}·sin({c['t_frequency']:.3g}·c) "
+                 f"{c['t_shift']:+.3g}, x of shape {tuple(x.shape)} ({x.dtype})")
         where = f"{name}({shown})"
         args = (layer, x)
         got = _run(COUPLING_INVERSE, name, my_inverse, args, shown)

@@ -155,7 +155,8 @@ def volume_preserving_coupling(explorer: object) -> None:
     x, log_det = layer(z)
     lo, hi = float(log_det.min()), float(log_det.max())
     if hi - lo > 1e-3:
-        slope = float(getattr(layer.conditioner, "s_slope", float("nan")))
+        slope = float(torch.as_tensor(getattr(layer.conditioner, "s_slope", float("nan")))
+                      .detach())
         _fail(task, "log_det_varies", lo=lo, hi=hi, slope=slope)
     if max(abs(lo), abs(hi)) > 1e-3:
         ld = 0.5 * (lo + hi)
