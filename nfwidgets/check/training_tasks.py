@@ -85,9 +85,10 @@ TASKS: dict[str, dict[str, WrongState]] = {
         WrongState("untrained", "The flow has not been trained yet (step 0): press Play.",
                    (("reset", {}),)),
         WrongState("overfits", "On its {n_train} training points the NLL is {train:.3f} "
-                   "nats, within {margin} of the floor {floor:.3f}, but on held-out data it is "
-                   "{test:.3f}: the flow learned the training points, not p. A smaller "
-                   "learning rate (now {lr:.3g}) smooths the fit.",
+                   "nats, within {margin} of the floor {floor:.3f}, but on fresh points it is "
+                   "{test:.3f}: part of the fit is to the training points themselves "
+                   "(overfitting), not to p. A smaller learning rate (now {lr:.3g}) smooths "
+                   "the fit.",
                    (("set", {"lr": 1e-2}), ("train", 750, {}))),
         WrongState("too_far", "After {steps} steps the held-out NLL is {test:.3f} nats, "
                    "{gap:.3f} above the floor {floor:.3f} (the task: within {margin}). Train "
