@@ -8,7 +8,7 @@ must not get outputs), runs all their cells, and moves one slider a key step at 
 - lessons 02–05: the first explorer slider, found generically (widget class names may change):
   the first element whose class starts with ``nfw-`` and that holds a bqplot picture and a
   visible ``.noUi-handle`` (probe sliders excepted); its first such handle;
-- lessons 06, 07, 10: the training dashboard's scrubber, the slider labelled "after layer"
+- lessons 06, 07, 08, 11: the training dashboard's scrubber, the slider labelled "after layer"
   (class ``nfw-control-after…``) that shows the density after the first k layers.
 
 Every step walks the slider one way, so every picture is new (the explorers keep the picture of
@@ -66,7 +66,7 @@ HERE = Path(__file__).resolve().parent
 LESSONS_DIR = HERE.parent / "lessons"
 #: Lesson number → what is moved in it.
 LESSONS = {"02": "explorer", "03": "explorer", "04": "explorer", "05": "explorer",
-           "06": "dashboard", "07": "dashboard", "10": "dashboard"}
+           "06": "dashboard", "07": "dashboard", "08": "dashboard", "11": "dashboard"}
 ECHO_ROOT = ".bench-echo"
 
 _PICK_JS = """async (mode) => {

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from ...flows.base import standard_normal_log_prob
 from .amortised import FLOWS, amortised_forward, n_flow_params, split_flow_params
 
-__all__ = ["MAX_LAYERS", "ElboTerms", "FlowVAE", "check_binary"]
+__all__ = ["MAX_LAYERS", "ElboParts", "ElboTerms", "FlowVAE", "check_binary", "elbo_parts"]
 
 #: Most amortised layers a FlowVAE takes (the paper goes to 80; more only slows the lesson).
 MAX_LAYERS = 64
@@ -232,3 +232,30 @@ class FlowVAE(nn.Module):
         from .grids import q_density_grid
 
         return q_density_grid(self, x, self.layers if k is None else k, n, bounds)
+
+
+@dataclass(frozen=True)
+class ElboParts:
+    """S draws of the parts of −ELBO for one image x (z's shape (S, D), the rest (S,)):
+    ``z0 ~ q₀(·|x)``, ``z_k`` its image under x's K layers, ``log_q0 = ln q₀(z₀|x)``,
+    ``sum_log_det = Σₖ ln|det Jₖ|``, ``log_px_given_z = ln p(x|z_K)``. ``FlowVAE.log_prior``
+    gives ``ln p(z)`` of the standard normal prior (lesson 09's exercise assembles −ELBO)."""
+
+    z0: Tensor
+    z_k: Tensor
+    log_q0: Tensor
+    sum_log_det: Tensor
+    log_px_given_z: Tensor
+
+
+@torch.no_grad()
+def elbo_parts(model: FlowVAE, x: Tensor, n_samples: int = 1000, seed: int = 0) -> ElboParts:
+    """``n_samples`` draws of the parts of −ELBO for the single image ``x`` (64,), the same
+    draws ``FlowVAE.negative_elbo`` makes with a generator seeded ``seed``."""
+    gen = torch.Generator().manual_seed(seed)
+    x = x.reshape(1, -1) if x.ndim == 1 else x
+    if x.shape[0] != 1:
+        raise ValueError(f"elbo_parts: give one image (64,); got {x.shape[0]}")
+    z0, z_k, log_q0, sld, log_px = model._samples(x, n_samples, gen)  # negative_elbo's draws
+    return ElboParts(z0=z0[:, 0], z_k=z_k[:, 0], log_q0=log_q0[:, 0], sum_log_det=sld[:, 0],
+                     log_px_given_z=log_px[:, 0])

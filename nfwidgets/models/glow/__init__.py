@@ -1,5 +1,6 @@
 """Glow (Kingma & Dhariwal 2018) on the 8×8 digits: the layers (``layers``), the multi-scale
-model (``model``), its training (``training``) and a checked exercise (``exercises``)."""
+model (``model``), and its training (``training``).
+Lesson 10's exercise is checked by ``nfwidgets.check.bits_per_dim``."""
 
 from __future__ import annotations
 
