@@ -14,6 +14,7 @@ _WHERE = {
     "CouplingExplorer": ".coupling",
     "Explorer": ".base",
     "FlowBuilder": ".builder",
+    "LayerComparison": ".comparison",
     "PlanarExplorer": ".planar",
     "PosteriorExplorer": ".posterior",
     "RadialExplorer": ".radial",
