@@ -6,7 +6,7 @@
 # Extra arguments go to pytest. NFW_SKIP_BROWSER=1 skips the browser tests (local use only).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
-nfw_env "test,lessons,browser"
+nfw_env "test,lessons,browser,grading"
 nfw_chromium
 cd "$ROOT"
 export MPLBACKEND=Agg PYDEVD_DISABLE_FILE_VALIDATION=1
