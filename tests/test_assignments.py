@@ -231,7 +231,10 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, obje
     seconds = time.perf_counter() - start
     n = sum(len(r["scores"]) for r in results.values())
     print(f"\nnbgrader round trip: {n} submissions of {len(SPECS)} assignments graded in "
-          f"{seconds:.0f} s")
+          f"{seconds:.0f} s; points per submission:")
+    for name, result in results.items():
+        for student, cells in sorted(result["scores"].items()):
+            print(f"  {name:24s} {student:48s} {cells['total']:g}/{SPECS[name].points:g}")
     return results
 
 
