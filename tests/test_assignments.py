@@ -16,6 +16,7 @@ course directory and gradebook). Select these tests with ``-k nbgrader``.
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import html
 import inspect
@@ -208,7 +209,8 @@ class Course:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
+def graded(tmp_path_factory: pytest.TempPathFactory,
+           request: pytest.FixtureRequest) -> dict[str, dict[str, object]]:
     """Every assignment released, submitted (teacher, unsolved, one per mistake), autograded
     and fed back, the four courses side by side; returns what the tests look at."""
     try:
@@ -230,11 +232,14 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, obje
         results[name] = {"course": course, "release": release, "scores": course.scores()}
     seconds = time.perf_counter() - start
     n = sum(len(r["scores"]) for r in results.values())
-    print(f"\nnbgrader round trip: {n} submissions of {len(SPECS)} assignments graded in "
-          f"{seconds:.0f} s; points per submission:")
+    lines = [f"nbgrader round trip: {n} submissions of {len(SPECS)} assignments graded in "
+             f"{seconds:.0f} s; points per submission:"]
     for name, result in results.items():
         for student, cells in sorted(result["scores"].items()):
-            print(f"  {name:24s} {student:48s} {cells['total']:g}/{SPECS[name].points:g}")
+            lines.append(f"  {name:24s} {student:48s} {cells['total']:g}/{SPECS[name].points:g}")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        print("\n" + "\n".join(lines))  # in the CI log: the points each mutation scored
     return results
 
 
