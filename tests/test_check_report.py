@@ -89,9 +89,28 @@ def test_learner_warnings_and_prints_stay_silent(capfd) -> None:
     assert capfd.readouterr() == ("", "")
 
 
-def test_call_runs_without_gradients() -> None:
+def test_call_lets_a_learner_use_autograd_unless_told_not_to() -> None:
+    def log_det_by_autograd(z):  # d/dz of z³ = 3z², taken with torch.autograd
+        z = z.clone().requires_grad_()
+        (grad,) = torch.autograd.grad((z ** 3).sum(), z)
+        return grad
+    z = torch.tensor([1.0, 2.0])
+    assert call(log_det_by_autograd, "f", (z,), "z").tolist() == [3.0, 12.0]
     x = torch.ones(2, requires_grad=True)
-    assert not call(lambda v: v * 2, "f", (x,), "x").requires_grad
+    assert not call(lambda v: v * 2, "f", (x,), "x", grad=False).requires_grad
+
+
+def test_a_float64_answer_right_only_to_float32_digits_is_told_so() -> None:
+    from nfwidgets import check
+
+    from check_solutions import planar_forward, u_hat
+
+    def rounded_b(z, w, u, b):  # torch.tensor(b) of a Python float is float32
+        return planar_forward(z, w, u, float(torch.tensor(b, dtype=torch.float32)))
+    with pytest.raises(CheckFailed) as failed:
+        check.planar_layer(u_hat, rounded_b)
+    assert "slightly off" in str(failed.value) and "float32" in str(failed.value)
+    assert "Likely mistake" not in str(failed.value)
 
 
 def test_to_tensor_accepts_tensors_and_arrays_and_names_what_is_wrong() -> None:

@@ -44,8 +44,9 @@ def preimage_radius__wrong_root(rho, alpha, beta):
 
 
 @CAT.mistake("preimage_radius", "linear_sign",
-             "the linear coefficient of the quadratic has the wrong sign: multiply "
-             "r + βr/(α + r) = ρ by (α + r) and collect the terms in r again.")
+             "the linear coefficient of the quadratic has the wrong sign (or the other, "
+             "negative root was made positive with abs): multiply r + βr/(α + r) = ρ by "
+             "(α + r), collect the terms in r again and keep the root that is ≥ 0.")
 def preimage_radius__linear_sign(rho, alpha, beta):
     q = rho - alpha - beta
     return (-q + torch.sqrt(q**2 + 4 * alpha * rho)) / 2

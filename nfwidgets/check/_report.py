@@ -105,11 +105,12 @@ class Catalogue:
 CATALOGUES: dict[str, Catalogue] = {}
 
 
-def quietly(fn: Callable, args: tuple, *, grad: bool = False) -> object:
-    """``fn(*args)`` without a word, and without gradients unless ``grad`` (a free energy must
-    be differentiated): warnings are swallowed and anything printed is discarded (nbgrader
-    scores a cell with stderr output zero, and a check calls the learner's function dozens of
-    times: its debugging prints would bury the verdict)."""
+def quietly(fn: Callable, args: tuple, *, grad: bool = True) -> object:
+    """``fn(*args)`` without a word, with autograd on (a learner may take a log-det from
+    ``torch.autograd``; a free energy must be differentiated): warnings are swallowed and
+    anything printed is discarded (nbgrader scores a cell with stderr output zero, and a check
+    calls the learner's function dozens of times: its debugging prints would bury the
+    verdict)."""
     with warnings.catch_warnings(), torch.set_grad_enabled(grad), \
             contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
@@ -117,12 +118,12 @@ def quietly(fn: Callable, args: tuple, *, grad: bool = False) -> object:
 
 
 def call(fn: object, name: str, args: tuple, shown: str, *, where: str | None = None,
-         grad: bool = False) -> object:
+         grad: bool = True) -> object:
     """``fn(*args)`` for the learner's function ``name``; any exception, or ``...`` or ``None``
     returned, becomes a ``CheckFailed`` naming the call ``name(shown)`` (``shown``: a readable
     form of the inputs), or ``where`` when given (the whole description of the call).
     Warnings raised inside are swallowed and printed output discarded (see ``quietly``);
-    gradients are on only with ``grad``."""
+    autograd is on unless ``grad=False``."""
     where = where or f"{name}({shown})"
     if not callable(fn):
         raise CheckFailed(f"{name} should be a function; got {type(fn).__name__} {fn!r:.80}")
@@ -159,12 +160,12 @@ def to_tensor(value: object, *, what: str, shape: tuple[int, ...], where: str,
         is_array = type(value).__module__ == "numpy" and hasattr(value, "dtype")
         if arrays_only and not is_array:
             raise CheckFailed(f"{where}: {what} should be a torch tensor of shape {shape}; got "
-                              f"{type(value).__name__} {value!r:.80}")
+                              f"{type(value).__name__} {_short(value)}")
         try:
             t = torch.as_tensor(value, dtype=None if is_array else torch.float64)
         except (TypeError, ValueError, RuntimeError):
             raise CheckFailed(f"{where}: {what} should be a tensor of shape {shape}; got "
-                              f"{type(value).__name__} {value!r:.80}") from None
+                              f"{type(value).__name__} {_short(value)}") from None
     if t.is_complex() or not (t.is_floating_point() or t.dtype in (torch.int32, torch.int64)):
         raise CheckFailed(f"{where}: {what} should be a real tensor; got dtype {t.dtype}")
     if tuple(t.shape) != tuple(shape):
@@ -188,6 +189,11 @@ def to_tensor(value: object, *, what: str, shape: tuple[int, ...], where: str,
         raise CheckFailed(f"{where}: {what} holds NaN or ±inf (first at index {bad}); every "
                           "input here has a finite answer")
     return t
+
+
+def _short(value: object, width: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def judged_dtype(value: object, dtype: torch.dtype) -> torch.dtype:

@@ -16,8 +16,8 @@ catalogued mistake changes the answer:
 * every point has |wᵀz + b| ≥ 0.3 (at wᵀz + b = 0, tanh′ = 1 = 1 − tanh, which hides
   mistakes) and ≤ 2.2 (beyond, tanh′ ≈ 0 hides the log-det); |b| ≥ 0.4;
 * N = 7 and N = 1 points, float64 and float32 copies of every layer. Outputs must be tensors
-  (or NumPy arrays); float64 inputs need float64 answers, float32 inputs are judged at float32
-  tolerance (answers in float32 or float64). w = 0 is never used (û is 0/0 there).
+  (or NumPy arrays) in float32 or float64; an answer in float32, or to float32 inputs, is
+  judged at float32 tolerance. w = 0 is never used (û is 0/0 there).
 """
 
 from __future__ import annotations
