@@ -147,3 +147,20 @@ def test_planar_probes_are_off_the_line_where_tanh_prime_is_one() -> None:
     for layer, z in basics._planar_cases(g):
         a = z.double() @ layer.w.detach().double() + float(layer.b.detach())
         assert bool((a.abs() > 0.3).all())
+
+
+@pytest.mark.parametrize("name, formula", [
+    ("planar_log_det", ["tanh′(a) wᵀû", "1 + tanh"]),
+    ("radial_log_det", ["1 + β̂h", "derivative of the new distance"]),
+])
+def test_an_unknown_wrong_log_det_gets_a_pointer_not_the_formula(name, formula) -> None:
+    solution = SOLUTIONS[name][0]
+
+    def off_by_a_bit(layer, z):
+        return solution(layer, z) * 1.01 + 0.01
+
+    with pytest.raises(CheckFailed) as info:
+        getattr(check, name)(off_by_a_bit)
+    text = str(info.value)
+    assert "lesson 0" in text
+    assert not [f for f in formula if f in text], text

@@ -195,3 +195,15 @@ def test_catalogued_mistakes_differ_from_the_solution_and_each_other() -> None:
               for m in ANNEALED_OBJECTIVE.mistakes]
     values.append([float(objective_solution(*c).double()) for c in cases])
     assert len({tuple(round(v, 6) for v in row) for row in values}) == len(values)
+
+
+def test_hints_point_to_the_lesson_without_the_answer() -> None:
+    with pytest.raises(CheckFailed) as info:
+        check.one_lobe_free_energy(3.0, U1)
+    assert "ln(2p)" not in str(info.value) and "ln 2" not in str(info.value)
+    with pytest.raises(CheckFailed) as info:
+        check.average_nll(lambda flow, x: nll_solution(flow, x) + 0.1)
+    assert "log_prob" not in str(info.value) and "TODO" in str(info.value)
+    with pytest.raises(CheckFailed) as info:
+        check.annealed_objective(lambda log_q, u, beta: (log_q + beta * u).mean() + 0.1)
+    assert "the energy scaled by β" not in str(info.value)

@@ -228,7 +228,9 @@ def planar_log_det(my_log_det: object, seed: int = 0) -> None:
                 f"constrain={layer.constrain})")
 
     _layer_check(PLANAR_LOG_DET, my_log_det, _planar_cases(g), describe,
-                 "log|det J| = log|1 + tanh′(a) wᵀû| with a = wᵀz + b: check each part.")
+                 "Compare each part of yours with the determinant in lesson 02's 'Why the "
+                 "constraint?' cell: which û the layer really uses (layer.u_hat), where tanh′ "
+                 "is evaluated, and what happens where det J < 0.")
     passed("my_log_det is the planar layer's log|det J| on random layers and points, folding "
            "ones included (float64, float32).")
 
@@ -257,8 +259,9 @@ def radial_log_det(my_log_det: object, seed: int = 0) -> None:
                 f"beta={fmt(float(layer.beta.detach()))}, constrain={layer.constrain})")
 
     _layer_check(RADIAL_LOG_DET, my_log_det, _radial_cases(g), describe,
-                 "In 2-D: one direction across the ray, scaled by 1 + β̂h, and the direction "
-                 "along it, scaled by the derivative of the new distance.")
+                 "Two stretches, as in the formula at the top of lesson 03: across the ray and "
+                 "along it. Check each one on its own, with the β̂ the layer uses "
+                 "(layer.beta_hat).")
     passed("my_log_det is the radial layer's log|det J| on random layers and points "
            "(float64, float32).")
 
@@ -309,13 +312,14 @@ def single_affine(my_single_layer: object, flow: Flow | None = None, seed: int =
                     f"{fmt(float(want_s.sum()), 6)}; your layer's log-scales {fmt(s)} differ "
                     f"from the stack's per-coordinate ones {fmt(want_s)}.")
             raise CheckFailed(f"{text}\n" + (m.message if m else
-                              "Each coordinate is scaled by each layer in turn: per "
-                              "coordinate, the scale factors multiply."))
+                              "Follow one coordinate through the stack: each layer rescales "
+                              "it in turn. What does that do to its log-scale?"))
         if not close(t, want_t):
             text = (f"{where}: the log-scales are right; the stack moves the origin to "
                     f"{fmt(want_t)}, your layer to {fmt(t)}.")
             raise CheckFailed(f"{text}\n" + (m.message if m else
-                              "The shift of one affine layer is where it sends z = 0."))
+                              "Compare where the stack and your layer send one point, "
+                              "e.g. z = 0."))
     passed("my_single_layer gives one affine layer equal to the whole stack (random stacks"
            + (" and the lesson's)." if flow is not None else ")."))
 

@@ -151,7 +151,8 @@ def coupling_inverse(my_inverse: object, seed: int = 0) -> None:
         text = (f"{where}: at x = {fmt(x[i])} expected z = {fmt(want[i], 6)}, got "
                 f"{fmt(z[i], 6)}.")
         _fail(COUPLING_INVERSE, name, text, got, args, x.dtype,
-              "Solve x₂ = z₂·exp(ℓ) + t for z₂; z₁ = x₁ passes unchanged.")
+              "Start from the forward pass at the top of lesson 05 and undo its steps in "
+              "reverse order; the conditioner only sees the half that passes unchanged.")
     passed("my_inverse undoes the coupling layer exactly on random conditioners (float64 and "
            "float32): pushing your z forward gives back x.")
 
@@ -193,7 +194,8 @@ def average_nll(average_nll: object, flow: Flow | None = None, x: Tensor | None 
             continue
         _fail(AVERAGE_NLL, name, f"{where}: expected {want:.6g} nats, got {value:.6g}.",
               value, args, pts.dtype,
-              "flow.log_prob(x) gives log q for every point; the NLL is minus their mean.")
+              "Follow the two TODOs of the exercise cell: the log-density of every point "
+              "first, then one number in nats. Check the sign, and that it is an average.")
     passed("average_nll is the average negative log-likelihood in nats, on random flows"
            + (" and on the lesson's flow." if flow is not None else "."))
 
@@ -229,7 +231,8 @@ def annealed_objective(my_objective: object, seed: int = 0) -> None:
             continue
         _fail(ANNEALED_OBJECTIVE, name, f"{where}: expected {want:.6g}, got {value:.6g}.",
               value, args, log_q.dtype,
-              "Per sample: ln q plus the energy scaled by β; then the mean over the samples.")
+              "Compare with E_q[ln q + β U] in the exercise text: which term does β scale, "
+              "and is your estimate the mean over the N samples?")
     passed("my_objective is the annealed objective E_q[ln q + β·U] for β from 0.01 to 1 "
            "(float64 and float32).")
 
@@ -255,8 +258,8 @@ def one_lobe_free_energy(expected_F: object, energy: object, flow: Flow | None =
         if abs(value - want) < 0.02:
             raise CheckFailed(f"{text}\nClose: write it exactly, from u1.log_z and math.log, "
                               "instead of typing rounded digits.")
-        raise CheckFailed(f"{text}\nOn the lobe, ln q − ln p = ln(2p) − ln p, the same "
-                          "number everywhere; average it over q, then subtract ln Z.")
+        raise CheckFailed(f"{text}\nOn the lobe, q = 2p: write ln q − ln p with that and see "
+                          "what is left of it. Then F = KL(q‖p) − ln Z (the exercise text).")
     extra = ""
     if flow is not None:
         from ..diagnostics import variational_bound  # the one estimator of F
