@@ -101,9 +101,9 @@ def test_call_lets_a_learner_use_autograd_unless_told_not_to() -> None:
 
 
 def test_a_float64_answer_right_only_to_float32_digits_is_told_so() -> None:
-    from nfwidgets import check
-
     from check_solutions import planar_forward, u_hat
+
+    from nfwidgets import check
 
     def rounded_b(z, w, u, b):  # torch.tensor(b) of a Python float is float32
         return planar_forward(z, w, u, float(torch.tensor(b, dtype=torch.float32)))
