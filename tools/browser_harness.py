@@ -122,6 +122,10 @@ def _kill_group(pid: int, sig: int) -> None:
             os.killpg(group, sig)
 
 
+#: JupyterLab extensions the Voilà server does not load (see ``Server._command``).
+VOILA_DENIED = ("@jupyter/nbgrader", "@jupyter-notebook/lab-extension")
+
+
 @dataclass
 class Server:
     """A JupyterLab (``kind="lab"``), Notebook 7 (``kind="notebook"``, see
@@ -163,8 +167,12 @@ class Server:
                     "--JupyterNotebookApp.expose_app_in_browser=True",
                     f"--ServerApp.root_dir={self.root}"]
         if self.kind == "voila":
+            # The JupyterLab extensions of nbgrader (the grading extra) and of Notebook 7 cannot
+            # start inside Voilà, which does not provide the JupyterLab modules they consume;
+            # a Voilà page neither grades nor opens notebooks.
             return [*exe, "voila", "--no-browser", "--Voila.ip=127.0.0.1",
                     f"--port={self.port}", "--Voila.port_retries=0", f"--token={self.token}",
+                    f"--VoilaConfiguration.extension_denylist={list(VOILA_DENIED)}",
                     str(self.root)]
         raise ValueError(f"kind must be 'lab', 'notebook' or 'voila'; got {self.kind!r}")
 
