@@ -105,12 +105,24 @@ class Catalogue:
 CATALOGUES: dict[str, Catalogue] = {}
 
 
-def quietly(fn: Callable, args: tuple, *, grad: bool = True) -> object:
-    """``fn(*args)`` without a word, with autograd on (a learner may take a log-det from
-    ``torch.autograd``; a free energy must be differentiated): warnings are swallowed and
-    anything printed is discarded (nbgrader scores a cell with stderr output zero, and a check
-    calls the learner's function dozens of times: its debugging prints would bury the
-    verdict)."""
+def quietly(fn: Callable, args: tuple, *, grad: bool = False) -> object:
+    """``fn(*args)`` without a word: warnings are swallowed and anything printed is discarded
+    (nbgrader scores a cell with stderr output zero, and a check calls the learner's function
+    dozens of times: its debugging prints would bury the verdict).
+
+    Autograd is off (``.numpy()`` on a result works, as it does in the learner's own cells
+    under ``torch.no_grad()``) unless ``grad`` (a free energy must be differentiated); code
+    that needs it anyway, e.g. a log-det taken with ``torch.autograd.grad``, is run again with
+    autograd on when it fails for want of a gradient."""
+    try:
+        return _silently(fn, args, grad)
+    except RuntimeError as err:
+        if grad or not any(s in str(err) for s in ("require grad", "grad_fn")):
+            raise
+        return _silently(fn, args, True)
+
+
+def _silently(fn: Callable, args: tuple, grad: bool) -> object:
     with warnings.catch_warnings(), torch.set_grad_enabled(grad), \
             contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
@@ -118,12 +130,12 @@ def quietly(fn: Callable, args: tuple, *, grad: bool = True) -> object:
 
 
 def call(fn: object, name: str, args: tuple, shown: str, *, where: str | None = None,
-         grad: bool = True) -> object:
+         grad: bool = False) -> object:
     """``fn(*args)`` for the learner's function ``name``; any exception, or ``...`` or ``None``
     returned, becomes a ``CheckFailed`` naming the call ``name(shown)`` (``shown``: a readable
     form of the inputs), or ``where`` when given (the whole description of the call).
     Warnings raised inside are swallowed and printed output discarded (see ``quietly``);
-    autograd is on unless ``grad=False``."""
+    autograd as in ``quietly``."""
     where = where or f"{name}({shown})"
     if not callable(fn):
         raise CheckFailed(f"{name} should be a function; got {type(fn).__name__} {fn!r:.80}")
