@@ -71,6 +71,10 @@ class Spec:
     cleanup: Callable[[object], None] | None = None
     examples: int = 5
     name: str = ""
+    #: an exception that is the entry point's verdict on a learner's answer (``CheckFailed``):
+    #: for the parameters in ``judged``, raising it counts as refusing the value.
+    judgement: type[Exception] | None = None
+    judged: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -196,9 +200,15 @@ def attempt(spec: Spec, param: str, value: object, *, label: str, must_fail: boo
                 if after != before:
                     problems.append(f"{where}: a refused call changed the state: "
                                     f"{before!r} -> {after!r}")
-        except Exception as err:  # the contract break this test exists to find
-            tb = "".join(traceback.format_exception(err, limit=-3))
-            problems.append(f"{where}: raised {type(err).__name__}, not ValueError: {err}\n{tb}")
+        except Exception as err:
+            if spec.judgement is not None and isinstance(err, spec.judgement) and (
+                    param in spec.judged):
+                if must_pass:
+                    problems.append(f"{where}: judged a good value wrong: {err}")
+            else:  # the contract break this test exists to find
+                tb = "".join(traceback.format_exception(err, limit=-3))
+                problems.append(f"{where}: raised {type(err).__name__}, not ValueError: "
+                                f"{err}\n{tb}")
         else:
             if must_fail:
                 problems.append(f"{where}: accepted (no ValueError)")
