@@ -146,7 +146,7 @@ def test_one_redraw_per_change_and_kinds_keep_their_values(widget: ChangeOfVaria
     assert float(layers["radial"].beta.detach()) == pytest.approx(0.2)
     c["kind"].value = "planar"
     assert widget.layer is layers["planar"] and c["u"].value == pytest.approx(-2.0)
-    assert widget._sliders.children[0].children[1] is c["u"]
+    assert widget._sliders.children[0].children[1].children[0] is c["u"]  # slider, text box
 
 
 def test_set_changes_several_controls_with_one_redraw(widget: ChangeOfVariables1D) -> None:

@@ -3,6 +3,7 @@ and one control change sends at most one comm update per widget model."""
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from helpers import image_png
 
 import nfwidgets
 from nfwidgets.widgets import PlanarExplorer
+from nfwidgets.widgets.controls import control_class, control_row, typed_value
 
 FUZZ_STATES = 1000
 
@@ -220,3 +222,227 @@ def test_control_changes_tell_the_view_which_layer_changed() -> None:
     builder.controls["after_layer"].value = 3  # another prefix: no parameter changed
     builder.controls["remove"].click()
     assert calls == [2, None]
+
+
+# --- set() and typed values: one rule (controls.check_value), refusals change nothing ----------
+def _walk(root: W.Widget) -> list[W.Widget]:
+    """``root`` and every widget laid out below it (through ``children``)."""
+    out, stack = [], [root]
+    while stack:
+        w = stack.pop()
+        out.append(w)
+        stack.extend(c for c in getattr(w, "children", ()) if isinstance(c, W.Widget))
+    return out
+
+
+def _state(widget: W.Widget) -> tuple:
+    """Everything a refused value must leave alone: control values, the engine's tensors, the
+    picture and frame counter, the message area, the typed boxes' text."""
+    modules = list(getattr(widget, "layers", {}).values()) if isinstance(
+        getattr(widget, "layers", None), dict) else []
+    tensors = [t.detach().clone() for m in [widget.flow, *modules]
+               for t in m.state_dict().values()]
+    typed = {n: typed_value(w).text.value for n, w in widget.controls.items()
+             if typed_value(w) is not None}
+    values = {n: w.value for n, w in widget.controls.items() if not isinstance(w, W.Button)}
+    return (values, tensors, widget.last_frame, widget.frame, widget.status.value,
+            widget.message.value, typed)
+
+
+def _assert_same_state(before: tuple, after: tuple) -> None:
+    values, tensors, frame_obj, frame, status, message, typed = after
+    assert values == before[0]
+    assert len(tensors) == len(before[1])
+    for a, b in zip(tensors, before[1], strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, equal_nan=True)
+    assert frame_obj is before[2] and frame == before[3] and status == before[4]
+    assert message == before[5] and typed == before[6]
+
+
+#: (widget, control, refused value, what the message must say besides the control's name)
+REFUSED = [
+    ("planar", "w1", "x", "a number in [-4, 4]"),
+    ("planar", "w1", None, "a number"),
+    ("planar", "w1", ["a"], "a number"),
+    ("planar", "w1", {}, "a number"),
+    ("planar", "w1", 1 + 2j, "a number"),
+    ("planar", "b", True, "a number in [-3, 3]"),
+    ("planar", "b", np.bool_(False), "a number"),
+    ("planar", "b", float("nan"), "finite number in [-3, 3]"),
+    ("planar", "b", float("inf"), "finite"),
+    ("planar", "b", -float("inf"), "finite"),
+    ("planar", "b", 3.5, "a number in [-3, 3]"),
+    ("planar", "b", np.float64(-3.01), "a number in [-3, 3]"),
+    ("planar", "constrain", "no", "True or False"),
+    ("planar", "constrain", 1, "True or False"),
+    ("radial", "alpha", -3.0, "a number in [0.05, 4]"),
+    ("radial", "alpha", 0.0, "a number in [0.05, 4]"),
+    ("radial", "alpha", 4.5, "a number in [0.05, 4]"),
+    ("coupling", "scale", "cube", "one of ['exp', 'tanh', "),
+    ("coupling", "split", 0, "one of ['x₁ conditions x₂', 'x₂ conditions x₁']"),
+    ("coupling", "probe_1", 7.0, "a number in [-4, 4]"),
+    ("builder", "layer.b", 9.0, "a number in [-3, 3]"),
+    ("builder", "after_layer", 2.5, "an integer in [0, 8]"),
+    ("builder", "after_layer", True, "an integer"),
+    ("builder", "after_layer", 9, "an integer in [0, 8]"),
+    ("builder", "layers", True, "one of [0, 1, "),
+    ("builder", "layers", 1.0, "one of [0, 1, "),
+    ("builder", "preset", "spiral", "one of ['custom', "),
+    ("change_of_variables", "kind", "spiral", "one of ['affine', 'planar', 'radial']"),
+    ("change_of_variables", "samples", "yes", "True or False"),
+    ("change_of_variables", "log_scale", "0.5", "a number in [-2, 2]"),
+]
+
+
+@pytest.mark.parametrize(("name", "control", "value", "allowed"), REFUSED,
+                         ids=[f"{n}-{c}-{v!r}" for n, c, v, _ in REFUSED])
+def test_set_refuses_a_value_the_control_cannot_take_and_changes_nothing(
+        name: str, control: str, value: object, allowed: str) -> None:
+    widget = _make(name, redraw_delay=0, resolution=16)
+    before = _state(widget)
+    with pytest.raises(ValueError) as err:
+        widget.set(**{control: value})
+    text = str(err.value)
+    assert text.startswith(f"{control} must be "), text
+    assert allowed in text and f"got {value!r}" in text, text
+    _assert_same_state(before, _state(widget))
+
+
+def test_set_checks_every_value_before_writing_any() -> None:
+    explorer = PlanarExplorer(redraw_delay=0, resolution=16)
+    before = _state(explorer)
+    with pytest.raises(ValueError, match=r"^w2 must be a number in \[-4, 4\]; got 'x'$"):
+        explorer.set(b=0.5, u1=-1.0, w2="x")  # b and u1 come first and are fine
+    _assert_same_state(before, _state(explorer))
+
+
+def test_set_takes_numpy_scalars_and_ints_for_float_sliders() -> None:
+    explorer = PlanarExplorer(redraw_delay=0, resolution=16)
+    frame = explorer.frame
+    explorer.set(b=np.float64(0.25), u1=np.int64(-2), w2=1, constrain=np.bool_(False))
+    assert explorer.frame == frame + 1
+    assert float(explorer.layer.b.detach()) == pytest.approx(0.25)
+    assert explorer.layer.u.detach().tolist()[0] == pytest.approx(-2.0)
+    assert explorer.layer.constrain is False
+    assert type(explorer.controls["u1"].value) is float
+    builder = FACTORIES["builder"](redraw_delay=0, resolution=16)
+    builder.set(layers=np.int64(2), after_layer=np.int64(3))
+    assert builder.selected_layer == 2 and builder.after_layer == 3
+    assert type(builder.controls["layers"].value) is int
+
+
+def _refusing_engine(explorer: W.Widget, control: str) -> None:
+    """Make the engine refuse every write of ``control`` (as it refuses, say, α ≤ 0)."""
+    write = explorer._write
+
+    def refuse(spec: object, value: object) -> None:
+        if spec.name == control:
+            raise ValueError(f"Planar: {control} refused by the test; got {value!r}")
+        write(spec, value)
+
+    explorer._write = refuse
+
+
+def test_set_a_value_the_engine_refuses_raises_and_puts_everything_back() -> None:
+    explorer = PlanarExplorer(redraw_delay=0, resolution=16)
+    _refusing_engine(explorer, "b")
+    before = _state(explorer)
+    with pytest.raises(ValueError, match=r"^b = 0\.4 was refused: Planar: b refused by the"):
+        explorer.set(u1=1.25, b=0.4)  # u1 is written, then b is refused: u1 goes back
+    _assert_same_state(before, _state(explorer))  # no message either: the cell shows it
+    explorer.set(u1=1.25)  # the next good set() draws
+    assert explorer.frame == before[3] + 1 and explorer.message.value == ""
+
+
+def test_a_move_the_engine_refuses_is_explained_and_the_slider_shows_the_value_in_use() -> None:
+    explorer = PlanarExplorer(redraw_delay=0, resolution=16)
+    _refusing_engine(explorer, "b")
+    slider, typed = explorer.controls["b"], typed_value(explorer.controls["b"])
+    b, frame = float(explorer.layer.b.detach()), explorer.frame
+    slider.set_state({"value": 0.4})  # a learner's drag, from the browser
+    assert "b refused by the test" in explorer.message.value
+    assert "controls show the values in use" in explorer.message.value
+    assert explorer.message.layout.display is None
+    assert slider.value == b and typed.text.value == f"{b:.2f}"
+    assert float(explorer.layer.b.detach()) == b and explorer.frame == frame
+    typed.text.set_state({"value": "0.6"})  # typed: the same path, the same answer
+    assert slider.value == b and typed.text.value == f"{b:.2f}" and explorer.frame == frame
+
+
+#: (widget, control) pairs to type into: a slider, a log slider, a probe, a layer editor's
+#: slider, a 1-D map's slider.
+TYPED = [("planar", "b"), ("radial", "alpha"), ("coupling", "s_slope"), ("coupling", "probe_2"),
+         ("builder", "layer.u1"), ("change_of_variables", "shift")]
+
+
+@pytest.mark.parametrize(("name", "control"), TYPED)
+@pytest.mark.parametrize("text", ["abc", "", "1,5", "99", "-99", "nan", "inf", "1e400"])
+def test_a_refused_typed_value_is_explained_and_the_box_shows_the_value_in_use(
+        name: str, control: str, text: str) -> None:
+    widget = _make(name, redraw_delay=0, resolution=16)
+    typed = typed_value(widget.controls[control])
+    before = _state(widget)
+    typed.text.set_state({"value": text})  # typed in the browser, then Enter
+    after = _state(widget)
+    assert f"{control} must be a" in widget.message.value
+    assert widget.message.layout.display is None
+    _assert_same_state(before[:5] + after[5:6] + before[6:], after)  # only the message is new
+    assert typed.text.value == before[6][control]
+
+
+@pytest.mark.parametrize(("name", "control"), TYPED)
+def test_a_typed_value_in_range_moves_the_slider_like_a_drag(name: str, control: str) -> None:
+    widget = _make(name, redraw_delay=0, resolution=16)
+    slider = widget.controls[control]
+    typed = typed_value(slider)
+    typed.text.set_state({"value": "abc"})
+    assert widget.message.value != ""
+    frame = widget.frame
+    value = 0.75 if control != "alpha" else 2.5  # not the value in use
+    typed.text.set_state({"value": f" {value} "})
+    assert slider.value == pytest.approx(value)
+    assert typed.text.value == format(value, ".3g" if control == "alpha" else ".2f")
+    if control.startswith("probe"):  # the probe moves the Jacobian table, no new picture
+        assert widget.frame == frame and widget.message.value == ""
+        return
+    assert widget.frame == frame + 1 and widget.message.value == ""  # drawn; message gone
+    spec_value = {"alpha": lambda: widget.layer.alpha, "b": lambda: widget.layer.b}
+    if control in spec_value:
+        assert float(spec_value[control]().detach()) == pytest.approx(value)
+
+
+def test_the_typed_box_follows_the_slider_and_shows_a_log_sliders_value() -> None:
+    explorer = FACTORIES["radial"](redraw_delay=0, resolution=16)
+    alpha = explorer.controls["alpha"]
+    typed = typed_value(alpha)
+    assert isinstance(alpha, W.FloatLogSlider) and not alpha.readout
+    alpha.value = 0.125  # a value, not its exponent
+    assert typed.text.value == "0.125"
+    typed.text.value = "3"  # from code too: the same rule
+    assert alpha.value == pytest.approx(3.0) and typed.text.value == "3"
+    # the browser putting a shown value on the slider's steps is not an edit: the box keeps
+    # showing the value in use
+    explorer.set(alpha=0.123)
+    frame = explorer.frame
+    alpha.set_state({"value": 10 ** (round(math.log10(0.123) / alpha.step) * alpha.step)})
+    assert typed.text.value == "0.123" and explorer.frame == frame
+    assert float(explorer.layer.alpha.detach()) == pytest.approx(0.123)
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+def test_every_slider_has_a_typed_box_laid_out_next_to_it(name: str) -> None:
+    widget = _make(name, redraw_delay=0, resolution=16)
+    hidden = list(getattr(widget, "_boxes", {}).values())  # the 1-D view's other maps' boxes
+    shown = {id(w) for root in [widget, *hidden] for w in _walk(root)}
+    sliders = {n: w for n, w in widget.controls.items()
+               if isinstance(w, W.FloatSlider | W.FloatLogSlider)}
+    assert sliders
+    for control, slider in sliders.items():
+        typed = typed_value(slider)
+        assert typed is not None, f"{control}: no typed box"
+        assert not slider.readout, f"{control}: ipywidgets' readout is still shown"
+        assert {"nfw-typed", control_class(control)} <= set(typed.text._dom_classes)
+        assert not typed.text.continuous_update
+        row = control_row(slider)
+        assert list(row.children) == [slider, typed.text]
+        assert id(slider) in shown and id(typed.text) in shown, f"{control}: not laid out"

@@ -127,11 +127,12 @@ def test_grid_lines_toggle_redraws_the_pictures_without_them(explorer: PlanarExp
     assert density.last_png == with_lines and base.lines is not None
 
 
-def test_a_refused_value_in_set_leaves_no_stale_picture() -> None:
-    # u1 is applied before constrain's bad value is refused: the picture must show u1's state
+def test_a_refused_value_in_set_leaves_everything_as_it_was() -> None:
+    # constrain's bad value is refused before u1 is written: nothing changes, nothing is drawn
     explorer = PlanarExplorer(resolution=32, redraw_delay=0)
-    with pytest.raises(Exception):  # noqa: B017 - the refusal's type is issue 18's business
+    u1, frame, picture = float(explorer.layer.u[0]), explorer.frame, explorer.last_frame
+    with pytest.raises(ValueError, match=r"constrain must be True or False; got 'no'"):
         explorer.set(u1=1.5, constrain="no")
-    assert float(explorer.layer.u[0]) == pytest.approx(1.5)
-    expected = density_grid(explorer.flow, explorer.bounds, 32).density
-    np.testing.assert_allclose(explorer.last_frame.density, expected, rtol=1e-5, atol=1e-7)
+    assert float(explorer.layer.u[0]) == u1 and explorer.controls["u1"].value == u1
+    assert explorer.frame == frame and explorer.last_frame is picture
+    assert explorer.message.value == ""

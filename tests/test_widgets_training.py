@@ -257,8 +257,9 @@ def test_a_given_flow_is_trained_in_place_and_a_builder_is_copied() -> None:
     initial = _params(flow)
     d = TrainingDashboard("U1", flow=flow, **SMALL)
     assert d.flow is flow and d.controls["layers"].disabled
-    d.set(layers=2)  # a given flow's length is fixed: the slider snaps back
-    assert d.controls["layers"].value == 3 and len(d.flow) == 3
+    with pytest.raises(ValueError, match="the given flow has 3 layers"):
+        d.set(layers=2)  # a given flow's length is fixed: refused, the slider snaps back
+    assert d.controls["layers"].value == 3 and len(d.flow) == 3 and d.message.value == ""
     d.train(5)
     assert not torch.equal(_params(flow)[0], initial[0])
     d.reset()

@@ -29,10 +29,11 @@ __all__ = ["KNOWN_PAGE_ERRORS", "NAN_READOUTS", "nan_readouts", "notebook_server
 #: the keyboard-shortcuts plugin reads the settings schema of a plugin that is not registered yet
 #: (Notebook 7.6.5; also with every third-party extension disabled).
 KNOWN_PAGE_ERRORS = ("pageerror: cannot read properties of undefined (reading 'schema')",)
-#: Where a widget shows numbers: slider readouts, the explorers' readout / status lines, HTML and
-#: label widgets, the figures' tick labels.
-NAN_READOUTS = (".widget-readout, .nfw-readout, .nfw-status, .nfw-message, .nfw-frame, "
-                ".widget-html-content, .widget-label, .bqplot.figure .tick text")
+#: Where a widget shows numbers: slider readouts, the boxes showing a slider's value
+#: (``.nfw-typed``: an ``<input>``, read as its value), the explorers' readout / status lines,
+#: HTML and label widgets, the figures' tick labels.
+NAN_READOUTS = (".widget-readout, .nfw-typed input, .nfw-readout, .nfw-status, .nfw-message, "
+                ".nfw-frame, .widget-html-content, .widget-label, .bqplot.figure .tick text")
 
 _KERNEL_IDLE_JS = """() => {
     const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -70,5 +71,6 @@ def nan_readouts(page: object) -> list[str]:
     """The widget readouts (``NAN_READOUTS``) that show NaN."""
     return page.evaluate(
         """(sel) => [...document.querySelectorAll(sel)]
-            .map(e => (e.innerText || e.textContent || '').trim())
+            .map(e => (e.tagName === 'INPUT' ? e.value
+                       : e.innerText || e.textContent || '').trim())
             .filter(t => /(^|[^A-Za-z])nan([^A-Za-z]|$)/i.test(t))""", NAN_READOUTS)

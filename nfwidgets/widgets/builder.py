@@ -89,7 +89,7 @@ class FlowBuilder(Explorer):
         self._listed: list = []  # the layer objects the list shows (set by _refresh)
         self._after = len(flow)
         super().__init__(flow, **explorer_kwargs)
-        self.editors = {kind: LayerEditor(kind, self._on_layer_edit)
+        self.editors = {kind: LayerEditor(kind, self._on_layer_edit, self._show_error)
                         for kind in LAYER_KIND_LABELS}
         box = W.Layout
         self._bind("layers", W.Select(options=[], rows=9, layout=box(width="190px")),

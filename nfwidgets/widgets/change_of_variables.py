@@ -15,7 +15,7 @@ from ..flows.planar import Planar
 from ..flows.radial import Radial
 from ..layer_controls import controls_for, read, write
 from ..view_1d import ABS_DET_RANGE, Frame1D, View1D
-from .controls import ControlsMixin, make_control
+from .controls import ControlsMixin, control_row, make_control
 from .scheduler import RedrawScheduler
 
 __all__ = ["MAP_LABELS_1D", "ChangeOfVariables1D"]
@@ -131,7 +131,7 @@ class ChangeOfVariables1D(ControlsMixin, W.VBox):
             for spec in specs:
                 self._bind(spec.name, make_control(spec, read(layer, spec), (self.x_range,)),
                            lambda v, layer=layer, spec=spec: write(layer, spec, v))
-            self._boxes[k] = W.HBox([self.controls[s.name] for s in specs])
+            self._boxes[k] = W.HBox([control_row(self.controls[s.name]) for s in specs])
         self._bind("samples", W.Checkbox(value=True, description="histogram of samples",
                                          indent=False), lambda _v: None)
         self._sliders = W.VBox([self._boxes[kind]])

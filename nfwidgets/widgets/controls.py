@@ -8,28 +8,38 @@ a-z and 0-9 replaced by "-" (``"b"`` → ``nfw-control-b``, ``"layer.z0_1"`` →
 
 A learner's change goes ``_bind`` → ``apply(value)`` (writes the engine) → ``_engine_changed``
 (the one place that tells the view model which layer changed, then asks the widget's
-``RedrawScheduler`` for a redraw). An engine error is shown in the widget's ``message`` area
-and the learner's state is kept.
+``RedrawScheduler`` for a redraw). An engine error is shown in the widget's ``message`` area,
+the control goes back to the value in use and the picture is kept.
+
+Values a control can take follow one rule, ``check_value``, used by ``widget.set(...)`` (a
+refused value raises ``ValueError``) and by the text box next to each slider (``TypedValue``: a
+refused text is explained in the ``message`` area). ipywidgets' own readout is not used: in the
+browser it clamps an out-of-range number and drops a non-number silently, so the kernel never
+hears of them.
 """
 
 from __future__ import annotations
 
 import html
 import math
+import numbers
 import re
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import ipywidgets as W
+import numpy as np
 
 from ..layer_controls import ControlSpec
 from .scheduler import RedrawScheduler
 from .slider_snap import is_display_snap
 
-__all__ = ["ControlsMixin", "control_class", "controls_box", "make_control", "set_note",
-           "show_value"]
+__all__ = ["ControlsMixin", "TypedValue", "check_value", "control_class", "control_row",
+           "controls_box", "make_control", "set_note", "show_value", "typed_value"]
 
 _STYLE = {"description_width": "80px"}
+#: A slider and its text box together are as wide as a slider with ipywidgets' readout was.
+_SLIDER_WIDTH, _TYPED_WIDTH = "222px", "58px"
 
 
 def control_class(name: str) -> str:
@@ -38,27 +48,202 @@ def control_class(name: str) -> str:
 
 
 def make_control(spec: ControlSpec, value: object,
-                 bounds: Sequence[Sequence[float]] | None = None) -> W.ValueWidget:
-    """The widget of ``spec`` showing ``value`` (``bounds``: the view, for a point's axis)."""
+                 bounds: Sequence[Sequence[float]] | None = None, *, name: str | None = None,
+                 on_error: Callable[[BaseException], None] | None = None) -> W.ValueWidget:
+    """The widget of ``spec`` showing ``value`` (``bounds``: the view, for a point's axis).
+
+    A slider comes with a text box (``typed_value(widget)``; lay them out with ``control_row``)
+    where a value can be typed. ``name`` (default ``spec.name``) names the control in messages
+    and CSS classes; ``on_error(err)`` shows a refused typed value (``_bind`` sets it to the
+    widget's ``_show_error`` when not given)."""
+    name = spec.name if name is None else name
     if spec.widget == "toggle":
-        return W.ToggleButton(value=bool(value), description=spec.label, icon="lock",
-                              layout=W.Layout(width="200px"))
-    if spec.widget == "choice":
+        widget = W.ToggleButton(value=bool(value), description=spec.label, icon="lock",
+                                layout=W.Layout(width="200px"))
+    elif spec.widget == "choice":
         if len(spec.options) <= 2:
-            return W.ToggleButtons(options=list(spec.options), value=value,
-                                   style={"button_width": "130px"})
-        return W.Dropdown(options=list(spec.options), value=value, description=spec.label,
-                          style=_STYLE, layout=W.Layout(width="280px"))
-    if spec.widget not in ("slider", "log_slider"):
+            widget = W.ToggleButtons(options=list(spec.options), value=value,
+                                     style={"button_width": "130px"})
+        else:
+            widget = W.Dropdown(options=list(spec.options), value=value, description=spec.label,
+                                style=_STYLE, layout=W.Layout(width="280px"))
+    elif spec.widget in ("slider", "log_slider"):
+        cls = W.FloatLogSlider if spec.widget == "log_slider" else W.FloatSlider
+        extra = {"base": 10} if spec.widget == "log_slider" else {}
+        widget = cls(step=spec.step, description=spec.label, continuous_update=True,
+                     readout=False, readout_format=spec.readout, style=_STYLE,
+                     layout=W.Layout(width=_SLIDER_WIDTH), **extra)
+        show_value(widget, spec, value, bounds)
+        widget._nfw_typed = TypedValue(name, widget, spec.readout, on_error)
+    else:
         raise ValueError(f"widget must be 'slider', 'log_slider', 'toggle' or 'choice'; "
                          f"got {spec.widget!r}")
-    cls = W.FloatLogSlider if spec.widget == "log_slider" else W.FloatSlider
-    extra = {"base": 10} if spec.widget == "log_slider" else {}
-    widget = cls(step=spec.step, description=spec.label, continuous_update=True,
-                 readout_format=spec.readout, style=_STYLE, layout=W.Layout(width="280px"),
-                 **extra)
-    show_value(widget, spec, value, bounds)
+    _add_control_class(widget, name)
     return widget
+
+
+def typed_value(widget: W.Widget) -> TypedValue | None:
+    """The text box of a slider made by ``make_control`` (``None`` for other widgets)."""
+    return getattr(widget, "_nfw_typed", None)
+
+
+def control_row(widget: W.Widget) -> W.Widget:
+    """What to lay out for a control: a slider and its text box side by side (one box per
+    slider, made once), any other widget as it is."""
+    typed = typed_value(widget)
+    if typed is None:
+        return widget
+    if typed.row is None:
+        typed.row = W.HBox([widget, typed.text], layout=W.Layout(align_items="center"))
+    return typed.row
+
+
+def _add_control_class(widget: W.Widget, name: str) -> None:
+    """The CSS class of control ``name`` on ``widget`` and on its text box."""
+    widget.add_class(control_class(name))
+    typed = typed_value(widget)
+    if typed is not None:
+        typed.text.add_class(control_class(name))
+
+
+#: Widgets that take one of their options.
+_CHOICES = (W.Dropdown, W.Select, W.ToggleButtons, W.RadioButtons, W.SelectionSlider)
+
+
+def _range(widget: W.Widget) -> tuple[float, float] | None:
+    """The values a number widget takes now, ``None`` if it has no bounds."""
+    if not (hasattr(widget, "min") and hasattr(widget, "max")):
+        return None
+    if isinstance(widget, W.FloatLogSlider):
+        return float(widget.base) ** float(widget.min), float(widget.base) ** float(widget.max)
+    return float(widget.min), float(widget.max)
+
+
+def _option_values(widget: W.Widget) -> list[object]:
+    """The values a choice (Dropdown, ToggleButtons, Select, ...) can take."""
+    return [o[1] if isinstance(o, tuple) and len(o) == 2 else o for o in widget.options]
+
+
+def _same_option(option: object, value: object) -> bool:
+    """``value`` is ``option``: equal, with no string, bool or integer standing in for a value
+    of another kind (``True`` is not option ``1``, ``2.0`` not option ``2``)."""
+    if isinstance(option, str) != isinstance(value, str):
+        return False
+    if isinstance(option, bool | np.bool_) != isinstance(value, bool | np.bool_):
+        return False
+    if isinstance(option, numbers.Integral) and not isinstance(value, numbers.Integral):
+        return False
+    try:
+        return bool(option == value)
+    except Exception:  # an array, or an object that cannot be compared: not this option
+        return False
+
+
+def check_value(name: str, widget: W.Widget, value: object) -> object:
+    """The value control ``name`` (``widget``) takes for ``value``, or ``ValueError`` naming
+    the control, the value and what is allowed. The one rule for ``widget.set(...)`` and for
+    text typed into a slider's box:
+
+    - a slider or number box: a real number (not a bool; numpy scalars are fine), finite,
+      within the control's current range (a log slider: its range of values, not exponents);
+      an integer where the control counts;
+    - a toggle or checkbox: ``True`` or ``False``;
+    - a choice (dropdown, toggle buttons, list): one of its options' values.
+    """
+    if isinstance(widget, W.ToggleButton | W.Checkbox):
+        if not isinstance(value, bool | np.bool_):
+            raise ValueError(f"{name} must be True or False; got {value!r}")
+        return bool(value)
+    if isinstance(widget, _CHOICES):
+        options = _option_values(widget)
+        for option in options:
+            if _same_option(option, value):
+                return option
+        raise ValueError(f"{name} must be one of {options}; got {value!r}")
+    integer = isinstance(widget, W.IntSlider | W.BoundedIntText | W.IntText)
+    if integer or isinstance(widget, W.FloatSlider | W.FloatLogSlider | W.BoundedFloatText
+                             | W.FloatText):
+        span = _range(widget)
+        allowed = "an integer" if integer else "a number"
+        if span is not None:
+            allowed += f" in [{span[0]:g}, {span[1]:g}]"
+        kind = numbers.Integral if integer else numbers.Real
+        if isinstance(value, bool | np.bool_) or not isinstance(value, kind):
+            raise ValueError(f"{name} must be {allowed}; got {value!r}")
+        number = int(value) if integer else float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"{name} must be a finite number{allowed.removeprefix('a number')}"
+                             f"; got {value!r}")
+        if span is not None:
+            lo, hi = span
+            slack = 1e-9 * max(1.0, abs(lo), abs(hi)) if isinstance(
+                widget, W.FloatLogSlider) else 0.0  # base ** exponent is not exact
+            if not lo - slack <= number <= hi + slack:
+                raise ValueError(f"{name} must be {allowed}; got {value!r}")
+        return number
+    raise ValueError(f"{name} is a {type(widget).__name__}: it cannot be set to {value!r}")
+
+
+def _typed_number(text: str) -> object:
+    """Typed text as a float if it reads as one (Python's rules; "−" is a minus), else the
+    text itself (``check_value`` then says what is allowed)."""
+    try:
+        return float(text.strip().replace("\u2212", "-"))
+    except ValueError:
+        return text
+
+
+class TypedValue:
+    """The text box next to a slider: it shows the slider's value (the value in use) in the
+    control's readout format, and a value typed into it (Enter or leaving the box) moves the
+    slider, the same path as a learner's drag. A value ``check_value`` refuses goes to
+    ``on_error`` and the box shows the value in use again.
+
+    Attributes:
+        text: the ``ipywidgets.Text`` (CSS classes ``nfw-typed`` and the control's class).
+        row: the slider and the box side by side (made by ``control_row``).
+    """
+
+    def __init__(self, name: str, slider: W.ValueWidget, fmt: str,
+                 on_error: Callable[[BaseException], None] | None) -> None:
+        self.name, self.slider, self.fmt, self.on_error = name, slider, fmt, on_error
+        self.row: W.HBox | None = None
+        self._syncing = False
+        self.text = W.Text(value=self._format(slider.value), continuous_update=False,
+                           layout=W.Layout(width=_TYPED_WIDTH))
+        self.text.add_class("nfw-typed")
+        slider.observe(self._slider_moved, "value")
+        self.text.observe(self._typed, "value")
+
+    def _format(self, value: float) -> str:
+        return format(float(value), self.fmt)
+
+    def show(self) -> None:
+        """Show the slider's value."""
+        self._syncing = True
+        try:
+            self.text.value = self._format(self.slider.value)
+        finally:
+            self._syncing = False
+
+    def _slider_moved(self, change: dict) -> None:
+        if not is_display_snap(change, change["old"]):  # a snap: the value in use is unchanged
+            self.show()
+
+    def _typed(self, change: dict) -> None:
+        if self._syncing:
+            return
+        try:
+            value = check_value(self.name, self.slider, _typed_number(change["new"]))
+        except ValueError as err:
+            if self.on_error is not None:
+                self.on_error(err)
+            self.show()
+            return
+        before = self.slider.value
+        self.slider.value = value  # a refusal by the engine puts the slider back
+        if self.slider.value == before:  # no change: the box shows the value in use again
+            self.show()
 
 
 def show_value(widget: W.ValueWidget, spec: ControlSpec, value: object,
@@ -85,10 +270,11 @@ def show_value(widget: W.ValueWidget, spec: ControlSpec, value: object,
 
 
 def controls_box(specs: Sequence[ControlSpec], widgets: dict[str, W.Widget]) -> W.VBox:
-    """The layout of a layer's controls: toggles and choices in a row, sliders in columns of
-    two (``w₁ w₂`` above each other, then ``u₁ u₂``, ...)."""
+    """The layout of a layer's controls: toggles and choices in a row, sliders (each with its
+    text box) in columns of two (``w₁ w₂`` above each other, then ``u₁ u₂``, ...)."""
     switches = [widgets[s.name] for s in specs if s.widget in ("toggle", "choice")]
-    sliders = [widgets[s.name] for s in specs if s.widget in ("slider", "log_slider")]
+    sliders = [control_row(widgets[s.name]) for s in specs
+               if s.widget in ("slider", "log_slider")]
     columns = [W.VBox(sliders[i:i + 2]) for i in range(0, len(sliders), 2)]
     return W.VBox(([W.HBox(switches)] if switches else []) + [W.HBox(columns)])
 
@@ -118,6 +304,8 @@ class ControlsMixin:
     last_frame: object = None
     #: True while the widget itself updates its controls (``_quietly``): not user actions.
     _quiet: bool = False
+    #: Inside ``set()``: the errors to raise instead of showing them (``_show_error``).
+    _refusals: list[BaseException] | None = None
 
     @property
     def frame(self) -> int:
@@ -129,13 +317,21 @@ class ControlsMixin:
               layer: int | None = None, redraw: bool = True) -> W.Widget:
         """Register ``widget`` as control ``name``. A learner's change calls ``apply(value)``
         (a ``Button``: ``apply(None)`` on click); then, with ``redraw``, layer ``layer`` of the
-        engine has changed (``None``: maybe any)."""
-        widget.add_class(control_class(name))
+        engine has changed (``None``: maybe any). If ``apply`` refuses the value, the message
+        area says why and the control shows the value in use again (no redraw)."""
+        _add_control_class(widget, name)
+        typed = typed_value(widget)
+        if typed is not None:
+            typed.name = name
+            typed.on_error = typed.on_error or self._show_error
 
-        def run(value: object) -> None:
+        def run(value: object, old: object = None) -> None:
             try:
                 apply(value)
-            except Exception as err:  # shown to the learner; state kept
+            except Exception as err:  # shown to the learner; the value in use is kept
+                if not isinstance(widget, W.Button):
+                    with self._quietly(), suppress(Exception):  # an old option may be gone
+                        widget.value = old
                 self._show_error(err)
                 return
             if redraw:
@@ -147,7 +343,7 @@ class ControlsMixin:
             def on_change(change: dict) -> None:
                 if self._quiet or is_display_snap(change, change["old"]):
                     return  # a programmatic update, or the browser snapping a shown value
-                run(change["new"])
+                run(change["new"], change["old"])
 
             widget.observe(on_change, "value")
         self.controls[name] = widget
@@ -186,7 +382,11 @@ class ControlsMixin:
         """Set several controls by name, then redraw once, synchronously (for lessons/tests).
 
         ``widget.set(u1=-1.5, b=0.3)`` is exactly like moving those sliders, but the plots and
-        ``last_frame`` are up to date when it returns.
+        ``last_frame`` are up to date when it returns. Every value is checked before any is
+        written (``check_value``: a number in the slider's current range, one of a choice's
+        options, a bool for a toggle); a value refused there or by the engine raises
+        ``ValueError`` and leaves the controls, the engine, the picture and the message area
+        as they were.
         """
         unknown = sorted(set(values) - set(self.controls))
         if unknown:
@@ -195,12 +395,31 @@ class ControlsMixin:
         buttons = sorted(k for k in values if isinstance(self.controls[k], W.Button))
         if buttons:
             raise ValueError(f"{buttons} are buttons, not values: call .click() on them")
+        checked = {name: check_value(name, self.controls[name], value)
+                   for name, value in values.items()}
+        before = {name: self.controls[name].value for name in checked}
+        done: list[str] = []
+        self._refusals = refusals = []  # what would be shown in the message area: raised here
         try:
             with self.scheduler.mute():
-                for name, value in values.items():
+                for name, value in checked.items():
+                    done.append(name)
                     self.controls[name].value = value
-        finally:  # a refused value must not leave the values set before it undrawn
-            self.redraw()
+                    if refusals:
+                        break
+                if refusals:  # put back what was applied: the old values were in use
+                    for earlier in reversed(done):
+                        self.controls[earlier].value = before[earlier]
+        except BaseException:
+            self._refusals = None
+            self.redraw()  # not a refusal: draw whatever state the engine is in now
+            raise
+        finally:
+            self._refusals = None
+        if refusals:
+            raise ValueError(f"{name} = {values[name]!r} was refused: {refusals[0]}"
+                             ) from refusals[0]
+        self.redraw()
 
     def redraw(self) -> None:
         """Recompute everything and redraw now (synchronously); errors go to the message area.
@@ -247,11 +466,16 @@ class ControlsMixin:
         return ""
 
     def _show_error(self, err: BaseException, stale: bool = False) -> None:
+        """Explain ``err`` in the message area (inside ``set()``: hand it to ``set()``, which
+        raises it)."""
+        if self._refusals is not None:
+            self._refusals.append(err)
+            return
         text = (html.escape(str(err)) or type(err).__name__).rstrip()
         if not text.endswith((".", "!", "?")):
             text += "."
         note = (" The plots show the last state that could be drawn." if stale else
-                " The change was not applied.")
+                " The change was not applied: the controls show the values in use.")
         self.message.value = (f"<div style='color:#8b0000;background:#fff0f0;padding:4px 8px;"
                               f"border-left:3px solid #c00'>⚠ {text}{note}</div>")
         self.message.layout.display = None

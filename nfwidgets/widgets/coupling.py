@@ -17,7 +17,7 @@ from ..plots import points_mark, set_points
 from ..view_2d import Probe, coupling_probe
 from ._handles import PointHandle
 from .base import Explorer
-from .controls import control_class, make_control
+from .controls import control_class, control_row, make_control
 from .readouts import describe
 from .slider_snap import is_display_snap
 
@@ -79,7 +79,7 @@ class CouplingExplorer(Explorer):
         # The probe only moves the Jacobian table and two markers: no full redraw.
         self._probe_hold = False
         for spec, value in zip(PROBE_CONTROLS, start, strict=True):
-            probe_slider = make_control(spec, value, self.bounds)
+            probe_slider = make_control(spec, value, self.bounds, on_error=self._show_error)
             probe_slider.add_class(control_class(spec.name))
             probe_slider.observe(self._on_probe_change, "value")
             self.controls[spec.name] = probe_slider
@@ -96,7 +96,8 @@ class CouplingExplorer(Explorer):
         self.panels["density"].add_marks(self._probe_image)
         c = self.controls
         jac_box = W.VBox([W.HTML("<b>Jacobian ∂x/∂z at the probe z</b>"), self.jacobian_html,
-                          c["probe_1"], c["probe_2"]], layout=W.Layout(width="460px"))
+                          *map(control_row, (c["probe_1"], c["probe_2"]))],
+                         layout=W.Layout(width="460px"))
         self._layout([controls, self.params], [jac_box])
         self.redraw()
 

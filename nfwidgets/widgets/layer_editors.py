@@ -14,7 +14,7 @@ import ipywidgets as W
 from ..flows.base import Layer
 from ..flows.conditioners import SimpleConditioner
 from ..layer_controls import ControlSpec, controls_for, read, write
-from .controls import control_class, controls_box, make_control, show_value
+from .controls import controls_box, make_control, show_value
 
 __all__ = ["LayerEditor"]
 
@@ -27,6 +27,8 @@ class LayerEditor:
         on_edit: called as ``on_edit(kind, name, change)`` (``change`` is the traitlets change
             dict) when a control changes; the owner decides whether to apply it (it ignores the
             changes made by ``load`` and the browser's snapping, see ``slider_snap``).
+        on_error: called with the ``ValueError`` of a value typed into a slider's text box
+            that the slider cannot take (the owner shows it).
 
     Attributes:
         specs: control name (without ``FlowBuilder``'s ``layer.`` prefix) → ``ControlSpec``.
@@ -34,7 +36,8 @@ class LayerEditor:
         box: the editor's layout.
     """
 
-    def __init__(self, kind: str, on_edit: Callable[[str, str, dict], None]) -> None:
+    def __init__(self, kind: str, on_edit: Callable[[str, str, dict], None],
+                 on_error: Callable[[BaseException], None] | None = None) -> None:
         self.kind = kind
         self.specs: dict[str, ControlSpec] = {s.name: s for s in controls_for(kind, 2)}
         self.widgets: dict[str, W.ValueWidget] = {}
@@ -42,8 +45,7 @@ class LayerEditor:
             start = (spec.options[0] if spec.options else True if spec.widget == "toggle"
                      else min(max(1.0 if spec.widget == "log_slider" else 0.0, spec.lo),
                               spec.hi))  # until a layer is loaded
-            widget = make_control(spec, start)
-            widget.add_class(control_class(f"layer.{name}"))
+            widget = make_control(spec, start, name=f"layer.{name}", on_error=on_error)
             widget.observe(lambda change, name=name: on_edit(kind, name, change), "value")
             self.widgets[name] = widget
         self.note = W.HTML()

@@ -23,7 +23,9 @@ SELF_CHECK = [
     "from nfwidgets.check import CheckFailed\nraise CheckFailed('expected 1.0, got 2.0')",
     "undefined_name_in_the_lesson",  # 2, tagged, but a bug, not a failed check
     "import sys\nprint('a warning', file=sys.stderr)",  # 3
-    "import ipywidgets\nipywidgets.Label('ln q = nan')",  # 4: a readout showing NaN
+    # 4: a readout and a slider's typed box (an <input>) showing NaN
+    "import ipywidgets\nbox = ipywidgets.Text('nan')\nbox.add_class('nfw-typed')\n"
+    "ipywidgets.HBox([ipywidgets.Label('ln q = nan'), box])",
     "raise ValueError('boom')",  # 5: Run All stops here
     "print('not reached')",
 ]
@@ -100,7 +102,7 @@ def test_notebook7_checks_catch_what_they_should(notebook7: bh.Server, lesson_co
         assert [e.split(":", 1)[0] for e in errors] == ["tagged cell 2", "cell 3", "cell 5"]
         assert "NameError" in errors[0] and "a warning" in errors[1] and "boom" in errors[2]
         bh.wait_widgets_rendered(page)
-        assert nb7.nan_readouts(page) == ["ln q = nan"]
+        assert nb7.nan_readouts(page) == ["ln q = nan", "nan"]
     finally:
         page.close()
         notebook7.shutdown_kernels()
