@@ -22,24 +22,23 @@ from __future__ import annotations
 
 import html
 import math
-import numbers
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 
 import ipywidgets as W
-import numpy as np
 
 from ..layer_controls import ControlSpec
 from .scheduler import RedrawScheduler
 from .slider_snap import is_display_snap
+from .typed_values import TypedValue, check_value
 
-__all__ = ["ControlsMixin", "TypedValue", "check_value", "control_class", "control_row",
+__all__ = ["ControlsMixin", "control_class", "control_row",
            "controls_box", "make_control", "set_note", "show_value", "typed_value"]
 
 _STYLE = {"description_width": "80px"}
 #: A slider and its text box together are as wide as a slider with ipywidgets' readout was.
-_SLIDER_WIDTH, _TYPED_WIDTH = "222px", "58px"
+_SLIDER_WIDTH = "222px"
 
 
 def control_class(name: str) -> str:
@@ -104,146 +103,6 @@ def _add_control_class(widget: W.Widget, name: str) -> None:
     typed = typed_value(widget)
     if typed is not None:
         typed.text.add_class(control_class(name))
-
-
-#: Widgets that take one of their options.
-_CHOICES = (W.Dropdown, W.Select, W.ToggleButtons, W.RadioButtons, W.SelectionSlider)
-
-
-def _range(widget: W.Widget) -> tuple[float, float] | None:
-    """The values a number widget takes now, ``None`` if it has no bounds."""
-    if not (hasattr(widget, "min") and hasattr(widget, "max")):
-        return None
-    if isinstance(widget, W.FloatLogSlider):
-        return float(widget.base) ** float(widget.min), float(widget.base) ** float(widget.max)
-    return float(widget.min), float(widget.max)
-
-
-def _option_values(widget: W.Widget) -> list[object]:
-    """The values a choice (Dropdown, ToggleButtons, Select, ...) can take."""
-    return [o[1] if isinstance(o, tuple) and len(o) == 2 else o for o in widget.options]
-
-
-def _same_option(option: object, value: object) -> bool:
-    """``value`` is ``option``: equal, with no string, bool or integer standing in for a value
-    of another kind (``True`` is not option ``1``, ``2.0`` not option ``2``)."""
-    if isinstance(option, str) != isinstance(value, str):
-        return False
-    if isinstance(option, bool | np.bool_) != isinstance(value, bool | np.bool_):
-        return False
-    if isinstance(option, numbers.Integral) and not isinstance(value, numbers.Integral):
-        return False
-    try:
-        return bool(option == value)
-    except Exception:  # an array, or an object that cannot be compared: not this option
-        return False
-
-
-def check_value(name: str, widget: W.Widget, value: object) -> object:
-    """The value control ``name`` (``widget``) takes for ``value``, or ``ValueError`` naming
-    the control, the value and what is allowed. The one rule for ``widget.set(...)`` and for
-    text typed into a slider's box:
-
-    - a slider or number box: a real number (not a bool; numpy scalars are fine), finite,
-      within the control's current range (a log slider: its range of values, not exponents);
-      an integer where the control counts;
-    - a toggle or checkbox: ``True`` or ``False``;
-    - a choice (dropdown, toggle buttons, list): one of its options' values.
-    """
-    if isinstance(widget, W.ToggleButton | W.Checkbox):
-        if not isinstance(value, bool | np.bool_):
-            raise ValueError(f"{name} must be True or False; got {value!r}")
-        return bool(value)
-    if isinstance(widget, _CHOICES):
-        options = _option_values(widget)
-        for option in options:
-            if _same_option(option, value):
-                return option
-        raise ValueError(f"{name} must be one of {options}; got {value!r}")
-    integer = isinstance(widget, W.IntSlider | W.BoundedIntText | W.IntText)
-    if integer or isinstance(widget, W.FloatSlider | W.FloatLogSlider | W.BoundedFloatText
-                             | W.FloatText):
-        span = _range(widget)
-        allowed = "an integer" if integer else "a number"
-        if span is not None:
-            allowed += f" in [{span[0]:g}, {span[1]:g}]"
-        kind = numbers.Integral if integer else numbers.Real
-        if isinstance(value, bool | np.bool_) or not isinstance(value, kind):
-            raise ValueError(f"{name} must be {allowed}; got {value!r}")
-        number = int(value) if integer else float(value)
-        if not math.isfinite(number):
-            raise ValueError(f"{name} must be a finite number{allowed.removeprefix('a number')}"
-                             f"; got {value!r}")
-        if span is not None:
-            lo, hi = span
-            slack = 1e-9 * max(1.0, abs(lo), abs(hi)) if isinstance(
-                widget, W.FloatLogSlider) else 0.0  # base ** exponent is not exact
-            if not lo - slack <= number <= hi + slack:
-                raise ValueError(f"{name} must be {allowed}; got {value!r}")
-        return number
-    raise ValueError(f"{name} is a {type(widget).__name__}: it cannot be set to {value!r}")
-
-
-def _typed_number(text: str) -> object:
-    """Typed text as a float if it reads as one (Python's rules; "−" is a minus), else the
-    text itself (``check_value`` then says what is allowed)."""
-    try:
-        return float(text.strip().replace("\u2212", "-"))
-    except ValueError:
-        return text
-
-
-class TypedValue:
-    """The text box next to a slider: it shows the slider's value (the value in use) in the
-    control's readout format, and a value typed into it (Enter or leaving the box) moves the
-    slider, the same path as a learner's drag. A value ``check_value`` refuses goes to
-    ``on_error`` and the box shows the value in use again.
-
-    Attributes:
-        text: the ``ipywidgets.Text`` (CSS classes ``nfw-typed`` and the control's class).
-        row: the slider and the box side by side (made by ``control_row``).
-    """
-
-    def __init__(self, name: str, slider: W.ValueWidget, fmt: str,
-                 on_error: Callable[[BaseException], None] | None) -> None:
-        self.name, self.slider, self.fmt, self.on_error = name, slider, fmt, on_error
-        self.row: W.HBox | None = None
-        self._syncing = False
-        self.text = W.Text(value=self._format(slider.value), continuous_update=False,
-                           layout=W.Layout(width=_TYPED_WIDTH))
-        self.text.add_class("nfw-typed")
-        slider.observe(self._slider_moved, "value")
-        self.text.observe(self._typed, "value")
-
-    def _format(self, value: float) -> str:
-        return format(float(value), self.fmt)
-
-    def show(self) -> None:
-        """Show the slider's value."""
-        self._syncing = True
-        try:
-            self.text.value = self._format(self.slider.value)
-        finally:
-            self._syncing = False
-
-    def _slider_moved(self, change: dict) -> None:
-        if not is_display_snap(change, change["old"]):  # a snap: the value in use is unchanged
-            self.show()
-
-    def _typed(self, change: dict) -> None:
-        if self._syncing:
-            return
-        try:
-            value = check_value(self.name, self.slider, _typed_number(change["new"]))
-        except ValueError as err:
-            if self.on_error is not None:
-                self.on_error(err)
-            self.show()
-            return
-        before = self.slider.value
-        self.slider.value = value  # a refusal by the engine puts the slider back
-        if self.slider.value == before:  # no change: the box shows the value in use again
-            self.show()
 
 
 def show_value(widget: W.ValueWidget, spec: ControlSpec, value: object,
