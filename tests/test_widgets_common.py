@@ -224,7 +224,7 @@ def test_control_changes_tell_the_view_which_layer_changed() -> None:
     assert calls == [2, None]
 
 
-# --- set() and typed values: one rule (typed_values.check_value), refusals change nothing ----------
+# --- set() and typed values: one rule (typed_values.check_value), refusals change nothing ---------
 def _walk(root: W.Widget) -> list[W.Widget]:
     """``root`` and every widget laid out below it (through ``children``)."""
     out, stack = [], [root]
