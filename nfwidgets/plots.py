@@ -60,7 +60,7 @@ def _real_array(name: str, value: object, ndims: tuple[int, ...]) -> np.ndarray:
     if arr.dtype.kind not in "iuf" or arr.ndim not in ndims:
         dims = " or ".join(f"{d}-D" for d in ndims)
         raise ValueError(f"{name} must be a {dims} array of real numbers; got dtype "
-                         f"{arr.dtype}, shape {arr.shape}")
+                         f"{arr.dtype}, shape {arr.shape}: {value!r:.80}")
     return arr
 
 
@@ -231,7 +231,8 @@ class FieldPanel:
             mask = np.asarray(mask)
             if mask.dtype.kind not in "biu" or mask.shape != field.shape:
                 raise ValueError(f"mask must be None or a bool array of the field's shape "
-                                 f"{field.shape}; got dtype {mask.dtype}, shape {mask.shape}")
+                                 f"{field.shape}; got dtype {mask.dtype}, shape {mask.shape}: "
+                                 f"{mask!r:.80}")
         lines = _check_lines(lines)
         self._index = colorize_index(field, self.vmin, self.vmax, mask, self.cmap)
         self.show_lines(lines)

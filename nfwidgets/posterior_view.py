@@ -69,12 +69,12 @@ class PosteriorView:
                  seed: int = 0) -> None:
         if getattr(vae, "latent_dim", None) != 2:
             raise ValueError(f"vae must be a FlowVAE with latent_dim = 2; got "
-                             f"{type(vae).__name__} with latent_dim = "
+                             f"{type(vae).__name__} {vae!r:.60} with latent_dim = "
                              f"{getattr(vae, 'latent_dim', None)!r}")
         self.vae = vae
         self.bounds = check_bounds(bounds)
         n_elbo = check_int("n_elbo", n_elbo, lo=1, hi=100_000)
-        seed = check_int("seed", seed, lo=0, hi=2**63 - 1)
+        seed = check_int("seed", seed, lo=0, hi=2**32 - 1)
         images, labels = digits("test", with_labels=True)
         self.images, self.labels = binarize(images), labels
         self.dtype = vae._dtype()

@@ -88,8 +88,9 @@ class SampleView:
 
     def __init__(self, model: Glow, seed: int = 0, grid: int = GRID, row: int = ROW) -> None:
         if not isinstance(model, Glow):
-            raise ValueError(f"model must be a nfwidgets Glow; got {type(model).__name__}")
-        seed = check_int("seed", seed, lo=0, hi=2**63 - 1)
+            raise ValueError(f"model must be a nfwidgets Glow; got {type(model).__name__} "
+                             f"{model!r:.60}")
+        seed = check_int("seed", seed, lo=0, hi=2**32 - 1)
         grid = check_int("grid", grid, lo=1, hi=32)
         row = check_int("row", row, lo=2, hi=64)
         self.model, self.seed, self.grid, self.row = model, seed, grid, row

@@ -71,7 +71,7 @@ class FlowView:
         self.resolution = check_int("resolution", resolution, lo=8, hi=1024)
         self.n_lines = check_int("n_lines", n_lines, lo=2, hi=200)
         n_samples = check_int("n_samples", n_samples, lo=0, hi=100_000)
-        seed = check_int("seed", seed, lo=0, hi=2**63 - 1)
+        seed = check_int("seed", seed, lo=0, hi=2**32 - 1)
         # Every pass shares one LayerScratch: a layer's û (and planar table) is derived once
         # per change, not once per pass.
         self._scratch = LayerScratch()

@@ -93,7 +93,7 @@ class View1D:
         n_points = check_int("n_points", n_points, lo=8, hi=100_000)
         n_samples = check_int("n_samples", n_samples, lo=1, hi=100_000)
         bins = check_int("bins", bins, lo=1, hi=100_000)
-        seed = check_int("seed", seed, lo=0, hi=2**63 - 1)
+        seed = check_int("seed", seed, lo=0, hi=2**32 - 1)
         self.flow = flow
         self.x_range = (lo, hi)
         self.n_points, self.bins = n_points, bins

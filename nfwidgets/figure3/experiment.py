@@ -238,7 +238,7 @@ def fit_figure3(energies: Sequence[str] = ENERGY_NAMES, ks: Sequence[int] = (2, 
             and all(isinstance(k, str) and k in FLOW_KINDS for k in kinds)):
         raise ValueError(f"kinds must be among {FLOW_KINDS}; got {kinds!r}")
     full = check_flag("full", full)
-    seed = check_int("seed", seed, lo=0, hi=2**63 - 1)
+    seed = check_int("seed", seed, lo=0, hi=2**32 - 1)
     s = settings if settings is not None else (FULL if full else FAST)
     if not isinstance(s, Figure3Settings):
         raise ValueError(f"settings must be a Figure3Settings; got {type(s).__name__}")

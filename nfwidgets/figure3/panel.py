@@ -13,7 +13,7 @@ import bqplot
 import ipywidgets
 import numpy as np
 
-from .._arguments import check_int
+from .._arguments import check_flag, check_int
 from ..plots import FieldPanel
 from ..targets import ENERGY_NAMES, energy
 from .experiment import (
@@ -190,6 +190,7 @@ def figure3_panel(energies: Sequence[str] = ENERGY_NAMES, ks: Sequence[int] = (2
         arXiv:1505.05770, Figure 3.
     """
     size = check_int("size (pixels)", size, lo=80, hi=600)
+    full = check_flag("full", full)
     start = time.perf_counter()
     s = settings if settings is not None else (FULL if full else FAST)
     results = fit_figure3(energies, ks, seed=seed, settings=s, kinds=kinds)

@@ -261,7 +261,7 @@ class ChangeOfVariables1D(ControlsMixin, W.VBox):
         ``frame`` (default: the last one drawn)."""
         if frame is not None and not isinstance(frame, Frame1D):
             raise ValueError(f"frame must be a Frame1D (e.g. widget.last_frame) or None; got "
-                             f"{type(frame).__name__}")
+                             f"{type(frame).__name__} {frame!r:.80}")
         frame = frame or self.last_frame
         return frame is not None and frame.spike_unresolved
 
