@@ -264,10 +264,11 @@ VIEW = ((-4.0, 4.0), (-4.0, 4.0))
 TEST_DIGITS, VAE_LAYERS = 360, 8
 
 
-def _set_spec(owner: object, args: dict, *, shared: bool = False, **extra: object) -> Spec:
+def _set_spec(widget: str, owner: object, args: dict, *, shared: bool = False,
+              **extra: object) -> Spec:
     return Spec(ControlsMixin.set, args, owner=owner, state=_snapshot,
                 cleanup=_keep if shared else _close, examples=1,
-                name=f"nfwidgets.widgets.controls.ControlsMixin.set[{owner.__name__}]", **extra)
+                name=f"nfwidgets.widgets.controls.ControlsMixin.set[{widget}]", **extra)
 
 
 def _set_specs() -> list[Spec]:
@@ -315,23 +316,26 @@ def _set_specs() -> list[Spec]:
                  "steps": arg(count(lo=1, hi=10**7), 2000),
                  "after_layer": arg(count(lo=0, hi=2), 2),
                  "show_target": arg(flag(), True)}
+    posterior = {"index": arg(count(lo=0, hi=TEST_DIGITS - 1), 0),
+                 "k": arg(count(lo=0, hi=VAE_LAYERS), 1)}
+    sample_grid = {"temperature": arg(real(lo=0.0, hi=1.2), 0.7),
+                   "first": arg(count(lo=0, hi=TEST_DIGITS - 1), 0),
+                   "second": arg(count(lo=0, hi=TEST_DIGITS - 1), 1)}
     return [
-        _set_spec(planar_explorer, _control_args(controls_for("planar"), planar, VIEW)),
-        _set_spec(radial_explorer, _control_args(controls_for("radial"), radial, VIEW),
+        _set_spec("PlanarExplorer", planar_explorer,
+                  _control_args(controls_for("planar"), planar, VIEW)),
+        _set_spec("RadialExplorer", radial_explorer,
+                  _control_args(controls_for("radial"), radial, VIEW),
                   aliases={"alpha": ("α",), "beta": ("β",)}),
-        _set_spec(coupling_explorer, {**_control_args(controls_for("coupling"), coupling, VIEW),
-                                      **probe}),
-        _set_spec(builder, builder_args),
-        _set_spec(change_of_variables, cov_args),
-        _set_spec(_dashboard, dashboard, shared=True),
-        _set_spec(_posterior, {"index": arg(count(lo=0, hi=TEST_DIGITS - 1), 0),
-                               "k": arg(count(lo=0, hi=VAE_LAYERS), 1)},
-                  shared=True),
-        _set_spec(_sample_grid, {"temperature": arg(real(lo=0.0, hi=1.2), 0.7),
-                                 "first": arg(count(lo=0, hi=TEST_DIGITS - 1), 0),
-                                 "second": arg(count(lo=0, hi=TEST_DIGITS - 1), 1)},
-                  shared=True),
-        _set_spec(_comparison, {}, shared=True),  # no controls: set() takes nothing
+        _set_spec("CouplingExplorer", coupling_explorer,
+                  {**_control_args(controls_for("coupling"), coupling, VIEW), **probe}),
+        _set_spec("FlowBuilder", builder, builder_args),
+        _set_spec("ChangeOfVariables1D", change_of_variables, cov_args),
+        _set_spec("TrainingDashboard", _dashboard, dashboard, shared=True),
+        _set_spec("PosteriorExplorer", _posterior, posterior, shared=True),
+        _set_spec("SampleGrid", _sample_grid, sample_grid, shared=True),
+        # no controls: set() takes nothing (the spec covers the widget's set() all the same)
+        _set_spec("LayerComparison", _comparison, {}, shared=True),
     ]
 
 
