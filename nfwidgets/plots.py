@@ -233,14 +233,14 @@ class FieldPanel:
                 raise ValueError(f"mask must be None or a bool array of the field's shape "
                                  f"{field.shape}; got dtype {mask.dtype}, shape {mask.shape}: "
                                  f"{mask!r:.80}")
-        lines = _check_lines(lines)
+        _check_lines(lines)
         self._index = colorize_index(field, self.vmin, self.vmax, mask, self.cmap)
         self.show_lines(lines)
 
     def show_lines(self, lines: tuple[np.ndarray, np.ndarray] | None) -> None:
         """Show the last field again with other ``lines`` drawn into it (``None``: none), e.g.
         when a grid-lines toggle changes; nothing is recomputed but the picture."""
-        lines = _check_lines(lines)
+        _check_lines(lines)
         if self._index is None:
             raise ValueError("show_lines needs a field: call update(field, ...) first")
         index = self._index
