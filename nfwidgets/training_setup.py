@@ -139,11 +139,12 @@ def make_target(name: str, n_data: int, seed: int, drawn: Tensor | None = None) 
 
 def check_settings(*, target: object, lr: object, seed: object, resolution: object,
                    coarse_resolution: object, redraw_share: object,
-                   numbers: dict[str, tuple[object, float]],
+                   numbers: dict[str, tuple[object, float | None]],
                    integers: dict[str, tuple[object, int, int]]) -> None:
     """Raise ``ValueError`` naming the first bad dashboard setting and what is allowed.
 
-    ``numbers``: name → (value, largest), each a finite number in ``[0, largest]``;
+    ``numbers``: name → (value, largest), each a finite number in ``[0, largest]`` (``None``:
+    no largest);
     ``integers``: name → (value, least, largest).
     """
     check_choice("target", target, list(TARGETS))

@@ -119,7 +119,7 @@ class TrainingDashboard(TrainingLoop, TrainingControls, TrainingPoints,
         # Every argument is checked before the first widget model opens.
         check_settings(target=target, lr=lr, seed=seed, resolution=resolution,
                        coarse_resolution=coarse_resolution, redraw_share=redraw_share,
-                       numbers=dict(redraw_every=(redraw_every, 3600.0),
+                       numbers=dict(redraw_every=(redraw_every, None),  # huge: never
                                     redraw_delay=(redraw_delay, 60.0),
                                     chunk_seconds=(chunk_seconds, 60.0),
                                     blob_std=(blob_std, 10.0)),

@@ -397,7 +397,7 @@ SPECS: list[Spec] = [
         "n_data": arg(count(lo=1, hi=100_000), 50), "bounds": arg(bounds_kind(), VIEW),
         "resolution": arg(count(lo=8, hi=1024), 16),
         "coarse_resolution": arg(count(lo=8, hi=1024, optional=True), 8),
-        "redraw_every": arg(real(lo=0, hi=3600), 0.4),
+        "redraw_every": arg(real(lo=0), 0.4),
         "redraw_share": arg(real(lo=0, lo_open=True, hi=1), 0.1),
         "redraw_delay": arg(real(lo=0, hi=60), 0.0),
         "chunk_seconds": arg(real(lo=0, hi=60), 0.05),
