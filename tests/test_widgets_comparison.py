@@ -105,7 +105,7 @@ def test_bad_arguments_raise_value_error() -> None:
 def test_update_refuses_what_is_not_a_function() -> None:
     w = LayerComparison(lambda z: (z, z[:, 0] * 0), _planar(), resolution=N)
     try:
-        with pytest.raises(ValueError, match="student must be your function .* got str"):
+        with pytest.raises(ValueError, match=r"student must be your function .* got str"):
             w.update("f")
     finally:
         w.close()
