@@ -40,10 +40,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ._arguments import check_choice, check_int
 from .flows.base import Layer, StandardNormal
 from .grid import LOG_DENSITY_FLOOR, LOG_DET_LIMIT, Bounds, check_bounds, grid_points
 
-__all__ = ["DIRECTIONS", "ComparisonFrame", "ComparisonView"]
+__all__ = ["DIRECTIONS", "ComparisonFrame", "ComparisonView", "check_student"]
 
 #: What the learner's function computes: the forward map z → x or the inverse map x → z.
 DIRECTIONS = ("forward", "inverse")
@@ -134,6 +135,14 @@ def _max_abs(t: Tensor, ok: Tensor) -> float | None:
     return float(t[ok].abs().max()) if bool(ok.any()) else None
 
 
+def check_student(student: object) -> None:
+    """Raise ``ValueError`` unless ``student`` is a function (what it returns is judged in the
+    pictures, ``StudentFailed``)."""
+    if not callable(student) or isinstance(student, type):
+        raise ValueError(f"student must be your function (a callable); got "
+                         f"{type(student).__name__}: {student!r:.80}")
+
+
 class ComparisonView:
     """Compares a learner's layer function with a reference layer on a grid (see the module
     docstring for the maths).
@@ -153,18 +162,12 @@ class ComparisonView:
         if not isinstance(reference, Layer) or reference.dim != 2:
             raise ValueError(f"ComparisonView: reference must be a 2-D nfwidgets layer; got "
                              f"{reference!r:.80}")
-        if direction not in DIRECTIONS:
-            raise ValueError(f"ComparisonView: direction must be one of {DIRECTIONS}; got "
-                             f"{direction!r}")
-        if not isinstance(resolution, int) or isinstance(resolution, bool) or not (
-                8 <= resolution <= 512):
-            raise ValueError(f"ComparisonView: resolution must be an integer in [8, 512]; got "
-                             f"{resolution!r}")
+        check_student(student)
         self.reference = reference
         self.student = student
-        self.direction = direction
+        self.direction = check_choice("direction", direction, DIRECTIONS)
         self.bounds = check_bounds(bounds)
-        self.resolution = resolution
+        self.resolution = check_int("resolution", resolution, lo=8, hi=512)
 
     def _reference_dtype(self) -> torch.dtype:
         return self.reference._reference().dtype

@@ -14,7 +14,16 @@ import bqplot
 import ipywidgets
 import numpy as np
 
-from .render import colorize_index, draw_lines, encode_png_indexed, field_to_png, palette
+from ._arguments import check_choice, check_flag, check_int, check_number, check_text
+from .grid import check_bounds
+from .render import (
+    COLOR_MAPS,
+    colorize_index,
+    draw_lines,
+    encode_png_indexed,
+    field_to_png,
+    palette,
+)
 
 __all__ = [
     "FIGURE_SIZE",
@@ -36,6 +45,57 @@ FIGURE_SIZE = 300
 _MARGINS = {"top": 30, "bottom": 36, "left": 40, "right": 8}
 
 
+#: Largest panel side, in CSS pixels; smallest: room for the margins and the colour bar's labels.
+_SIZES = (80, 1200)
+#: Largest magnitude of a colour range's ends.
+_RANGE_LIMIT = 1e12
+
+
+def _real_array(name: str, value: object, ndims: tuple[int, ...]) -> np.ndarray:
+    """``value`` as a NumPy array of real numbers with one of ``ndims`` dimensions."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be an array of numbers; got {value!r:.80}") from err
+    if arr.dtype.kind not in "iuf" or arr.ndim not in ndims:
+        dims = " or ".join(f"{d}-D" for d in ndims)
+        raise ValueError(f"{name} must be a {dims} array of real numbers; got dtype "
+                         f"{arr.dtype}, shape {arr.shape}: {value!r:.80}")
+    return arr
+
+
+def _check_scales(scales: object) -> dict[str, bqplot.Scale]:
+    if not (isinstance(scales, dict) and all(isinstance(scales.get(k), bqplot.Scale)
+                                             for k in ("x", "y"))):
+        raise ValueError(f"scales must be a panel's {{'x': scale, 'y': scale}} (bqplot "
+                         f"scales); got {scales!r:.80}")
+    return scales
+
+
+def _check_range(vmin: object, vmax: object) -> tuple[float, float]:
+    vmin = check_number("vmin", vmin, lo=-_RANGE_LIMIT, hi=_RANGE_LIMIT)
+    vmax = check_number("vmax", vmax, lo=-_RANGE_LIMIT, hi=_RANGE_LIMIT)
+    if not vmin < vmax:
+        raise ValueError(f"the colour range needs vmin < vmax; got vmin={vmin!r}, "
+                         f"vmax={vmax!r}")
+    return vmin, vmax
+
+
+def _check_lines(lines: object) -> tuple[np.ndarray, np.ndarray] | None:
+    """``None`` or polylines ``(x, y)``: two arrays of one shape, one row per line."""
+    if lines is None:
+        return None
+    if not (isinstance(lines, tuple | list) and len(lines) == 2):
+        raise ValueError(f"lines must be None or a pair (x, y) of arrays; got "
+                         f"{type(lines).__name__} {lines!r:.80}")
+    x = _real_array("lines (x)", lines[0], (1, 2))
+    y = _real_array("lines (y)", lines[1], (1, 2))
+    if x.shape != y.shape:
+        raise ValueError(f"lines: x and y must have one shape; got shapes {x.shape} and "
+                         f"{y.shape}")
+    return x, y
+
+
 def _f32(a: np.ndarray | Sequence[float]) -> np.ndarray:
     """Plot-ready copy: float32, C-contiguous, finite (non-finite → 0)."""
     arr = np.ascontiguousarray(np.asarray(a, dtype=np.float32))
@@ -52,11 +112,14 @@ def square_figure(title: str, bounds: tuple[tuple[float, float], tuple[float, fl
     The scales do not pad (``allow_padding=False``) and the figure has no padding, so an image
     spanning ``bounds`` lines up with the axes exactly.
     """
-    (x0, x1), (y0, y1) = bounds
+    title = check_text("title", title)
+    (x0, x1), (y0, y1) = check_bounds(bounds)
+    size = check_int("size", size, lo=_SIZES[0], hi=_SIZES[1])
+    css_class = check_text("css_class", css_class)
     xs = bqplot.LinearScale(min=float(x0), max=float(x1), allow_padding=False)
     ys = bqplot.LinearScale(min=float(y0), max=float(y1), allow_padding=False)
     axes = [bqplot.Axis(scale=xs, label="x₁", num_ticks=5),
-            bqplot.Axis(scale=ys, orientation="vertical", label="x₂", num_ticks=5)]
+            bqplot.Axis(scale=ys, side="left", label="x₂", num_ticks=5)]
     fig = bqplot.Figure(
         marks=[], axes=axes, title=title, animation_duration=0, padding_x=0.0, padding_y=0.0,
         fig_margin=dict(_MARGINS),
@@ -70,9 +133,13 @@ def square_figure(title: str, bounds: tuple[tuple[float, float], tuple[float, fl
 
 def colorbar(vmin: float, vmax: float, cmap: str, label: str, height: int) -> ipywidgets.HTML:
     """A vertical colour bar (kernel-drawn gradient) with min / middle / max labels."""
+    vmin, vmax = _check_range(vmin, vmax)
+    cmap = check_choice("cmap", cmap, list(COLOR_MAPS))
+    label = check_text("label", label)
+    height = check_int("height", height, lo=_SIZES[0], hi=_SIZES[1])
     field = np.linspace(vmin, vmax, 128, dtype=np.float32)[:, None].repeat(8, axis=1)
     png = base64.b64encode(field_to_png(field, vmin, vmax, cmap)).decode()
-    bar = height - 84
+    bar = max(height - 84, 8)
     ticks = "".join(
         f"<div style='position:absolute;top:{top - 7}px;left:16px'>{v:g}</div>"
         for top, v in ((0, vmax), (bar // 2, (vmin + vmax) / 2), (bar, vmin)))
@@ -115,8 +182,16 @@ class FieldPanel:
     def __init__(self, title: str, bounds: tuple[tuple[float, float], tuple[float, float]],
                  vmin: float, vmax: float, cmap: str = "viridis", label: str = "",
                  size: int = FIGURE_SIZE, css_class: str = "nfw-figure") -> None:
+        # Every argument is checked before the first widget model opens.
+        check_text("title", title)
+        bounds = check_bounds(bounds)
+        vmin, vmax = _check_range(vmin, vmax)
+        cmap = check_choice("cmap", cmap, list(COLOR_MAPS))
+        check_text("label", label)
+        size = check_int("size", size, lo=_SIZES[0], hi=_SIZES[1])
+        check_text("css_class", css_class)
         self.bounds = bounds
-        self.vmin, self.vmax, self.cmap = float(vmin), float(vmax), cmap
+        self.vmin, self.vmax, self.cmap = vmin, vmax, cmap
         self.figure, self.scales = square_figure(title, bounds, size=size, css_class=css_class)
         self.colorbar = colorbar(self.vmin, self.vmax, cmap, label, size)
         #: What to place in a layout: the figure and its colour bar.
@@ -142,19 +217,30 @@ class FieldPanel:
     def line_width(self, columns: int) -> int:
         """Pixels across a line drawn into a picture ``columns`` wide: about one CSS pixel once
         the picture is scaled to the plot area (at least one picture pixel)."""
+        columns = check_int("columns", columns, lo=1, hi=100_000)
         return max(1, round(columns / self._plot_width))
 
     def update(self, field: np.ndarray, mask: np.ndarray | None = None,
                lines: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Show ``field`` (rows = y from low to high, columns = x; ``mask``: cells shown in the
         mask colour) with ``lines = (x, y)``, polylines in data coordinates, one per row (as
-        ``set_lines``; a non-finite point breaks its line), drawn into the picture."""
+        ``set_lines``; a non-finite point breaks its line), drawn into the picture. NaN cells
+        of ``field`` are drawn in the mask colour, ±inf at the ends of the colour range."""
+        field = _real_array("field", field, (2,))
+        if mask is not None:
+            mask = np.asarray(mask)
+            if mask.dtype.kind not in "biu" or mask.shape != field.shape:
+                raise ValueError(f"mask must be None or a bool array of the field's shape "
+                                 f"{field.shape}; got dtype {mask.dtype}, shape {mask.shape}: "
+                                 f"{mask!r:.80}")
+        _check_lines(lines)
         self._index = colorize_index(field, self.vmin, self.vmax, mask, self.cmap)
         self.show_lines(lines)
 
     def show_lines(self, lines: tuple[np.ndarray, np.ndarray] | None) -> None:
         """Show the last field again with other ``lines`` drawn into it (``None``: none), e.g.
         when a grid-lines toggle changes; nothing is recomputed but the picture."""
+        _check_lines(lines)
         if self._index is None:
             raise ValueError("show_lines needs a field: call update(field, ...) first")
         index = self._index
@@ -180,6 +266,10 @@ class FieldPanel:
 
     def add_marks(self, *marks: bqplot.Mark) -> None:
         """Overlay marks (lines, points) drawn in this panel's scales."""
+        for mark in marks:
+            if not isinstance(mark, bqplot.Mark):
+                raise ValueError(f"marks must be bqplot marks (lines_mark, points_mark); got "
+                                 f"{type(mark).__name__} {mark!r:.80}")
         self.figure.marks = [*self.figure.marks, *marks]
 
     def close(self) -> None:
@@ -204,6 +294,11 @@ def lines_mark(scales: dict[str, bqplot.Scale], color: str = "white", width: flo
                opacity: float = 0.8, dashed: bool = False) -> Polylines:
     """An empty polyline mark (for deformed grids, fold lines) in a panel's fixed scales;
     fill with ``set_lines``."""
+    scales = _check_scales(scales)
+    color = check_text("color", color)
+    width = check_number("width", width, lo=0, hi=100)
+    opacity = check_number("opacity", opacity, lo=0, hi=1)
+    dashed = check_flag("dashed", dashed)
     return Polylines(x=np.zeros(2, np.float32), y=np.zeros(2, np.float32),
                      scales={"x": scales["x"], "y": scales["y"]}, colors=[color],
                      stroke_width=width, opacities=[opacity],
@@ -211,20 +306,24 @@ def lines_mark(scales: dict[str, bqplot.Scale], color: str = "white", width: flo
                      preserve_domain=dict(_FIXED_DOMAIN))
 
 
-def _rows(a: np.ndarray | Sequence) -> list[np.ndarray]:
-    """The rows of polyline coordinates: a 1-D array is one line, a 2-D array a line per row;
-    any other sequence is taken as an array if it is one, else as rows of different lengths."""
-    arr = a if isinstance(a, np.ndarray) else None
-    if arr is None:
+def _rows(a: np.ndarray | Sequence, name: str) -> list[np.ndarray]:
+    """The rows of polyline coordinates ``name``: a 1-D array is one line, a 2-D array a line
+    per row; any other sequence is taken as an array if it is one, else as rows of different
+    lengths."""
+    if isinstance(a, np.ndarray | list | tuple):
         try:
-            arr = np.asarray(a, dtype=np.float64)
-        except ValueError:  # rows of different lengths
-            return [np.asarray(r, dtype=np.float64).reshape(-1) for r in a]
-    if arr.ndim == 1:
-        return [arr]
-    if arr.ndim == 2:
-        return list(arr)
-    raise ValueError(f"polylines must be one row per line (1-D or 2-D); got shape {arr.shape}")
+            return _array_rows(_real_array(name, a, (1, 2)))
+        except ValueError:
+            if isinstance(a, np.ndarray) or not all(isinstance(r, Sequence | np.ndarray)
+                                                    for r in a):
+                raise
+        return [_real_array(f"{name} (a row)", r, (1,)) for r in a]  # rows of different lengths
+    raise ValueError(f"{name} must be polylines, one row per line (a 1-D or 2-D array); got "
+                     f"{type(a).__name__} {a!r:.80}")
+
+
+def _array_rows(arr: np.ndarray) -> list[np.ndarray]:
+    return [arr] if arr.ndim == 1 else list(arr)
 
 
 def join_rows(x: np.ndarray | Sequence, y: np.ndarray | Sequence
@@ -240,7 +339,8 @@ def join_rows(x: np.ndarray | Sequence, y: np.ndarray | Sequence
     of the result is a gap.
     """
     if (isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.ndim == 2
-            and x.shape == y.shape and x.shape[0] > 0 and x.shape[1] > 0):
+            and x.shape == y.shape and x.shape[0] > 0 and x.shape[1] > 0
+            and x.dtype.kind in "iuf" and y.dtype.kind in "iuf"):
         # the usual case, without a Python loop
 
         def join2(a: np.ndarray) -> np.ndarray:
@@ -249,7 +349,7 @@ def join_rows(x: np.ndarray | Sequence, y: np.ndarray | Sequence
             return out.reshape(-1)[:-1]
 
         return join2(x), join2(y)
-    xr, yr = _rows(x), _rows(y)
+    xr, yr = _rows(x, "x"), _rows(y, "y")
     if len(xr) == 1 and len(yr) > 1:  # one x shared by every line
         xr = xr * len(yr)
     if len(xr) != len(yr) or any(a.shape != b.shape for a, b in zip(xr, yr, strict=True)):
@@ -272,6 +372,10 @@ def join_rows(x: np.ndarray | Sequence, y: np.ndarray | Sequence
 def set_lines(mark: bqplot.Lines, x: np.ndarray | Sequence, y: np.ndarray | Sequence,
               visible: bool = True) -> None:
     """Draw polylines (one row per line) as one path (``join_rows``), in one sync."""
+    if not isinstance(mark, bqplot.Lines):
+        raise ValueError(f"mark must be a lines mark (lines_mark); got {type(mark).__name__} "
+                         f"{mark!r:.80}")
+    visible = check_flag("visible", visible)
     with mark.hold_sync():
         if visible:
             mark.x, mark.y = join_rows(x, y)
@@ -282,6 +386,10 @@ def points_mark(scales: dict[str, bqplot.Scale], color: str = "white", size: int
                 opacity: float = 0.6) -> bqplot.Scatter:
     """An empty scatter mark (samples, centres) in a panel's fixed scales; fill with
     ``set_points``."""
+    scales = _check_scales(scales)
+    color = check_text("color", color)
+    size = check_int("size", size, lo=0, hi=10_000)
+    opacity = check_number("opacity", opacity, lo=0, hi=1)
     return bqplot.Scatter(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32),
                           scales={"x": scales["x"], "y": scales["y"]}, colors=[color],
                           default_size=size, opacities=[opacity], stroke="black",
@@ -289,6 +397,14 @@ def points_mark(scales: dict[str, bqplot.Scale], color: str = "white", size: int
 
 
 def set_points(mark: bqplot.Scatter, x: np.ndarray, y: np.ndarray) -> None:
+    """Show the points ``(x[i], y[i])`` (1-D arrays of one length) in ``mark``, in one sync;
+    a non-finite coordinate is drawn at 0."""
+    if not isinstance(mark, bqplot.Scatter):
+        raise ValueError(f"mark must be a scatter mark (points_mark); got "
+                         f"{type(mark).__name__} {mark!r:.80}")
+    x, y = _real_array("x", x, (1,)), _real_array("y", y, (1,))
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must have one length; got shapes {x.shape} and {y.shape}")
     with mark.hold_sync():
         mark.x = _f32(x)
         mark.y = _f32(y)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ._arguments import check_int
 from .data import binarize, digits
 from .grid import LOG_DENSITY_FLOOR, check_bounds, density_grid
 from .models.flowvae.grids import decoder_grid, engine_flow, log_evidence, log_joint_grid
@@ -67,11 +68,13 @@ class PosteriorView:
     def __init__(self, vae, bounds=((-4.0, 4.0), (-4.0, 4.0)), n_elbo: int = 2000,
                  seed: int = 0) -> None:
         if getattr(vae, "latent_dim", None) != 2:
-            raise ValueError(f"PosteriorView needs a FlowVAE with latent_dim = 2; got "
-                             f"{type(vae).__name__} with latent_dim = "
+            raise ValueError(f"vae must be a FlowVAE with latent_dim = 2; got "
+                             f"{type(vae).__name__} {vae!r:.60} with latent_dim = "
                              f"{getattr(vae, 'latent_dim', None)!r}")
         self.vae = vae
         self.bounds = check_bounds(bounds)
+        n_elbo = check_int("n_elbo", n_elbo, lo=1, hi=100_000)
+        seed = check_int("seed", seed, lo=0, hi=2**32 - 1)
         images, labels = digits("test", with_labels=True)
         self.images, self.labels = binarize(images), labels
         self.dtype = vae._dtype()
@@ -97,13 +100,8 @@ class PosteriorView:
 
     def check(self, index: object, k: object) -> tuple[int, int]:
         """``(index, k)`` as ints, or a ``ValueError`` naming the allowed range."""
-        if not isinstance(index, int) or isinstance(index, bool) or not (
-                0 <= index < self.n_images):
-            raise ValueError(f"index must be an integer in [0, {self.n_images - 1}] (a test "
-                             f"digit); got {index!r}")
-        if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k <= self.layers:
-            raise ValueError(f"k must be an integer in [0, {self.layers}] (layers applied); "
-                             f"got {k!r}")
+        index = check_int("index", index, lo=0, hi=self.n_images - 1)
+        k = check_int("k", k, lo=0, hi=self.layers)
         return index, k
 
     def _log_joint(self, index: int, n: int) -> tuple[np.ndarray, float]:

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from . import data
+from ._arguments import check_int
 from .models.glow.model import Glow, check_temperature, to_levels
 from .render import encode_png_indexed
 
@@ -87,10 +88,11 @@ class SampleView:
 
     def __init__(self, model: Glow, seed: int = 0, grid: int = GRID, row: int = ROW) -> None:
         if not isinstance(model, Glow):
-            raise ValueError(f"model must be a nfwidgets Glow; got {type(model).__name__}")
-        for name, value, low in (("seed", seed, 0), ("grid", grid, 1), ("row", row, 2)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an integer ≥ {low}; got {value!r}")
+            raise ValueError(f"model must be a nfwidgets Glow; got {type(model).__name__} "
+                             f"{model!r:.60}")
+        seed = check_int("seed", seed, lo=0, hi=2**32 - 1)
+        grid = check_int("grid", grid, lo=1, hi=32)
+        row = check_int("row", row, lo=2, hi=64)
         self.model, self.seed, self.grid, self.row = model, seed, grid, row
         self.test = data.digits("test")
         self.palette = grey_palette()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ._arguments import check_choice, check_int, check_number
 from .flows.base import StandardNormal
 from .flows.compose import Flow
 from .flows.conditioners import MLPConditioner
@@ -137,31 +138,23 @@ def make_target(name: str, n_data: int, seed: int, drawn: Tensor | None = None) 
 
 
 def check_settings(*, target: object, lr: object, seed: object, resolution: object,
-                   coarse_resolution: object, redraw_share: object, numbers: dict[str, object],
-                   integers: dict[str, tuple[object, int]]) -> None:
+                   coarse_resolution: object, redraw_share: object,
+                   numbers: dict[str, tuple[object, float | None]],
+                   integers: dict[str, tuple[object, int, int]]) -> None:
     """Raise ``ValueError`` naming the first bad dashboard setting and what is allowed.
 
-    ``numbers``: name → value, each a finite number ≥ 0; ``integers``: name → (value, minimum).
+    ``numbers``: name → (value, largest), each a finite number in ``[0, largest]`` (``None``:
+    no largest);
+    ``integers``: name → (value, least, largest).
     """
-    for name, value in numbers.items():
-        if not (isinstance(value, int | float) and not isinstance(value, bool)
-                and math.isfinite(value) and value >= 0):
-            raise ValueError(f"{name} must be a finite number ≥ 0; got {value!r}")
-    for name, (value, low) in integers.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{name} must be an integer ≥ {low}; got {value!r}")
-    if target not in TARGETS:
-        raise ValueError(f"unknown target {target!r}; choose one of {list(TARGETS)}")
-    if not (isinstance(redraw_share, int | float) and not isinstance(redraw_share, bool)
-            and 0 < redraw_share <= 1):
-        raise ValueError(f"redraw_share must be a number in (0, 1]; got {redraw_share!r}")
-    if not (isinstance(lr, int | float) and not isinstance(lr, bool) and math.isfinite(lr)
-            and lr > 0):
-        raise ValueError(f"lr must be a finite number > 0; got {lr!r}")
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ValueError(f"seed must be an integer; got {seed!r}")
-    for name, value in (("resolution", resolution), ("coarse_resolution", coarse_resolution)):
-        if value is None and name == "coarse_resolution":
-            continue
-        if not (isinstance(value, int) and not isinstance(value, bool) and 8 <= value <= 1024):
-            raise ValueError(f"{name} must be an integer in [8, 1024]; got {value!r}")
+    check_choice("target", target, list(TARGETS))
+    check_number("lr", lr, lo=0, lo_open=True, hi=10)
+    check_int("seed", seed, lo=0, hi=2**31 - 1)
+    check_int("resolution", resolution, lo=8, hi=1024)
+    if coarse_resolution is not None:
+        check_int("coarse_resolution", coarse_resolution, lo=8, hi=1024)
+    check_number("redraw_share", redraw_share, lo=0, lo_open=True, hi=1)
+    for name, (value, largest) in numbers.items():
+        check_number(name, value, lo=0, hi=largest)
+    for name, (value, least, largest) in integers.items():
+        check_int(name, value, lo=least, hi=largest)

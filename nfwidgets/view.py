@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ._arguments import check_int
 from .fast import ForwardCache, InverseCache, LayerScratch
 from .fast.planar import effective as planar_effective
 from .flows.compose import Flow
@@ -64,13 +65,13 @@ class FlowView:
                  resolution: int = 200, n_lines: int = 17, n_samples: int = 300,
                  seed: int = 0) -> None:
         if not isinstance(flow, Flow) or flow.dim != 2:
-            raise ValueError(f"FlowView needs a 2-D nfwidgets Flow; got {flow!r}")
+            raise ValueError(f"flow must be a 2-D nfwidgets Flow; got {flow!r:.200}")
         self.flow = flow
         self.bounds = check_bounds(bounds)
-        if not isinstance(resolution, int) or not 8 <= resolution <= 1024:
-            raise ValueError(f"resolution must be an integer in [8, 1024]; got {resolution!r}")
-        self.resolution = resolution
-        self.n_lines = n_lines
+        self.resolution = check_int("resolution", resolution, lo=8, hi=1024)
+        self.n_lines = check_int("n_lines", n_lines, lo=2, hi=200)
+        n_samples = check_int("n_samples", n_samples, lo=0, hi=100_000)
+        seed = check_int("seed", seed, lo=0, hi=2**32 - 1)
         # Every pass shares one LayerScratch: a layer's û (and planar table) is derived once
         # per change, not once per pass.
         self._scratch = LayerScratch()

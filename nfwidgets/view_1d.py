@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ._arguments import check_int, is_number
 from .flows.compose import Flow
 
 __all__ = ["ABS_DET_RANGE", "Frame1D", "View1D"]
@@ -83,16 +84,16 @@ class View1D:
                  seed: int = 0) -> None:
         if not isinstance(flow, Flow) or flow.dim != 1:
             raise ValueError(f"View1D needs a 1-D nfwidgets Flow; got {flow!r}")
-        try:
-            lo, hi = (float(v) for v in x_range)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"x_range must be (low, high); got {x_range!r}") from err
+        if not (isinstance(x_range, tuple | list) and len(x_range) == 2
+                and all(is_number(v) for v in x_range)):
+            raise ValueError(f"x_range must be (low, high), two numbers; got {x_range!r}")
+        lo, hi = (float(v) for v in x_range)
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
             raise ValueError(f"x_range needs finite low < high; got {x_range!r}")
-        for name, v, least in (("n_points", n_points, 8), ("n_samples", n_samples, 1),
-                               ("bins", bins, 1)):
-            if not isinstance(v, int) or isinstance(v, bool) or not least <= v <= 100_000:
-                raise ValueError(f"{name} must be an integer in [{least}, 100000]; got {v!r}")
+        n_points = check_int("n_points", n_points, lo=8, hi=100_000)
+        n_samples = check_int("n_samples", n_samples, lo=1, hi=100_000)
+        bins = check_int("bins", bins, lo=1, hi=100_000)
+        seed = check_int("seed", seed, lo=0, hi=2**32 - 1)
         self.flow = flow
         self.x_range = (lo, hi)
         self.n_points, self.bins = n_points, bins

@@ -116,11 +116,16 @@ def test_training_lowers_the_bound_and_stays_above_minus_log_z() -> None:
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
-    ({"energies": ("U5",)}, "unknown energy"),
+    ({"energies": ("U5",)}, "energies must be names among"),
     ({"energies": ("U1", "u1")}, "distinct"),
-    ({"energies": ()}, "distinct"),
+    ({"energies": ()}, "energies must be names among"),
+    ({"energies": 3}, "energies must be names among"),
     ({"ks": (2, 2)}, "distinct"),
-    ({"ks": (0,)}, "K must be a positive integer"),
+    ({"ks": (0,)}, r"ks must be distinct integers in \[1, 128\]; got \(0,\)"),
+    ({"ks": 3}, "ks must be"),
+    ({"kinds": 3}, "kinds must be among"),
+    ({"seed": -1}, "seed must be an integer"),
+    ({"full": "yes"}, "full must be True or False"),
     ({"kinds": ("maf",)}, "kinds must be among"),
     ({"settings": {"steps": 3}}, "settings must be a Figure3Settings"),
 ])

@@ -3,8 +3,11 @@ and one control change sends at most one comm update per widget model."""
 
 from __future__ import annotations
 
+import gc
 import math
 import random
+import sys
+import warnings
 from collections import Counter
 from collections.abc import Callable
 
@@ -15,6 +18,7 @@ import pytest
 import torch
 from conftest import assert_mark_arrays_finite
 from helpers import image_png
+from ipywidgets.widgets.widget import _instances  # the open widget models (Widget.widgets)
 
 import nfwidgets
 from nfwidgets.widgets import PlanarExplorer
@@ -446,3 +450,80 @@ def test_every_slider_has_a_typed_box_laid_out_next_to_it(name: str) -> None:
         row = control_row(slider)
         assert list(row.children) == [slider, typed.text]
         assert id(slider) in shown and id(typed.text) in shown, f"{control}: not laid out"
+# --- a refused constructor leaves nothing behind -----------------------------------------------
+#: Each widget with one bad argument its constructor refuses (after building nothing, or after
+#: building some of its models: both must leave no open widget model and print nothing).
+REFUSED = {
+    "PlanarExplorer": {"resolution": 2.5},
+    "RadialExplorer": {"n_samples": True},
+    "CouplingExplorer": {"density_max": -1.0},
+    "Explorer": {"panel_size": 10**9},
+    "FlowBuilder": {"preset": "no-such-preset"},
+    "ChangeOfVariables1D": {"bins": 0},
+    "TrainingDashboard": {"lr": -1.0},
+    "PosteriorExplorer": {"index": -1},
+    "SampleGrid": {"temperature": 5.0},
+    "LayerComparison": {"direction": "sideways"},
+}
+
+
+def _refused_call(name: str) -> Callable[[], object]:
+    from nfwidgets.flows import Flow, Planar
+
+    cls = getattr(nfwidgets.widgets, name)
+    bad = REFUSED[name]
+    if name == "Explorer":
+        return lambda: cls(Flow([Planar([1.0, 0.0], [0.5, 0.0], 0.0)]), **bad)
+    if name == "LayerComparison":
+        return lambda: cls(lambda z: (z, z[:, 0] * 0), Planar([1.0, 0.0], [0.5, 0.0], 0.0),
+                           **bad)
+    return lambda: cls(**bad)
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_refused_constructor_leaves_no_widget_and_prints_nothing(
+        name: str, capfd: pytest.CaptureFixture[str]) -> None:
+    call = _refused_call(name)
+    before = set(_instances)
+    unraisable: list[str] = []
+    hook, sys.unraisablehook = sys.unraisablehook, lambda u: unraisable.append(repr(u))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(ValueError, match=next(iter(REFUSED[name]))):
+                call()
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    left = [type(_instances[k]).__name__ for k in set(_instances) - before]
+    assert not left, f"{name}: a refused constructor left open widget models {left}"
+    assert not unraisable, unraisable
+    out, err = capfd.readouterr()
+    assert err == "" and out == ""
+
+
+def test_refused_constructor_after_building_closes_what_it_built() -> None:
+    """A check that fails after the widget models exist (a layer the explorer cannot show,
+    found by ``_bind_layer``) still closes every model the constructor opened."""
+    from nfwidgets.widgets._lifetime import builds_widgets
+
+    class Broken(PlanarExplorer):
+        @builds_widgets
+        def __init__(self) -> None:
+            super().__init__(resolution=16, redraw_delay=0.0)
+            raise ValueError("refused after building")
+
+    before = set(_instances)
+    with pytest.raises(ValueError, match="after building"):
+        Broken()
+    assert set(_instances) - before == set()
+
+
+@pytest.mark.parametrize("name", ["PlanarExplorer", "FlowBuilder", "ChangeOfVariables1D"])
+def test_close_closes_every_model_the_widget_opened(name: str) -> None:
+    kwargs = {"redraw_delay": 0.0} if name == "ChangeOfVariables1D" else {
+        "resolution": 16, "redraw_delay": 0.0}
+    before = set(_instances)
+    getattr(nfwidgets.widgets, name)(**kwargs).close()
+    left = [type(_instances[k]).__name__ for k in set(_instances) - before]
+    assert not left, f"{name}.close() left open widget models {left}"

@@ -94,10 +94,21 @@ def test_html_in_an_error_is_escaped() -> None:
 
 
 def test_bad_arguments_raise_value_error() -> None:
-    with pytest.raises(ValueError, match="density_max must be a number > 0"):
+    with pytest.raises(ValueError, match=r"density_max must be a finite number in \(0, "):
         LayerComparison(lambda z: z, _planar(), density_max=0)
     with pytest.raises(ValueError, match="direction must be one of"):
         LayerComparison(lambda z: z, _planar(), direction="up")
+    with pytest.raises(ValueError, match="student must be your function"):
+        LayerComparison(3, _planar())
+
+
+def test_update_refuses_what_is_not_a_function() -> None:
+    w = LayerComparison(lambda z: (z, z[:, 0] * 0), _planar(), resolution=N)
+    try:
+        with pytest.raises(ValueError, match=r"student must be your function .* got str"):
+            w.update("f")
+    finally:
+        w.close()
 
 
 def _coupling() -> AffineCoupling:

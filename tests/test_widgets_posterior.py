@@ -75,8 +75,10 @@ def test_click_shows_the_decoded_mean(explorer: PosteriorExplorer) -> None:
     assert "(0.50, -1.50)" in explorer.decoded_html.value
     for marker in explorer._markers:
         assert list(marker.x) == [0.5] and list(marker.y) == [-1.5]
-    explorer.show_decoded(float("nan"), 0.0)  # an error is shown, the last image kept
-    assert "finite" in explorer.message.value
+    with pytest.raises(ValueError, match=r"z1 must be a finite number in \[-4, 4\]; got nan"):
+        explorer.show_decoded(float("nan"), 0.0)  # refused: the last image kept
+    with pytest.raises(ValueError, match="z2 must be"):
+        explorer.show_decoded(0.0, 9.0)  # outside the view
     np.testing.assert_allclose(explorer.decoded, explorer.view.decoded(0.5, -1.5))
 
 

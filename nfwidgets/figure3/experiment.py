@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .._arguments import check_flag, check_int, is_integer
 from ..diagnostics import variational_bound
 from ..flows.affine import ElementwiseAffine
 from ..flows.compose import Flow
@@ -86,6 +87,10 @@ FULL = Figure3Settings(steps=20_000, n_samples=256, lr_planar=1e-3, lr_nice=1e-3
 # --------------------------------------------------------------------------------------------
 # The flows
 # --------------------------------------------------------------------------------------------
+
+
+#: The longest flow Figure 3 fits (the paper's longest is K = 32).
+MAX_K = 128
 
 
 def _check_k(k: object, owner: str) -> int:
@@ -164,14 +169,20 @@ class Figure3Result:
 def _check_names(energies: Sequence[str], ks: Sequence[int]) -> tuple[list[str], list[int]]:
     if isinstance(energies, str):
         energies = (energies,)
-    names = [energy(name).name for name in energies]
-    if not names or len(set(names)) != len(names):
+    if not (isinstance(energies, Sequence) and energies
+            and all(isinstance(name, str) for name in energies)):
+        raise ValueError(f"energies must be names among {ENERGY_NAMES}; got {energies!r}")
+    try:
+        names = [energy(name).name for name in energies]
+    except ValueError as err:
+        raise ValueError(f"energies must be names among {ENERGY_NAMES}; got {energies!r}") from err
+    if len(set(names)) != len(names):
         raise ValueError(f"energies must be distinct names among {ENERGY_NAMES}; "
                          f"got {energies!r}")
-    ks = [_check_k(k, "figure3") for k in ks]
-    if not ks or len(set(ks)) != len(ks):
-        raise ValueError(f"ks must be distinct positive integers; got {ks!r}")
-    return names, sorted(ks)
+    if not (isinstance(ks, Sequence) and not isinstance(ks, str) and ks
+            and all(is_integer(k) and 1 <= k <= MAX_K for k in ks) and len(set(ks)) == len(ks)):
+        raise ValueError(f"ks must be distinct integers in [1, {MAX_K}]; got {ks!r}")
+    return names, sorted(int(k) for k in ks)
 
 
 def _train(flow: Flow, target: Energy, lr: float, settings: Figure3Settings, seed: int) -> int:
@@ -223,9 +234,11 @@ def fit_figure3(energies: Sequence[str] = ENERGY_NAMES, ks: Sequence[int] = (2, 
         Non-linear Independent Components Estimation", ICLR 2015 workshop, arXiv:1410.8516.
     """
     names, ks = _check_names(energies, ks)
-    bad = [k for k in kinds if k not in FLOW_KINDS]
-    if bad or not kinds:
-        raise ValueError(f"kinds must be among {FLOW_KINDS}; got {tuple(kinds)!r}")
+    if not (isinstance(kinds, Sequence) and not isinstance(kinds, str) and kinds
+            and all(isinstance(k, str) and k in FLOW_KINDS for k in kinds)):
+        raise ValueError(f"kinds must be among {FLOW_KINDS}; got {kinds!r}")
+    full = check_flag("full", full)
+    seed = check_int("seed", seed, lo=0, hi=2**32 - 1)
     s = settings if settings is not None else (FULL if full else FAST)
     if not isinstance(s, Figure3Settings):
         raise ValueError(f"settings must be a Figure3Settings; got {type(s).__name__}")

@@ -13,6 +13,7 @@ import bqplot
 import ipywidgets
 import numpy as np
 
+from .._arguments import check_flag, check_int
 from ..plots import FieldPanel
 from ..targets import ENERGY_NAMES, energy
 from .experiment import (
@@ -57,7 +58,7 @@ def _bound_figure(name: str, results: list[Figure3Result], size: int) -> bqplot.
                 colors=[_KIND_COLORS[kind]], marker="circle", labels=[kind]))
     axes = [bqplot.Axis(scale=xs, label="flow length K", tick_values=np.asarray(ks, np.float32),
                         tick_format="d"),
-            bqplot.Axis(scale=ys, orientation="vertical", label="F (nats)", tick_format=".1f",
+            bqplot.Axis(scale=ys, side="left", label="F (nats)", tick_format=".1f",
                         num_ticks=4, label_offset="36px")]
     fig = bqplot.Figure(marks=marks, axes=axes, title=f"{name}: bound F vs K",
                         animation_duration=0,
@@ -188,8 +189,8 @@ def figure3_panel(energies: Sequence[str] = ENERGY_NAMES, ks: Sequence[int] = (2
         D. J. Rezende and S. Mohamed, "Variational Inference with Normalizing Flows", ICML 2015,
         arXiv:1505.05770, Figure 3.
     """
-    if not isinstance(size, int) or isinstance(size, bool) or not 80 <= size <= 600:
-        raise ValueError(f"size must be an integer in [80, 600] (pixels); got {size!r}")
+    size = check_int("size", size, lo=80, hi=600)
+    full = check_flag("full", full)
     start = time.perf_counter()
     s = settings if settings is not None else (FULL if full else FAST)
     results = fit_figure3(energies, ks, seed=seed, settings=s, kinds=kinds)

@@ -2,6 +2,15 @@
 
 The widget classes are imported on first use (PEP 562), so importing one widget does not
 import the others.
+
+Bad input: a constructor, ``set(**values)`` and every public method raise ``ValueError`` naming
+the parameter, the value and what is allowed (``resolution must be an integer in [8, 1024];
+got 2.5``); no other exception, nothing on stderr. ``True`` is not a number; NumPy scalars are
+numbers; sizes (resolutions, sample counts, steps) have upper bounds. A refused constructor
+leaves nothing behind: its arguments are checked before the first widget model opens, and
+whatever it opened before refusing is closed (no open comm, no ``__del__`` message later).
+An error while a learner drags a slider or clicks a plot is shown inside the widget (its
+message area) and the last good picture is kept.
 """
 
 from __future__ import annotations

@@ -10,14 +10,17 @@ import ipywidgets as W
 from ..plots import FieldPanel, lines_mark, points_mark
 from ..train import MaximumLikelihood, ReverseKL
 from ..training_setup import FLOW_KINDS, TARGETS
+from ._training_loop import MAX_STEPS
 from ._training_plots import LossPanel
 
-__all__ = ["GIVEN", "TrainingControls"]
+__all__ = ["GIVEN", "MAX_LAYERS", "MAX_STEPS", "TrainingControls"]
 
 #: The flow kind of a flow (or FlowBuilder stack) handed to the dashboard.
 GIVEN = "given"
 #: Batch sizes offered (a given size is added to them).
 BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024, 2048)
+#: Largest K of a built flow (the "layers" slider's end).
+MAX_LAYERS = 32
 
 
 def _button(label: str, icon: str, tip: str, width: str = "88px") -> W.Button:
@@ -55,7 +58,7 @@ class TrainingControls:
         self._control("flow", W.Dropdown(options=flow_options, value=self._flow_kind,
                                       description="flow", style=style, layout=box(width="290px")),
                    self._set_flow)
-        self._control("layers", W.IntSlider(value=self._layers, min=1, max=32,
+        self._control("layers", W.IntSlider(value=self._layers, min=1, max=MAX_LAYERS,
                                          description="layers K", continuous_update=False,
                                          disabled=self._flow_kind == GIVEN, style=style,
                                          layout=box(width="290px")),
@@ -76,7 +79,7 @@ class TrainingControls:
                                                                        "40px"},
                                             layout=box(width="140px")),
                    self._set_seed)
-        self._control("steps", W.BoundedIntText(value=self._total, min=1, max=10**7,
+        self._control("steps", W.BoundedIntText(value=self._total, min=1, max=MAX_STEPS,
                                              description="steps", style={"description_width":
                                                                          "40px"},
                                              layout=box(width="160px")),

@@ -13,9 +13,13 @@ import time
 
 import ipywidgets as W
 
+from .._arguments import check_int
 from ..train import Trainer, TrainingDiverged
 
-__all__ = ["TrainingLoop"]
+__all__ = ["MAX_STEPS", "TrainingLoop"]
+
+#: The most steps one call (or Play) takes: a typo like 10**12 is refused, not run for days.
+MAX_STEPS = 10**7
 
 
 class TrainingLoop:
@@ -88,8 +92,7 @@ class TrainingLoop:
 
     def step(self, n: int = 1) -> None:
         """Take ``n`` training steps now (synchronously; pauses Play first), then redraw."""
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"step: n must be a positive integer; got {n!r}")
+        n = check_int("step: n", n, lo=1, hi=MAX_STEPS)
         self._stop()
         if self._can_train():
             self._advance(n)
@@ -98,8 +101,7 @@ class TrainingLoop:
     def train(self, n: int) -> list[float]:
         """Take ``n`` steps now (synchronously), redrawing every ``redraw_every`` seconds and at
         the end; returns their losses (fewer if training stopped on an error)."""
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"train: n must be a positive integer; got {n!r}")
+        n = check_int("train: n", n, lo=1, hi=MAX_STEPS)
         self._stop()
         if not self._can_train():
             self.redraw()

@@ -51,7 +51,7 @@ class LossPanel:
                                   stroke_width=2.0, marker="circle", marker_size=12,
                                   visible=False)
         axes = [bqplot.Axis(scale=sx, label="step", num_ticks=5),
-                bqplot.Axis(scale=sy, orientation="vertical", label="loss (nats)",
+                bqplot.Axis(scale=sy, side="left", label="loss (nats)",
                             num_ticks=5, tick_format=".3g")]
         self.figure = bqplot.Figure(
             marks=[self.raw, self.smooth, self.reference, self.bound], axes=axes,

@@ -10,6 +10,30 @@ from ..training_setup import DRAW, Target, blob
 __all__ = ["TrainingPoints"]
 
 
+#: The most centres one ``add_points`` call takes.
+MAX_CENTRES = 1000
+
+
+def _centres(xy: object) -> torch.Tensor:
+    """``xy`` as an (M, 2) float32 tensor of finite centres, else ``ValueError``."""
+    try:
+        t = torch.as_tensor(np.asarray(xy) if not isinstance(xy, torch.Tensor) else xy)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise ValueError(f"add_points: xy must be a point (x, y) or an array of shape (M, 2); "
+                         f"got {xy!r}") from err
+    if t.dtype == torch.bool or not (t.is_floating_point() or t.dtype in (
+            torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)):
+        raise ValueError(f"add_points: xy must hold real numbers; got dtype {t.dtype}")
+    if not (tuple(t.shape) == (2,) or (t.ndim == 2 and t.shape[1] == 2)):
+        raise ValueError(f"add_points: xy must be a point (x, y) or an array of shape (M, 2); "
+                         f"got shape {tuple(t.shape)}")
+    t = t.detach().reshape(-1, 2).to(torch.float32)
+    if not 1 <= t.shape[0] <= MAX_CENTRES or not bool(torch.isfinite(t).all()):
+        raise ValueError(f"add_points: xy must hold 1 to {MAX_CENTRES} points, all finite; "
+                         f"got shape {tuple(t.shape)}: {xy!r}")
+    return t
+
+
 class TrainingPoints:
     """Mixin of ``TrainingDashboard``: adding and clearing drawn points. Each blob of points is
     seeded from the seed and the number of blobs so far, so drawing is reproducible; training
@@ -26,15 +50,7 @@ class TrainingPoints:
         if self._target_name != DRAW:
             raise ValueError(f"add_points: the target is {self._target_name!r}; choose the "
                              f"target {DRAW!r} first (set(target={DRAW!r}))")
-        try:
-            centres = torch.as_tensor(np.asarray(xy, dtype=np.float64),
-                                      dtype=torch.float32).reshape(-1, 2)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"add_points: xy must be a point (x, y) or an array of shape "
-                             f"(M, 2); got {xy!r}") from err
-        if centres.shape[0] == 0 or not bool(torch.isfinite(centres).all()):
-            raise ValueError(f"add_points: xy must hold at least one point, all finite; "
-                             f"got {xy!r}")
+        centres = _centres(xy)
         with self._lock:
             new = [blob(c, self.blob_size, self.blob_std,
                         seed=self._seed * 100_003 + self._n_blobs + k)

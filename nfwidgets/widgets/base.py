@@ -11,6 +11,7 @@ import ipywidgets as W
 import numpy as np
 import torch
 
+from .._arguments import check_int, check_number, check_text
 from ..flows.base import Layer
 from ..flows.compose import Flow
 from ..grid import Bounds
@@ -18,6 +19,7 @@ from ..layer_controls import controls_for, kind_of, read, write
 from ..plots import FieldPanel, points_mark, set_points
 from ..view import FlowView, Frame
 from ..view_2d import base_picture
+from ._lifetime import builds_widgets, close_built, is_built
 from .controls import ControlsMixin, controls_box, make_control, set_note
 from .scheduler import RedrawScheduler
 
@@ -74,19 +76,23 @@ class Explorer(ControlsMixin, W.VBox):
 
     css_class = "nfw-explorer"
 
+    @builds_widgets
     def __init__(self, flow: Flow, *, bounds: Bounds = ((-4.0, 4.0), (-4.0, 4.0)),
                  resolution: int = 200, coarse_resolution: int | None = None,
                  redraw_delay: float = 0.03, density_max: float = DENSITY_MAX,
                  n_samples: int = 300, seed: int = 0, panel_size: int = 250) -> None:
-        super().__init__()
-        if not (isinstance(density_max, int | float) and density_max > 0):
-            raise ValueError(f"density_max must be a number > 0; got {density_max!r}")
+        # Every argument is checked before the first widget model opens.
+        density_max = check_number("density_max", density_max, lo=0, lo_open=True, hi=1e6)
+        if coarse_resolution is not None:
+            coarse_resolution = check_int("coarse_resolution", coarse_resolution, lo=8, hi=1024)
+        panel_size = check_int("panel_size", panel_size, lo=80, hi=1200)
         self.scheduler = RedrawScheduler(self._draw_now, redraw_delay=redraw_delay)
         self.flow = flow
         self.view = self._make_view(flow, bounds, resolution, n_samples, seed)
+        super().__init__()
         self.bounds = self.view.bounds
-        self.resolution = resolution
-        self.coarse_resolution = coarse_resolution or max(8, resolution // 2)
+        self.resolution = self.view.resolution
+        self.coarse_resolution = coarse_resolution or max(8, self.resolution // 2)
         self.redraw_delay = self.scheduler.redraw_delay
         self.controls: dict[str, W.ValueWidget] = {}
         self.last_frame: Frame | None = None
@@ -236,16 +242,16 @@ class Explorer(ControlsMixin, W.VBox):
 
     # --- messages ----------------------------------------------------------------------------
     def show_warning(self, text: str | None) -> None:
-        """Show (or with ``None`` hide) a warning that is part of the lesson, not an error."""
-        set_note(self.warning, text)
+        """Show (or with ``None`` hide) a warning that is part of the lesson, not an error
+        (``text`` is HTML)."""
+        set_note(self.warning, check_text("text", text, optional=True))
 
     def close(self) -> None:
         """Close every widget model this explorer opened and cancel pending redraws."""
-        if "panels" not in self.__dict__:  # the constructor stopped before the panels existed
-            W.VBox.close(self)
-            return
-        for p in self.panels.values():
-            p.close()
-        for widget in _descendants(self):
-            widget.close()
+        if is_built(self):  # a refused constructor has closed what it opened
+            for p in self.panels.values():
+                p.close()
+            for widget in _descendants(self):
+                widget.close()
+            close_built(self)
         super().close()

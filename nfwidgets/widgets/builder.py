@@ -7,12 +7,14 @@ import html
 import ipywidgets as W
 import torch
 
+from .._arguments import is_integer
 from ..flows.base import StandardNormal
 from ..flows.compose import Flow
 from ..flows.planar import Planar
 from ..grid import Bounds
-from ..layer_controls import LAYER_KIND_LABELS, kind_of, layer_label, new_layer
+from ..layer_controls import LAYER_KIND_LABELS, controls_for, kind_of, layer_label, new_layer
 from ..view_2d import PrefixView
+from ._lifetime import builds_widgets
 from .base import Explorer
 from .layer_editors import LayerEditor
 from .readouts import describe
@@ -72,17 +74,19 @@ class FlowBuilder(Explorer):
 
     css_class = "nfw-flow-builder"
 
+    @builds_widgets
     def __init__(self, flow: Flow | None = None, preset: str | None = None,
                  **explorer_kwargs: object) -> None:
+        if flow is not None and (not isinstance(flow, Flow) or flow.dim != 2):
+            raise ValueError(f"flow must be a 2-D nfwidgets Flow or None; got {flow!r:.200}")
+        preset_key = resolve_preset(preset) if preset is not None else None
         if flow is not None and preset is not None:
             raise ValueError("FlowBuilder: give a flow or a preset, not both; got "
                              f"flow={type(flow).__name__} and preset={preset!r}")
         if flow is None:
-            preset_key = resolve_preset(DEFAULT_PRESET if preset is None else preset)
+            preset_key = preset_key or DEFAULT_PRESET
             flow = Flow(preset_layers(preset_key), base=StandardNormal(2))
         else:
-            if not isinstance(flow, Flow) or flow.dim != 2:
-                raise ValueError(f"FlowBuilder needs a 2-D nfwidgets Flow; got {flow!r}")
             preset_key = "custom"
         flow.to(torch.float32)
         self._selected: int | None = 0 if len(flow) else None
@@ -151,20 +155,19 @@ class FlowBuilder(Explorer):
     def edit_layer(self, index: int, **values: object) -> None:
         """Select layer ``index`` (0-based) and set its controls, named without the ``layer.``
         prefix, then redraw once, synchronously: ``builder.edit_layer(2, t_amplitude=1.0)``."""
-        if not (isinstance(index, int) and 0 <= index < len(self.flow.layers)):
+        if not (is_integer(index) and 0 <= index < len(self.flow.layers)):
             raise ValueError(f"index must be an integer in [0, {len(self.flow.layers) - 1}]; "
                              f"got {index!r}")
-        with self.scheduler.mute():  # one redraw at the end
-            self.controls["layers"].value = index
-            allowed = sorted(k.removeprefix("layer.") for k in self.controls
-                             if k.startswith("layer."))
-            unknown = sorted(set(values) - set(allowed))
-            if unknown:
-                raise ValueError(f"layer {index + 1} ({layer_label(self.flow.layers[index])}) "
-                                 f"has no control(s) {unknown}; it has {allowed}")
-            for name, value in values.items():
-                self.controls[f"layer.{name}"].value = value
-        self.redraw()
+        kind = kind_of(self.flow.layers[index])
+        allowed = sorted(s.name for s in controls_for(kind)) if kind else []
+        unknown = sorted(set(values) - set(allowed))
+        if unknown:
+            raise ValueError(f"layer {index + 1} ({layer_label(self.flow.layers[index])}) "
+                             f"has no control(s) {unknown}; it has {allowed}")
+        with self.scheduler.mute():  # set() below draws once
+            self.controls["layers"].value = int(index)
+        # the values are checked (and refused with ValueError) as set() checks every control
+        self.set(**{f"layer.{name}": value for name, value in values.items()})
 
     # --- user actions ------------------------------------------------------------------------
     def _on_select(self, index: int | None) -> None:
@@ -339,12 +342,6 @@ class FlowBuilder(Explorer):
                     "give p(x) there.")
                 return
         self.show_warning(None)
-
-    def close(self) -> None:
-        if "panels" in self.__dict__:  # __init__ may have stopped before the base built them
-            super().close()
-        else:
-            W.VBox.close(self)
 
     def _readout_extra(self) -> str:
         n = len(self.flow.layers)

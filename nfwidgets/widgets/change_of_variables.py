@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import bqplot
 import ipywidgets as W
 import numpy as np
 
+from .._arguments import check_choice, check_number
 from ..flows.affine import ElementwiseAffine
 from ..flows.base import Layer, StandardNormal
 from ..flows.compose import Flow
@@ -15,6 +14,7 @@ from ..flows.planar import Planar
 from ..flows.radial import Radial
 from ..layer_controls import controls_for, read, write
 from ..view_1d import ABS_DET_RANGE, Frame1D, View1D
+from ._lifetime import builds_widgets, close_built, is_built
 from .controls import ControlsMixin, control_row, make_control
 from .scheduler import RedrawScheduler
 
@@ -38,10 +38,10 @@ _START: dict[str, Layer] = {
 def _figure(title: str, x_label: str, y_label: str, x_scale: bqplot.Scale,
             y_scale: bqplot.Scale, css_class: str, width: int = 300,
             y_ticks: list[float] | None = None) -> bqplot.Figure:
-    y_axis = (bqplot.Axis(scale=y_scale, orientation="vertical", label=y_label,
+    y_axis = (bqplot.Axis(scale=y_scale, side="left", label=y_label,
                           tick_values=np.asarray(y_ticks), tick_format=".2~f")
               if y_ticks else
-              bqplot.Axis(scale=y_scale, orientation="vertical", label=y_label, num_ticks=5,
+              bqplot.Axis(scale=y_scale, side="left", label=y_label, num_ticks=5,
                           tick_format=".2g"))
     axes = [bqplot.Axis(scale=x_scale, label=x_label, num_ticks=5), y_axis]
     fig = bqplot.Figure(marks=[], axes=axes, title=title, animation_duration=0,
@@ -99,24 +99,23 @@ class ChangeOfVariables1D(ControlsMixin, W.VBox):
 
     css_class = "nfw-change-of-variables"
 
+    @builds_widgets
     def __init__(self, kind: str = "affine", *, x_range: tuple[float, float] = (-5.0, 5.0),
                  n_points: int = 400, n_samples: int = 1000, bins: int = 50, seed: int = 0,
                  density_max: float = 0.8, redraw_delay: float = 0.03) -> None:
-        super().__init__()
-        if kind not in MAP_LABELS_1D:
-            raise ValueError(f"kind must be one of {sorted(MAP_LABELS_1D)}; got {kind!r}")
-        if not (isinstance(density_max, int | float) and math.isfinite(density_max)
-                and density_max > 0):
-            raise ValueError(f"density_max must be a number > 0; got {density_max!r}")
+        # Every argument is checked before the first widget model opens.
+        kind = check_choice("kind", kind, list(MAP_LABELS_1D))
+        density_max = check_number("density_max", density_max, lo=0, lo_open=True, hi=1e6)
         # One picture per state (no coarse grid): a burst ends on a full draw, no settle draw.
         self.scheduler = RedrawScheduler(self._draw_now, redraw_delay=redraw_delay, settle=None)
-        self.redraw_delay = self.scheduler.redraw_delay
         self.layers: dict[str, Layer] = {k: make().double() for k, make in _START.items()}
         self.flow = Flow([self.layers[kind]], base=StandardNormal(1).double())
         self.view = View1D(self.flow, x_range, n_points, n_samples, bins, seed)
+        super().__init__()
+        self.redraw_delay = self.scheduler.redraw_delay
         self.x_range = self.view.x_range
-        self.n_points, self.bins = n_points, bins
-        self.density_max = float(density_max)
+        self.n_points, self.bins = self.view.n_points, self.view.bins
+        self.density_max = density_max
         self.last_frame: Frame1D | None = None
 
         self.controls: dict[str, W.ValueWidget] = {}
@@ -260,5 +259,14 @@ class ChangeOfVariables1D(ControlsMixin, W.VBox):
     def spike_unresolved(self, frame: Frame1D | None = None) -> bool:
         """True when p_x has a spike the grid cannot resolve (``Frame1D.spike_unresolved``) in
         ``frame`` (default: the last one drawn)."""
+        if frame is not None and not isinstance(frame, Frame1D):
+            raise ValueError(f"frame must be a Frame1D (e.g. widget.last_frame) or None; got "
+                             f"{type(frame).__name__} {frame!r:.80}")
         frame = frame or self.last_frame
         return frame is not None and frame.spike_unresolved
+
+    def close(self) -> None:
+        """Close every widget model this widget opened (hidden sliders too)."""
+        if is_built(self):  # a refused constructor has closed what it opened
+            close_built(self)
+        super().close()

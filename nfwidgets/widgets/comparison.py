@@ -7,10 +7,12 @@ from collections.abc import Callable
 
 import ipywidgets as W
 
-from ..comparison_view import ComparisonFrame, ComparisonView
+from .._arguments import check_int, check_number
+from ..comparison_view import ComparisonFrame, ComparisonView, check_student
 from ..flows.base import Layer
 from ..grid import Bounds
 from ..plots import FieldPanel
+from ._lifetime import builds_widgets, close_built, is_built
 from .base import DENSITY_MAX, LOG_DET_RANGE, _descendants
 from .controls import ControlsMixin, set_note
 from .scheduler import RedrawScheduler
@@ -49,16 +51,18 @@ class LayerComparison(ControlsMixin, W.VBox):
 
     css_class = "nfw-layer-comparison"
 
+    @builds_widgets
     def __init__(self, student: Callable, reference: Layer, *, direction: str = "forward",
                  bounds: Bounds = ((-4.0, 4.0), (-4.0, 4.0)), resolution: int = 120,
                  density_max: float = DENSITY_MAX, panel_size: int = 220,
                  redraw_delay: float = 0.0) -> None:
-        super().__init__()
-        if not (isinstance(density_max, int | float) and density_max > 0):
-            raise ValueError(f"density_max must be a number > 0; got {density_max!r}")
+        # Every argument is checked before the first widget model opens.
+        density_max = check_number("density_max", density_max, lo=0, lo_open=True, hi=1e6)
+        panel_size = check_int("panel_size", panel_size, lo=80, hi=1200)
         self.view = ComparisonView(reference, student, direction, bounds, resolution)
-        self.bounds = self.view.bounds
         self.scheduler = RedrawScheduler(self._draw_now, redraw_delay=redraw_delay)
+        super().__init__()
+        self.bounds = self.view.bounds
         self.controls: dict[str, W.ValueWidget] = {}
         self.last_frame: ComparisonFrame | None = None
         self._make_text_areas()
@@ -97,6 +101,7 @@ class LayerComparison(ControlsMixin, W.VBox):
 
     def update(self, student: Callable) -> None:
         """Compare another version of your function (e.g. after fixing it) and redraw."""
+        check_student(student)
         self.view.student = student
         self.scheduler.request()
 
@@ -122,11 +127,12 @@ class LayerComparison(ControlsMixin, W.VBox):
 
     def close(self) -> None:
         """Close every widget model this widget opened."""
-        if "panels" in self.__dict__:
+        if is_built(self):  # a refused constructor has closed what it opened
             for panel in self.panels.values():
                 panel.close()
             for widget in _descendants(self):
                 widget.close()
+            close_built(self)
         super().close()
 
 

@@ -16,6 +16,7 @@ from ..layer_controls import ControlSpec
 from ..plots import points_mark, set_points
 from ..view_2d import Probe, coupling_probe
 from ._handles import PointHandle
+from ._lifetime import builds_widgets
 from .base import Explorer
 from .controls import control_class, control_row, make_control
 from .readouts import describe
@@ -62,6 +63,7 @@ class CouplingExplorer(Explorer):
 
     css_class = "nfw-coupling-explorer"
 
+    @builds_widgets
     def __init__(self, layer: AffineCoupling | None = None,
                  **explorer_kwargs: object) -> None:
         if layer is None:

@@ -9,6 +9,7 @@ from ..flows.compose import Flow
 from ..flows.planar import Planar, fold_interval, singular_projections
 from ..plots import lines_mark, set_lines
 from ..view import line_segment
+from ._lifetime import builds_widgets
 from .base import Explorer
 from .readouts import describe
 
@@ -31,6 +32,7 @@ class PlanarExplorer(Explorer):
 
     css_class = "nfw-planar-explorer"
 
+    @builds_widgets
     def __init__(self, layer: Planar | None = None, **kwargs: object) -> None:
         layer = layer if layer is not None else Planar([1.5, 0.0], [1.0, 0.5], 0.0)
         if not isinstance(layer, Planar) or layer.dim != 2:

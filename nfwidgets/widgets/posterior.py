@@ -15,10 +15,12 @@ import bqplot
 import ipywidgets as W
 import numpy as np
 
+from .._arguments import check_int, check_number
 from ..plots import FieldPanel, points_mark, set_points
 from ..posterior_view import PosteriorFrame, PosteriorView
 from ..render import field_to_png
 from ._handles import click_point
+from ._lifetime import builds_widgets, close_built, is_built
 from .controls import ControlsMixin
 from .scheduler import RedrawScheduler
 
@@ -54,22 +56,28 @@ class PosteriorExplorer(ControlsMixin, W.VBox):
 
     css_class = "nfw-posterior-explorer"
 
+    @builds_widgets
     def __init__(self, vae=None, index: int = 0, *, k: int | None = None,
                  bounds=((-4.0, 4.0), (-4.0, 4.0)), resolution: int = 200,
                  coarse_resolution: int | None = None, redraw_delay: float = 0.03,
                  panel_size: int = 250) -> None:
-        super().__init__()
+        # Every argument is checked before the first widget model opens.
+        resolution = check_int("resolution", resolution, lo=8, hi=1024)
+        if coarse_resolution is not None:
+            coarse_resolution = check_int("coarse_resolution", coarse_resolution, lo=8, hi=1024)
+        panel_size = check_int("panel_size", panel_size, lo=80, hi=1200)
         if vae is None:
             from ..models.pretrained import load_pretrained
 
             vae = load_pretrained("flowvae-digits")
         self.view = PosteriorView(vae, bounds)
         k = self.view.layers if k is None else k
-        self.view.check(index, k)
+        index, k = self.view.check(index, k)
+        self.scheduler = RedrawScheduler(self._draw_now, redraw_delay=redraw_delay)
+        super().__init__()
         self.bounds = self.view.bounds
         self.resolution = resolution
         self.coarse_resolution = coarse_resolution or max(8, resolution // 2)
-        self.scheduler = RedrawScheduler(self._draw_now, redraw_delay=redraw_delay)
         self.redraw_delay = self.scheduler.redraw_delay
         self.controls: dict[str, W.ValueWidget] = {}
         self.last_frame: PosteriorFrame | None = None
@@ -149,13 +157,18 @@ class PosteriorExplorer(ControlsMixin, W.VBox):
     # --- clicks → decoded image ----------------------------------------------------------------
     def _clicked(self, _mark: object, content: dict) -> None:
         point = click_point(content)
-        if point is not None:
-            self.show_decoded(*point)
+        if point is not None:  # a click on the panel's edge may land a hair outside the view
+            (x0, x1), (y0, y1) = self.bounds
+            self.show_decoded(min(max(point[0], x0), x1), min(max(point[1], y0), y1))
 
     def show_decoded(self, z1: float, z2: float) -> None:
-        """Mark ``z = (z1, z2)`` on every panel and show the decoder's mean image there."""
+        """Mark ``z = (z1, z2)`` on every panel and show the decoder's mean image there
+        (``z`` must lie in the view, ``bounds``)."""
+        (x0, x1), (y0, y1) = self.bounds
+        z1 = check_number("z1", z1, lo=x0, hi=x1)
+        z2 = check_number("z2", z2, lo=y0, hi=y1)
         try:
-            image = self.view.decoded(float(z1), float(z2))
+            image = self.view.decoded(z1, z2)
         except Exception as err:  # shown to the learner; state kept
             self._show_error(err)
             return
@@ -165,6 +178,9 @@ class PosteriorExplorer(ControlsMixin, W.VBox):
         self.decoded_html.value = _image_html(image, f"decoded mean at z = ({z1:.2f}, {z2:.2f})")
 
     def close(self) -> None:
-        for panel in self.panels.values():
-            panel.close()
+        """Close every widget model this widget opened."""
+        if is_built(self):  # a refused constructor has closed what it opened
+            for panel in self.panels.values():
+                panel.close()
+            close_built(self)
         super().close()

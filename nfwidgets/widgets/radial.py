@@ -10,6 +10,7 @@ from ..flows.radial import Radial
 from ..plots import lines_mark, set_lines
 from ..view_2d import circle_lines
 from ._handles import PointHandle
+from ._lifetime import builds_widgets
 from .base import Explorer
 from .readouts import describe
 
@@ -40,6 +41,7 @@ class RadialExplorer(Explorer):
 
     css_class = "nfw-radial-explorer"
 
+    @builds_widgets
     def __init__(self, layer: Radial | None = None, **explorer_kwargs: object) -> None:
         layer = layer if layer is not None else Radial([1.0, 0.5], alpha=0.5, beta=1.0)
         if not isinstance(layer, Radial) or layer.dim != 2:

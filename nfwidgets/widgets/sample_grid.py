@@ -8,13 +8,17 @@ import zlib
 
 import ipywidgets as W
 
+from .._arguments import check_int, check_number, is_integer
 from ..sample_view import SampleFrame, SampleView
+from ._lifetime import builds_widgets, close_built, is_built
 from .controls import ControlsMixin
 from .scheduler import RedrawScheduler
 
 __all__ = ["SampleGrid"]
 
 _STYLE = {"description_width": "110px"}
+#: The temperature slider's end (above it the samples are mostly noise).
+MAX_TEMPERATURE = 1.2
 
 
 class SampleGrid(ControlsMixin, W.VBox):
@@ -35,23 +39,32 @@ class SampleGrid(ControlsMixin, W.VBox):
 
     css_class = "nfw-sample-grid"
 
+    @builds_widgets
     def __init__(self, model: object = None, *, seed: int = 0, temperature: float = 0.7,
                  pair: tuple[int, int] = (0, 1), redraw_delay: float = 0.03,
                  zoom: int = 2) -> None:
-        super().__init__()
+        # Every argument is checked before the first widget model opens.
+        temperature = check_number("temperature", temperature, lo=0.0, hi=MAX_TEMPERATURE)
+        zoom = check_int("zoom", zoom, lo=1, hi=8)
         if model is None:
             from ..models.pretrained import load_pretrained
 
             model = load_pretrained("glow-digits")
         self.view = SampleView(model, seed=seed)
+        last = self.view.test.shape[0] - 1
+        if not (isinstance(pair, tuple | list) and len(pair) == 2
+                and all(is_integer(i) and 0 <= i <= last for i in pair)):
+            raise ValueError(f"pair must be two test digit indices (first, second) in "
+                             f"[0, {last}]; got {pair!r}")
+        pair = (int(pair[0]), int(pair[1]))
+        self.scheduler = RedrawScheduler(self._draw_now, redraw_delay=redraw_delay, settle=None)
+        super().__init__()
         self.model = model
         self.press = 0
-        self.scheduler = RedrawScheduler(self._draw_now, redraw_delay=redraw_delay, settle=None)
         self.last_frame: SampleFrame | None = None
         self.controls: dict[str, W.ValueWidget] = {}
-        last = self.view.test.shape[0] - 1
         self._bind("temperature", W.FloatSlider(
-            value=temperature, min=0.0, max=1.2, step=0.05, description="temperature T",
+            value=temperature, min=0.0, max=MAX_TEMPERATURE, step=0.05, description="temperature T",
             readout_format=".2f", style=_STYLE, continuous_update=True,
             layout=W.Layout(width="340px")), lambda _v: None)
         self._bind("new_samples", W.Button(description="new samples", icon="refresh"),
@@ -109,3 +122,9 @@ class SampleGrid(ControlsMixin, W.VBox):
 
     def _picture_digest(self) -> str:
         return f"{zlib.crc32(self.image.value):08x}"
+
+    def close(self) -> None:
+        """Close every widget model this widget opened."""
+        if is_built(self):  # a refused constructor has closed what it opened
+            close_built(self)
+        super().close()

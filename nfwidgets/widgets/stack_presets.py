@@ -102,5 +102,10 @@ def resolve_preset(name: str) -> str:
 
 
 def preset_layers(name: str, dtype: torch.dtype = torch.float32) -> list[Layer]:
-    """Fresh layers of preset ``name`` (a key or a label of ``PRESETS``), in ``dtype``."""
-    return [layer.to(dtype) for layer in PRESETS[resolve_preset(name)]()]
+    """Fresh layers of preset ``name`` (a key or a label of ``PRESETS``), in ``dtype`` (a
+    floating torch dtype)."""
+    key = resolve_preset(name)
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise ValueError(f"dtype must be a floating torch dtype (torch.float32, torch.float64); "
+                         f"got {dtype!r}")
+    return [layer.to(dtype) for layer in PRESETS[key]()]

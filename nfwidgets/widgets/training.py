@@ -11,6 +11,7 @@ import threading
 import ipywidgets as W
 import torch
 
+from .._arguments import check_int
 from ..flows.compose import Flow
 from ..grid import Bounds, check_bounds
 from ..plots import colorbar, set_lines, set_points
@@ -24,8 +25,9 @@ from ..training_setup import (
     make_target,
 )
 from ..training_view import Overlay, TrainingFrame, TrainingView
-from ._training_controls import GIVEN, TrainingControls
-from ._training_loop import TrainingLoop
+from ._lifetime import builds_widgets, close_built, is_built
+from ._training_controls import GIVEN, MAX_LAYERS, TrainingControls
+from ._training_loop import MAX_STEPS, TrainingLoop
 from ._training_plots import mode_mass_html
 from ._training_points import TrainingPoints
 from .base import _descendants
@@ -104,6 +106,7 @@ class TrainingDashboard(TrainingLoop, TrainingControls, TrainingPoints,
 
     css_class = "nfw-training-dashboard"
 
+    @builds_widgets
     def __init__(self, target: str = "two_moons", flow: str | Flow | FlowBuilder = "coupling",
                  *, layers: int = 8, lr: float = 5e-3, batch_size: int = 256, seed: int = 0,
                  steps: int = 2000, anneal_steps: int = 500, n_data: int = 2000,
@@ -113,16 +116,26 @@ class TrainingDashboard(TrainingLoop, TrainingControls, TrainingPoints,
                  redraw_delay: float = 0.03,
                  chunk_seconds: float = 0.05, blob_size: int = 40, blob_std: float = 0.25,
                  plateau_window: int = 200, panel_size: int = 300) -> None:
-        super().__init__()
-        self._closed = False
+        # Every argument is checked before the first widget model opens.
         check_settings(target=target, lr=lr, seed=seed, resolution=resolution,
                        coarse_resolution=coarse_resolution, redraw_share=redraw_share,
-                       numbers=dict(redraw_every=redraw_every, redraw_delay=redraw_delay,
-                                    chunk_seconds=chunk_seconds, blob_std=blob_std),
-                       integers=dict(layers=(layers, 1), steps=(steps, 1),
-                                     batch_size=(batch_size, 1), n_data=(n_data, 1),
-                                     blob_size=(blob_size, 1), anneal_steps=(anneal_steps, 0),
-                                     plateau_window=(plateau_window, 4)))
+                       numbers=dict(redraw_every=(redraw_every, None),  # huge: never
+                                    redraw_delay=(redraw_delay, 60.0),
+                                    chunk_seconds=(chunk_seconds, 60.0),
+                                    blob_std=(blob_std, 10.0)),
+                       integers=dict(layers=(layers, 1, MAX_LAYERS),
+                                     steps=(steps, 1, MAX_STEPS),
+                                     batch_size=(batch_size, 1, 100_000),
+                                     n_data=(n_data, 1, 100_000),
+                                     blob_size=(blob_size, 1, 10_000),
+                                     anneal_steps=(anneal_steps, 0, MAX_STEPS),
+                                     plateau_window=(plateau_window, 4, 100_000),
+                                     panel_size=(panel_size, 80, 1200)))
+        layers, steps, batch_size, seed = int(layers), int(steps), int(batch_size), int(seed)
+        n_data, blob_size, anneal_steps = int(n_data), int(blob_size), int(anneal_steps)
+        plateau_window, panel_size, resolution = int(plateau_window), int(panel_size), int(
+            resolution)
+        coarse_resolution = None if coarse_resolution is None else int(coarse_resolution)
         self._given: Flow | None = None
         if isinstance(flow, FlowBuilder):
             self._given = copy.deepcopy(flow.flow)
@@ -130,15 +143,19 @@ class TrainingDashboard(TrainingLoop, TrainingControls, TrainingPoints,
         elif isinstance(flow, Flow):
             self._given = flow
             flow = GIVEN
-        elif flow not in FLOW_KINDS:
+        elif not isinstance(flow, str) or flow not in FLOW_KINDS:
             raise ValueError(f"flow must be one of {sorted(FLOW_KINDS)}, a 2-D Flow or a "
                              f"FlowBuilder; got {flow!r}")
         if self._given is not None:
             if self._given.dim != 2:
-                raise ValueError(f"the dashboard trains 2-D flows; got dim={self._given.dim}")
+                raise ValueError(f"the dashboard trains 2-D flows; got a flow of "
+                                 f"dim={self._given.dim}")
             self._given_state = copy.deepcopy(self._given.state_dict())
+        bounds = check_bounds(bounds)
+        super().__init__()
+        self._closed = False
 
-        self.bounds = check_bounds(bounds)
+        self.bounds = bounds
         self.resolution = resolution
         self.coarse_resolution = (max(8, resolution * 5 // 7) if coarse_resolution is None
                                   else coarse_resolution)
@@ -265,6 +282,8 @@ class TrainingDashboard(TrainingLoop, TrainingControls, TrainingPoints,
     def redraw(self, resolution: int | None = None) -> None:
         """Recompute and draw now (synchronously) at ``resolution`` (default: the full grid);
         errors go to the message area."""
+        if resolution is not None:
+            resolution = check_int("resolution", resolution, lo=8, hi=1024)
         with self._lock:
             self._next_resolution = resolution
             self.scheduler.now()
@@ -365,14 +384,12 @@ class TrainingDashboard(TrainingLoop, TrainingControls, TrainingPoints,
     # --- lifetime ---------------------------------------------------------------------------
     def close(self) -> None:
         """Stop training and close every widget model the dashboard opened."""
-        self._closed = True
-        self._stop()
-        panel = getattr(self, "panel", None)
-        if panel is not None:
-            panel.close()
-        loss_panel = getattr(self, "loss_panel", None)
-        if loss_panel is not None:
-            loss_panel.close()
-        for widget in _descendants(self):
-            widget.close()
+        if is_built(self):  # a refused constructor has closed what it opened
+            self._closed = True
+            self._stop()
+            self.panel.close()
+            self.loss_panel.close()
+            for widget in _descendants(self):
+                widget.close()
+            close_built(self)
         super().close()
