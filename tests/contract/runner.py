@@ -94,7 +94,8 @@ class Spec:
             setattr(owner, self.target.fget.__name__, value)
             return None, owner
         fn = getattr(owner, self.target.__name__) if owner is not None else self.target
-        pos = [values.pop(k) for k in self.positional]
+        pos = [values.pop(k) for k in (*self.positional, *(k for k in list(values)
+                                                            if k.startswith("*")))]
         return fn(*pos, **values), owner
 
     def close(self, result: object, owner: object) -> None:
@@ -224,11 +225,12 @@ def attempt(spec: Spec, param: str, value: object, *, label: str, must_fail: boo
 
 
 def parameters(target: object) -> list[str]:
-    """The parameters of an entry point (not ``self``, ``*args`` or ``**kwargs``)."""
+    """The parameters of an entry point (not ``self`` or ``**kwargs``; ``*args`` as
+    ``"*args"``: a spec's value for it is passed as one positional argument)."""
     fn = target.fset if isinstance(target, property) else target
     sig = inspect.signature(fn)
-    names = [p.name for p in sig.parameters.values()
-             if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    names = [("*" if p.kind == p.VAR_POSITIONAL else "") + p.name
+             for p in sig.parameters.values() if p.kind != p.VAR_KEYWORD]
     if inspect.isfunction(fn) and names and names[0] in ("self", "cls"):
         names = names[1:]
     return names
