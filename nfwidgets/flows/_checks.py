@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 __all__ = ["MAX_DIM", "MAX_POINTS", "MAX_SEED", "MAX_WIDTH", "as_parameter_tensor",
-           "check_batch", "check_choice", "check_count", "check_device", "check_dtype",
+           "check_batch", "check_broadcastable", "check_choice", "check_count", "check_device", "check_dtype",
            "check_finite", "check_finite_rows", "check_flag", "check_function",
            "check_generator", "check_real", "check_same_shape", "check_tensor", "shown"]
 
@@ -27,8 +27,8 @@ MAX_POINTS = 10_000_000
 MAX_DIM = 1_000_000
 #: The widest hidden layer of a conditioner network.
 MAX_WIDTH = 16_384
-#: Seeds are integers in [0, MAX_SEED] (what ``torch.Generator.manual_seed`` takes safely).
-MAX_SEED = 2**63 - 1
+#: Seeds are integers in [0, MAX_SEED] (numpy's range; ``torch.Generator.manual_seed`` takes them).
+MAX_SEED = 2**32 - 1
 
 
 def shown(value: object) -> str:
@@ -202,6 +202,16 @@ def check_finite_rows(name: str, x: torch.Tensor, *, owner: str) -> None:
         i = int(bad.nonzero()[0, 0])
         raise ValueError(f"{owner}: {name} must be finite; row {i} of {shown(x)} is "
                          f"{x[i].tolist()} (remove or fix the non-finite rows)")
+
+
+def check_broadcastable(owner: str, **tensors: torch.Tensor) -> None:
+    """Raise ``ValueError`` unless the given tensors broadcast together."""
+    try:
+        torch.broadcast_shapes(*(t.shape for t in tensors.values()))
+    except RuntimeError:
+        desc = ", ".join(f"{k} {tuple(v.shape)}" for k, v in tensors.items())
+        raise ValueError(f"{owner}: {', '.join(tensors)} must have shapes that broadcast "
+                         f"together; got {desc}") from None
 
 
 def check_same_shape(owner: str, **tensors: torch.Tensor) -> None:

@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import as_parameter_tensor, check_flag, check_same_shape, check_tensor
+from ._checks import (as_parameter_tensor, check_broadcastable, check_flag, check_same_shape,
+                      check_tensor)
 from .base import Layer
 
 __all__ = ["Planar", "fold_interval", "one_plus_wtu_hat", "singular_projections",
@@ -188,6 +189,7 @@ class Planar(Layer):
         near the boundary c → -1 is not lost to rounding. Elementwise: NaN in, NaN out."""
         for name, t in (("h", h), ("c", c), ("one_plus_c", one_plus_c)):
             check_tensor(name, t, owner="Planar.log_abs_det")
+        check_broadcastable("Planar.log_abs_det", h=h, c=c, one_plus_c=one_plus_c)
         return torch.log(torch.abs(one_plus_c - h * h * c))
 
     def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
