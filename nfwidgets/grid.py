@@ -117,8 +117,8 @@ def _flow_dtype(flow: Flow) -> tuple[torch.dtype, torch.device]:
 
 def _check_flow(flow: object) -> Flow:
     if not isinstance(flow, Flow) or flow.dim != 2:
-        raise ValueError(f"flow must be a 2-D nfwidgets Flow; got {shown(flow)}" + (
-            f" of dimension {flow.dim}" if isinstance(flow, Flow) else ""))
+        got = f"a Flow of dimension {flow.dim}" if isinstance(flow, Flow) else shown(flow)
+        raise ValueError(f"flow must be a 2-D nfwidgets Flow (grids are 2-D); got {got}")
     return flow
 
 

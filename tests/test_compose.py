@@ -185,7 +185,7 @@ def test_bad_construction_rejected():
     with pytest.raises(ValueError, match=r"at least one layer in layers, or a base"):
         Flow()
     with pytest.raises(ValueError, match=r"layers must be a list of flow layers .*; "
-                                         r"layers\[1\] is Linear"):
+                                         r"layers\[1\] is a Linear module"):
         Flow([Planar([1.0, 0.0], [0.0, 1.0]), nn.Linear(2, 2)])
     with pytest.raises(ValueError, match=r"base must have a .dim"):
         Flow([Planar([1.0, 0.0], [0.0, 1.0])], base=nn.Linear(2, 2))

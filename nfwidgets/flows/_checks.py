@@ -36,6 +36,8 @@ def shown(value: object) -> str:
     entries when short (else shape and dtype), anything else by a repr cut to 80 characters."""
     if isinstance(value, np.generic):
         value = value.item()
+    if isinstance(value, torch.nn.Module):  # (its repr lists every submodule)
+        return f"a {type(value).__name__} module"
     if isinstance(value, torch.Tensor | np.ndarray):
         kind = "tensor" if isinstance(value, torch.Tensor) else "array"
         if value.size == 0 if kind == "array" else value.numel() == 0:

@@ -48,7 +48,7 @@ class Flow(nn.Module):
             listing = ", ".join(f"{type(layer).__name__}: {layer.dim}" for layer in layers)
             extra = f"; base: {base.dim}" if base is not None else ""
             raise ValueError(f"Flow: the layers (and the base) must share one dimension; got "
-                             f"layers of a list with dimensions {listing}{extra}")
+                             f"a list of layers with dimensions {listing}{extra}")
         if not dims:
             raise ValueError("Flow: give at least one layer in layers, or a base (to know the "
                              "dimension); got layers=[] (an empty list) and base=None")
@@ -129,6 +129,7 @@ class Flow(nn.Module):
     def log_prob(self, x: Tensor) -> Tensor:
         """Exact log density ``log p_x(x)`` (N,), through the inverse (NaN at a NaN/inf row)."""
         self._check(x, "log_prob")
+        self._check_like(x, "log_prob")
         z, log_det = self.inverse(x)
         return self.base.log_prob(z) + log_det
 

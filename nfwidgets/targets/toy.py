@@ -73,7 +73,7 @@ def _toy_key(name: object) -> str:
         hint = ""
         if key in _FFJORD_NAMES:
             hint = f" (FFJORD's {key!r} is called {_FFJORD_NAMES[key]!r} here)"
-        raise ValueError(f"name must be one of {', '.join(TOY_DATA_NAMES)} (case-insensitive); "
+        raise ValueError(f"toy data: name must be one of {', '.join(TOY_DATA_NAMES)} (case-insensitive); "
                          f"got {shown(name)}{hint}")
     return key
 
