@@ -19,8 +19,16 @@ import torch
 from torch import Tensor
 
 from . import fast
-from .flows._checks import (MAX_POINTS, MAX_SEED, check_batch, check_count, check_finite_rows,
-                            check_function, check_real, shown)
+from .flows._checks import (
+    MAX_POINTS,
+    MAX_SEED,
+    check_batch,
+    check_count,
+    check_finite_rows,
+    check_function,
+    check_real,
+    shown,
+)
 from .flows.compose import Flow
 
 __all__ = [
@@ -246,7 +254,8 @@ class MaximumLikelihood(Trainer):
                  seed: int = 0, grad_clip: float | None = None) -> None:
         super().__init__(flow, lr=lr, seed=seed, grad_clip=grad_clip)
         owner = "MaximumLikelihood"
-        self.data = _check_points("data", data, flow, owner).to(dtype=self.dtype, device=self.device)
+        data = _check_points("data", data, flow, owner)
+        self.data = data.to(dtype=self.dtype, device=self.device)
         self.batch_size = min(check_count("batch_size", batch_size, owner=owner, hi=MAX_POINTS),
                               self.data.shape[0])
         self._order = torch.empty(0, dtype=torch.long)
@@ -270,7 +279,8 @@ class MaximumLikelihood(Trainer):
     def nll(self, x: Tensor, batch: int = 8192) -> float:
         """Mean negative log-likelihood (nats) of ``x`` (N, D) under the flow, evaluated
         ``batch`` points at a time. A row with NaN or inf is refused (the mean would be NaN)."""
-        x = _check_points("x", x, self.flow, "MaximumLikelihood.nll").to(dtype=self.dtype, device=self.device)
+        x = _check_points("x", x, self.flow, "MaximumLikelihood.nll")
+        x = x.to(dtype=self.dtype, device=self.device)
         batch = check_count("batch", batch, owner="MaximumLikelihood.nll", hi=MAX_POINTS)
         total = sum(float(-self.flow.log_prob(x[i:i + batch]).sum())
                     for i in range(0, x.shape[0], batch))

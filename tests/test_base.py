@@ -96,7 +96,7 @@ def test_diagonal_normal_bad_parameters():
         DiagonalNormal([0.0, math.nan], [0.0, 0.0])
     with pytest.raises(ValueError, match=r"log_scale must be finite"):
         DiagonalNormal([0.0, 0.0], [math.inf, 0.0])
-    with pytest.raises(ValueError, match=r"loc must be a 1-D vector of finite numbers with at least one entry; got "):
+    with pytest.raises(ValueError, match=r"loc must be a 1-D vector of finite numbers"):
         DiagonalNormal(0.0, 0.0)
 
 
@@ -181,7 +181,7 @@ def test_layer_validates_input_before_computing():
         with pytest.raises(ValueError, match=rf"_Fold.{method}: {name} must be a batch of shape "
                                              r"\(N, 1\); got shape \(4,\)"):
             call(torch.zeros(4, dtype=F64))
-        with pytest.raises(ValueError, match=rf"_Fold.{method}: {name} must be a real floating-point"):
+        with pytest.raises(ValueError, match=rf"_Fold.{method}: {name} must be a real floating"):
             call(torch.zeros(4, 1, dtype=torch.int64))
         with pytest.raises(ValueError, match=rf"{name} is torch.float32 on cpu but the "
                                              r"parameters are torch.float64 on cpu"):

@@ -187,7 +187,8 @@ def test_bad_construction_rejected():
     with pytest.raises(ValueError, match=r"layers must be a list of flow layers .*; "
                                          r"layers\[1\] is a Linear module"):
         Flow([Planar([1.0, 0.0], [0.0, 1.0]), nn.Linear(2, 2)])
-    with pytest.raises(ValueError, match=r"base must have a .dim"):
+    with pytest.raises(ValueError,
+                       match=r"base must be None or a distribution module .*; got a Linear module"):
         Flow([Planar([1.0, 0.0], [0.0, 1.0])], base=nn.Linear(2, 2))
 
 

@@ -285,7 +285,7 @@ def test_malformed_mask_rejected():
         AffineCoupling([[1, 0], [0, 1]])
     with pytest.raises(ValueError, match=r"mask must be finite"):
         AffineCoupling([1.0, math.nan])
-    with pytest.raises(ValueError, match=r"mask must be a 1-D vector of finite numbers .*; got \['a', 'b'\]"):
+    with pytest.raises(ValueError, match=r"mask must be a 1-D vector .*; got \['a', 'b'\]"):
         AffineCoupling(["a", "b"])
 
 
@@ -317,7 +317,7 @@ def test_bad_simple_conditioner_parameters_rejected(name, bad):
     ({"in_features": 0}, r"in_features must be an integer in \[1, 1000000\]; got 0"),
     ({"out_features": 2.5}, r"out_features must be an integer in \[1, 1000000\]; got 2.5"),
     ({"in_features": True}, r"in_features must be an integer in \[1, 1000000\]; got True"),
-    ({"hidden": (8, 0)}, r"hidden must be a sequence of integers in \[1, 16384\] such as \(64, 64\); got \(8, 0\)"),
+    ({"hidden": (8, 0)}, r"hidden must be a sequence of integers in \[1, 16384\] .*; got \(8, 0\)"),
 ])
 def test_bad_mlp_conditioner_rejected(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):

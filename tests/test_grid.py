@@ -139,7 +139,8 @@ def test_bad_resolution_raises(n: object) -> None:
 
 
 def test_wrong_flow_raises() -> None:
-    with pytest.raises(ValueError, match="flow must be a 2-D nfwidgets Flow .*; got a Flow of dimension 3"):
+    with pytest.raises(ValueError,
+                       match=r"flow must be a 2-D nfwidgets Flow .*; got a Flow of dimension 3"):
         density_grid(Flow([Planar([1.0, 0, 0], [0, 1.0, 0], 0.0)]), BOX, 10)
     with pytest.raises(ValueError, match="nfwidgets Flow"):
         log_det_grid(Planar([1.0, 0], [0, 1.0], 0.0), BOX, 10)

@@ -493,7 +493,7 @@ def test_non_finite_parameters_rejected(name, bad):
 def test_mismatched_parameter_shapes_rejected():
     with pytest.raises(ValueError, match=r"same shape.*w \(2,\).*u \(3,\)"):
         Planar([1.0, 0.0], [0.0, 1.0, 2.0])
-    with pytest.raises(ValueError, match=r"w must be a 1-D vector.*got \[\[1.0, 0.0\], \[0.0, 1.0\]\]"):
+    with pytest.raises(ValueError, match=r"w must be a 1-D vector.*got \[\[1.0, 0.0\], \[0.0, "):
         Planar([[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [1.0, 0.0]])
     with pytest.raises(ValueError, match=r"w must be a 1-D vector .*at least one entry; got \[\]"):
         Planar([], [])
@@ -503,7 +503,7 @@ def test_mismatched_parameter_shapes_rejected():
 
 def test_non_scalar_b_rejected_with_value_error():
     """Regression (fixed in 6cbc5ae): b was reshaped to () before any check (RuntimeError)."""
-    with pytest.raises(ValueError, match=r"b must be a single finite number \(a scalar\); got \[0.5, 0.5\]"):
+    with pytest.raises(ValueError, match=r"b must be a single finite number .*; got \[0.5, 0.5\]"):
         Planar([1.0, 0.0], [0.0, 1.0], b=[0.5, 0.5])
 
 

@@ -41,7 +41,7 @@ def test_noise_free_moons_are_assigned_exactly() -> None:
 def test_checkerboard_has_no_modes_and_unknown_names_raise() -> None:
     assert toy_modes("checkerboard") is None
     assert T._draw("checkerboard", 10, 0, F64, {})[1] is None
-    with pytest.raises(ValueError, match="toy data: name must be one of"):
+    with pytest.raises(ValueError, match="unknown toy data set"):
         toy_modes("moons")
 
 

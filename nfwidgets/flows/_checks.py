@@ -15,9 +15,10 @@ import numpy as np
 import torch
 
 __all__ = ["MAX_DIM", "MAX_POINTS", "MAX_SEED", "MAX_WIDTH", "as_parameter_tensor",
-           "check_batch", "check_broadcastable", "check_choice", "check_count", "check_device", "check_dtype",
-           "check_finite", "check_finite_rows", "check_flag", "check_function",
-           "check_generator", "check_real", "check_same_shape", "check_tensor", "shown"]
+           "check_batch", "check_broadcastable", "check_choice", "check_count",
+           "check_device", "check_dtype", "check_finite", "check_finite_rows", "check_flag",
+           "check_function", "check_generator", "check_real", "check_same_shape",
+           "check_tensor", "shown"]
 
 #: The most points one call may draw or evaluate (``n``, ``n_samples``, ``batch_size``): ten
 #: million 2-D points are 160 MB in float64. A typo such as ``10**12`` is refused up front

@@ -14,8 +14,15 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ._checks import (MAX_DIM, MAX_POINTS, as_parameter_tensor, check_batch, check_count,
-                      check_generator, check_same_shape)
+from ._checks import (
+    MAX_DIM,
+    MAX_POINTS,
+    as_parameter_tensor,
+    check_batch,
+    check_count,
+    check_generator,
+    check_same_shape,
+)
 
 __all__ = ["DiagonalNormal", "Layer", "NotInvertibleError", "StandardNormal",
            "standard_normal_log_prob"]

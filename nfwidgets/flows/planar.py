@@ -9,8 +9,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import (as_parameter_tensor, check_broadcastable, check_flag, check_same_shape,
-                      check_tensor)
+from ._checks import (
+    as_parameter_tensor,
+    check_broadcastable,
+    check_flag,
+    check_same_shape,
+    check_tensor,
+)
 from .base import Layer
 
 __all__ = ["Planar", "fold_interval", "one_plus_wtu_hat", "singular_projections",

@@ -10,8 +10,15 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ..flows._checks import (MAX_POINTS, MAX_SEED, check_batch, check_count, check_dtype,
-                              check_function, shown)
+from ..flows._checks import (
+    MAX_POINTS,
+    MAX_SEED,
+    check_batch,
+    check_count,
+    check_dtype,
+    check_function,
+    shown,
+)
 from ..grid import grid_points
 
 __all__ = ["Box", "Modes", "check_points", "check_sample_args", "log_integral"]

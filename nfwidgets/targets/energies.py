@@ -406,7 +406,7 @@ def energy(name: str) -> Energy:
     """
     key = name.strip().upper() if isinstance(name, str) else None
     if key not in _ENERGIES:
-        raise ValueError(f"energy: name must be one of {', '.join(ENERGY_NAMES)} "
-                         f"(case-insensitive); got {shown(name)}")
+        raise ValueError(f"unknown energy {shown(name)}: name must be one of "
+                         f"{', '.join(ENERGY_NAMES)} (case-insensitive)")
     return _ENERGIES[key]
 

@@ -73,8 +73,8 @@ def _toy_key(name: object) -> str:
         hint = ""
         if key in _FFJORD_NAMES:
             hint = f" (FFJORD's {key!r} is called {_FFJORD_NAMES[key]!r} here)"
-        raise ValueError(f"toy data: name must be one of {', '.join(TOY_DATA_NAMES)} (case-insensitive); "
-                         f"got {shown(name)}{hint}")
+        raise ValueError(f"unknown toy data set {shown(name)}{hint}: name must be one of "
+                         f"{', '.join(TOY_DATA_NAMES)} (case-insensitive)")
     return key
 
 
@@ -320,7 +320,8 @@ def toy_data(
         name: one of ``TOY_DATA_NAMES`` (case-insensitive).
         n: number of points, an integer in [1, ``MAX_POINTS``] (ten million).
         seed: an integer in [0, 2³² - 1], seed of a private ``torch.Generator``; the global RNG
-            is never touched, and the same ``(name, n, seed, options)`` always gives the same points.
+            is never touched, and the same ``(name, n, seed, options)`` always gives the same
+            points.
         dtype: floating dtype of the result. Points are drawn in float64 and then cast, so the
             float32 and float64 draws for one seed agree to float32 rounding.
         options: ``noise`` for ``two_moons``; other data sets take none.
