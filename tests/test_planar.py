@@ -557,3 +557,24 @@ def test_fold_functions_of_c_and_b_match_the_methods():
     lo, hi = singular_projections(-2.0, 0.3)
     s = math.acosh(math.sqrt(2.0))
     assert (lo, hi) == pytest.approx((-0.3 - s, -0.3 + s))
+
+
+@pytest.mark.parametrize("constrain", [True, False])
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_nan_rows_propagate_row_wise(constrain, bad):
+    """The documented policy: a NaN/inf row gives a non-finite row of the points and leaves the
+    other rows exactly as without it — also through the inverse's root finding, which freezes
+    the non-finite row (it never converges) instead of iterating on it, and for a folding
+    layer (wᵀu < -1, three preimages on a band)."""
+    layer = Planar([1.0, 0.5], [-3.0, 0.4] if not constrain else [0.5, -0.3], 0.1,
+                   constrain=constrain).double()
+    clean = torch.tensor([[0.3, -0.2], [1.0, 0.5], [-2.0, 0.1], [0.05, 0.0]], dtype=F64)
+    x = torch.cat([torch.full((1, 2), bad, dtype=F64), clean])
+    with torch.no_grad():
+        for method in ("forward", "inverse_where"):
+            got, want = getattr(layer, method)(x), getattr(layer, method)(clean)
+            assert not torch.isfinite(got[0][0]).all(), method
+            for g, w in zip(got, want, strict=True):
+                assert torch.equal(g[1:], w), method
+        if math.isnan(bad) and not constrain:  # a NaN projection is not marked "unique"
+            assert not bool(layer.inverse_where(x)[2][0])

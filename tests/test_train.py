@@ -227,3 +227,16 @@ def test_reverse_kl_loss_is_the_reference_free_energy_of_its_draws():
     loss_ref.backward()
     for p, q in zip(flows[0].parameters(), flows[1].parameters(), strict=True):
         assert torch.allclose(p.grad, q.grad, rtol=1e-5, atol=1e-6)
+
+
+def test_non_finite_data_is_refused_naming_the_row() -> None:
+    """MaximumLikelihood's data and ``nll``'s points: a NaN/inf row is refused (documented),
+    the message names the first bad row."""
+    data = toy_data("two_moons", 20, seed=0)
+    data[7, 1] = float("inf")
+    data[12, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"data must be finite; row 7 of .* is \[.*, inf\]"):
+        MaximumLikelihood(_coupling_flow(), data)
+    trainer = MaximumLikelihood(_coupling_flow(), toy_data("two_moons", 20, seed=0))
+    with pytest.raises(ValueError, match=r"x must be finite; row 7 "):
+        trainer.nll(data)
