@@ -550,7 +550,7 @@ def test_fold_functions_of_c_and_b_match_the_methods():
 
     for u in ([0.3, 0.2], [-2.0, 0.0], [-1.0, 0.0]):
         layer = Planar([1.0, 0.0], u, 0.4, constrain=False)
-        c, b = float(layer.wtu_hat), float(layer.b)
+        c, b = float(layer.wtu_hat), float(layer.b.detach())
         assert layer.singular_projections() == singular_projections(c, b)
         assert layer.fold_interval() == fold_interval(c, b)
     assert singular_projections(-0.5, 0.0) is None and fold_interval(-1.0, 0.0) is None
