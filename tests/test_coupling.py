@@ -314,9 +314,9 @@ def test_bad_simple_conditioner_parameters_rejected(name, bad):
 
 
 @pytest.mark.parametrize(("kwargs", "pattern"), [
-    ({"in_features": 0}, r"in_features must be an integer in \[1, 1000000\]; got 0"),
-    ({"out_features": 2.5}, r"out_features must be an integer in \[1, 1000000\]; got 2.5"),
-    ({"in_features": True}, r"in_features must be an integer in \[1, 1000000\]; got True"),
+    ({"in_features": 0}, r"in_features must be a positive integer ≤ 1000000; got 0"),
+    ({"out_features": 2.5}, r"out_features must be a positive integer ≤ 1000000; got 2.5"),
+    ({"in_features": True}, r"in_features must be a positive integer ≤ 1000000; got True"),
     ({"hidden": (8, 0)}, r"hidden must be a sequence of integers in \[1, 16384\] .*; got \(8, 0\)"),
 ])
 def test_bad_mlp_conditioner_rejected(kwargs, pattern):

@@ -101,8 +101,11 @@ def check_count(name: str, value: object, *, owner: str, lo: int = 1, hi: int | 
     """An integer in ``[lo, hi]`` (sizes, steps, indices; ``optional``: ``None`` too)."""
     if optional and value is None:
         return None
-    allowed = f"an integer {'in [' + f'{lo}, {hi}]' if hi is not None else f'≥ {lo}'}" + (
-        " or None" if optional else "")
+    if lo == 1:
+        allowed = "a positive integer" + (f" ≤ {hi}" if hi is not None else "")
+    else:
+        allowed = f"an integer in [{lo}, {hi}]" if hi is not None else f"an integer ≥ {lo}"
+    allowed += " or None" if optional else ""
     v = value.item() if isinstance(value, np.integer) else value
     if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < lo or (
             hi is not None and v > hi):
