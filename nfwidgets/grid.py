@@ -2,6 +2,10 @@
 
 Every array returned is float32, C-contiguous and finite, laid out like bqplot's ``HeatMap``:
 rows follow y, columns follow x (``torch.meshgrid(..., indexing="xy")``).
+
+Bad input (the contract of ``nfwidgets.flows``): every function raises ``ValueError`` naming the
+parameter, the value and what is allowed; bounds with NaN or inf are refused (naming the axis),
+and grids have at most 4096 points per side.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import torch
 from torch import Tensor
 
 from .fast import ForwardCache, InverseCache, base_log_prob, flow_inverse_where, forward
+from .flows._checks import check_count, check_device, check_dtype, check_real, shown
 from .flows.compose import Flow
 
 __all__ = [
@@ -42,22 +47,23 @@ LOG_DET_LIMIT = 30.0
 
 
 def check_bounds(bounds: Sequence[Sequence[float]]) -> Bounds:
-    """Validate ``((x_min, x_max), (y_min, y_max))`` and return it as floats."""
+    """Validate ``((x_min, x_max), (y_min, y_max))`` and return it as floats: finite numbers
+    (not bools), ``min < max`` on each axis, with a span ``max - min`` a float can hold."""
+    allowed = "((x_min, x_max), (y_min, y_max)) with finite numbers, min < max"
     try:
-        (x0, x1), (y0, y1) = ((float(a), float(b)) for a, b in bounds)
-    except (TypeError, ValueError) as err:
-        raise ValueError(
-            f"bounds must be ((x_min, x_max), (y_min, y_max)); got {bounds!r}") from err
+        (x0, x1), (y0, y1) = (
+            tuple(check_real("bounds", v, owner="bounds") for v in pair) for pair in bounds)
+    except (TypeError, ValueError):
+        raise ValueError(f"bounds must be {allowed}; got {shown(bounds)}") from None
     for lo, hi, axis in ((x0, x1, "x"), (y0, y1, "y")):
-        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-            raise ValueError(f"bounds: need finite {axis}_min < {axis}_max; got ({lo}, {hi})")
+        if not (lo < hi and math.isfinite(hi - lo)):
+            raise ValueError(f"bounds must be {allowed}; the {axis} axis is ({lo:g}, {hi:g}) "
+                             f"in {shown(bounds)}")
     return (x0, x1), (y0, y1)
 
 
 def _check_n(n: int, name: str = "n", minimum: int = 2) -> int:
-    if not isinstance(n, int) or isinstance(n, bool) or n < minimum or n > 4096:
-        raise ValueError(f"{name} must be an integer in [{minimum}, 4096]; got {n!r}")
-    return n
+    return check_count(name, n, owner="grid", lo=minimum, hi=4096)
 
 
 def grid_points(bounds: Sequence[Sequence[float]], n: int, *, dtype: torch.dtype = torch.float32,
@@ -67,7 +73,9 @@ def grid_points(bounds: Sequence[Sequence[float]], n: int, *, dtype: torch.dtype
     ``points[i * n + j] = (xs[j], ys[i])``: row i is y, column j is x.
     """
     (x0, x1), (y0, y1) = check_bounds(bounds)
-    _check_n(n)
+    n = _check_n(n)
+    dtype = check_dtype("dtype", dtype, owner="grid_points")
+    device = check_device("device", device, owner="grid_points")
     hx, hy = (x1 - x0) / n, (y1 - y0) / n
     xs = torch.linspace(x0 + hx / 2, x1 - hx / 2, n, dtype=dtype, device=device)
     ys = torch.linspace(y0 + hy / 2, y1 - hy / 2, n, dtype=dtype, device=device)
@@ -82,8 +90,9 @@ def line_points(bounds: Sequence[Sequence[float]], n_lines: int, n_points: int, 
     line, shape (2 n_lines n_points, 2): first the vertical lines x = const (left to right),
     then the horizontal ones y = const (bottom to top)."""
     (x0, x1), (y0, y1) = check_bounds(bounds)
-    _check_n(n_lines, "n_lines")
-    _check_n(n_points, "n_points")
+    n_lines, n_points = _check_n(n_lines, "n_lines"), _check_n(n_points, "n_points")
+    dtype = check_dtype("dtype", dtype, owner="line_points")
+    device = check_device("device", device, owner="line_points")
     lx = torch.linspace(x0, x1, n_lines, dtype=dtype, device=device)
     ly = torch.linspace(y0, y1, n_lines, dtype=dtype, device=device)
     tx = torch.linspace(x0, x1, n_points, dtype=dtype, device=device)
@@ -107,10 +116,9 @@ def _flow_dtype(flow: Flow) -> tuple[torch.dtype, torch.device]:
 
 
 def _check_flow(flow: object) -> Flow:
-    if not isinstance(flow, Flow):
-        raise ValueError(f"expected an nfwidgets Flow; got {type(flow).__name__}")
-    if flow.dim != 2:
-        raise ValueError(f"grid evaluation needs a 2-D flow; got dim={flow.dim}")
+    if not isinstance(flow, Flow) or flow.dim != 2:
+        got = f"a Flow of dimension {flow.dim}" if isinstance(flow, Flow) else shown(flow)
+        raise ValueError(f"flow must be a 2-D nfwidgets Flow (grids are 2-D); got {got}")
     return flow
 
 
@@ -182,8 +190,12 @@ def density_grid(flow: Flow, bounds: Sequence[Sequence[float]], n: int = 200,
     the last call are not recomputed.
     """
     flow = _check_flow(flow)
-    if not (math.isfinite(log_ceiling) and log_ceiling > LOG_DENSITY_FLOOR):
-        raise ValueError(f"log_ceiling must be finite and > {LOG_DENSITY_FLOOR}; got {log_ceiling}")
+    n = _check_n(n)
+    log_ceiling = check_real("log_ceiling", log_ceiling, owner="density_grid",
+                             lo=LOG_DENSITY_FLOOR, lo_open=True)
+    if cache is not None and not isinstance(cache, InverseCache):
+        raise ValueError(f"density_grid: cache must be None or an InverseCache; got "
+                         f"{shown(cache)}")
     dtype, device = _flow_dtype(flow)
     if cache is None:  # (no stage kept: the pass frees each layer's input as it goes)
         xs, ys, pts = grid_points(bounds, n, dtype=dtype, device=device)
@@ -257,8 +269,11 @@ def deformed_grid(flow: Flow, bounds: Sequence[Sequence[float]], n_lines: int = 
     """
     flow = _check_flow(flow)
     check_bounds(bounds)
-    _check_n(n_lines, "n_lines")
-    _check_n(n_points, "n_points")
+    n_lines, n_points = _check_n(n_lines, "n_lines"), _check_n(n_points, "n_points")
+    limit = check_real("limit", limit, owner="deformed_grid", lo=0, lo_open=True)
+    if cache is not None and not isinstance(cache, ForwardCache):
+        raise ValueError(f"deformed_grid: cache must be None or a ForwardCache; got "
+                         f"{shown(cache)}")
     dtype, device = _flow_dtype(flow)
     if cache is None:
         out, _ = forward(flow, line_points(bounds, n_lines, n_points, dtype=dtype, device=device))

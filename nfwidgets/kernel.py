@@ -29,7 +29,12 @@ import sys
 
 import torch
 
-__all__ = ["MALLOC_SETTINGS", "tune_kernel"]
+from .flows._checks import check_count, check_flag
+
+__all__ = ["MALLOC_SETTINGS", "MAX_THREADS", "tune_kernel"]
+
+#: The most intra-op threads ``tune_kernel`` sets (far above any machine a lesson runs on).
+MAX_THREADS = 1024
 
 #: glibc ``mallopt`` parameter numbers (``<malloc.h>``).
 _MALLOPT_PARAMS = {"M_TRIM_THRESHOLD": -1, "M_MMAP_THRESHOLD": -3}
@@ -60,7 +65,8 @@ def tune_kernel(threads: int | None = 1, malloc: bool = True) -> dict[str, objec
     """Change process-wide settings for quick redraws; returns what this call changed.
 
     Arguments:
-        threads: torch intra-op threads (``torch.set_num_threads``); ``None`` leaves them.
+        threads: torch intra-op threads (``torch.set_num_threads``), an integer in
+            [1, ``MAX_THREADS``]; ``None`` leaves them.
         malloc: set glibc's ``MALLOC_SETTINGS`` (Linux/glibc only).
 
     Returns:
@@ -68,11 +74,8 @@ def tune_kernel(threads: int | None = 1, malloc: bool = True) -> dict[str, objec
         value}}`` for the allocator settings made by this call. Idempotent: a second identical
         call changes nothing and returns ``{}``.
     """
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
-                                or threads < 1):
-        raise ValueError(f"threads must be an integer ≥ 1 or None; got {threads!r}")
-    if not isinstance(malloc, bool):
-        raise ValueError(f"malloc must be True or False; got {malloc!r}")
+    threads = check_count("threads", threads, owner="tune_kernel", hi=MAX_THREADS, optional=True)
+    malloc = check_flag("malloc", malloc, owner="tune_kernel")
     changed: dict[str, object] = {}
     if threads is not None:
         before = torch.get_num_threads()

@@ -3,6 +3,10 @@
 A trainer is an object a widget (or a loop) drives one step or one chunk at a time; it never
 imports a widget. Every step is checked for non-finite loss or gradients: on one, the last good
 parameters are restored (Adam's moments reset) and ``TrainingDiverged`` is raised with the reason.
+
+Bad input (the contract of ``nfwidgets.flows``): constructors, methods and the ``lr`` setter raise
+``ValueError`` naming the parameter, the value and what is allowed; training data holding NaN or
+inf is refused (the message names the first bad row), never trained on.
 """
 
 from __future__ import annotations
@@ -15,6 +19,16 @@ import torch
 from torch import Tensor
 
 from . import fast
+from .flows._checks import (
+    MAX_POINTS,
+    MAX_SEED,
+    check_batch,
+    check_count,
+    check_finite_rows,
+    check_function,
+    check_real,
+    shown,
+)
 from .flows.compose import Flow
 
 __all__ = [
@@ -43,22 +57,49 @@ class StepInfo:
 def annealing_schedule(step: int, anneal_steps: int = 10_000, start: float = 0.01) -> float:
     """Inverse temperature ``β_t = min(1, start + t / anneal_steps)`` (Rezende & Mohamed 2015,
     sec. 6.1: ``β_t = min(1, 0.01 + t/10⁴)``). ``anneal_steps = 0`` means no annealing."""
-    if anneal_steps <= 0:
+    step = check_count("step", step, owner="annealing_schedule", lo=0)
+    anneal_steps = check_count("anneal_steps", anneal_steps, owner="annealing_schedule", lo=0)
+    start = check_real("start", start, owner="annealing_schedule", lo=0, hi=1)
+    if anneal_steps == 0:
         return 1.0
     return min(1.0, start + step / anneal_steps)
 
 
-def _check_positive_int(name: str, value: object, owner: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{owner}: {name} must be a positive integer; got {value!r}")
-    return value
+def _check_flow(flow: object, owner: str) -> Flow:
+    if not isinstance(flow, Flow):
+        raise ValueError(f"{owner}: flow must be an nfwidgets Flow; got {shown(flow)}")
+    return flow
 
 
-def _check_lr(lr: object, owner: str) -> float:
-    if not isinstance(lr, int | float) or isinstance(lr, bool) or not (
-            math.isfinite(lr) and lr > 0):
-        raise ValueError(f"{owner}: lr must be a finite number > 0; got {lr!r}")
-    return float(lr)
+def _check_points(name: str, x: object, flow: Flow, owner: str) -> Tensor:
+    """``x``: at least one point of the flow's dimension, every row finite (the first row with
+    NaN or inf is named: training on it would only make the loss NaN)."""
+    if isinstance(x, Tensor) and x.ndim == 2 and x.shape[1] != flow.dim:
+        raise ValueError(f"{owner}: {name} must have one column per dimension of the flow "
+                         f"(flow.dim = {flow.dim}); got shape {tuple(x.shape)}")
+    check_batch(x, flow.dim, owner=owner, name=name)
+    if x.shape[0] == 0:
+        raise ValueError(f"{owner}: {name} must hold at least one point; got shape (0, {flow.dim})")
+    check_finite_rows(name, x, owner=owner)
+    return x
+
+
+def _check_energy(energy: object, flow: Flow) -> Callable[[Tensor], Tensor]:
+    """A function ``U(x) -> (N,)`` on the flow's points, tried once on two points (so a
+    mismatch shows here, not at the first step)."""
+    allowed = f"a function U(x) mapping points (N, {flow.dim}) of the flow to energies (N,)"
+    check_function("energy", energy, owner="ReverseKL", what=allowed)
+    ref = next(flow.parameters())
+    try:
+        with torch.no_grad():
+            u = energy(torch.zeros(2, flow.dim, dtype=ref.dtype, device=ref.device))
+        ok = isinstance(u, Tensor) and tuple(u.shape) == (2,)
+    except (ValueError, TypeError, RuntimeError, IndexError):
+        ok = False
+    if not ok:
+        raise ValueError(f"ReverseKL: energy must be {allowed}; got {shown(energy)}, which "
+                         f"does not map torch.zeros(2, {flow.dim}) to a tensor of shape (2,)")
+    return energy
 
 
 class Trainer:
@@ -77,18 +118,15 @@ class Trainer:
     def __init__(self, flow: Flow, *, lr: float = 1e-3, seed: int = 0,
                  grad_clip: float | None = None) -> None:
         owner = type(self).__name__
-        if not isinstance(flow, Flow):
-            raise ValueError(f"{owner}: flow must be an nfwidgets Flow; got "
-                             f"{type(flow).__name__}")
-        if not isinstance(seed, int) or isinstance(seed, bool):
-            raise ValueError(f"{owner}: seed must be an integer; got {seed!r}")
-        if grad_clip is not None and not (grad_clip > 0 and math.isfinite(grad_clip)):
-            raise ValueError(f"{owner}: grad_clip must be None or a finite number > 0; "
-                             f"got {grad_clip!r}")
-        self.flow = flow
+        self.flow = _check_flow(flow, owner)
+        seed = check_count("seed", seed, owner=owner, lo=0, hi=MAX_SEED)
+        lr = check_real("lr", lr, owner=owner, lo=0, lo_open=True)
+        grad_clip = check_real("grad_clip", grad_clip, owner=owner, lo=0, lo_open=True,
+                               optional=True)
         self.params = [p for p in flow.parameters() if p.requires_grad]
         if not self.params:
-            raise ValueError(f"{owner}: the flow has no trainable parameters")
+            raise ValueError(f"{owner}: flow must have trainable parameters; got a flow with "
+                             f"none")
         ref = self.params[0]
         self.dtype, self.device = ref.dtype, ref.device
         self.seed = seed
@@ -97,8 +135,7 @@ class Trainer:
         # many small tensors of a flow); the maths is Adam's either way.
         fused = all(p.is_floating_point() and p.device.type in ("cpu", "cuda")
                     for p in self.params)
-        self.optimizer = torch.optim.Adam(self.params, lr=_check_lr(lr, owner),
-                                          fused=fused or None)
+        self.optimizer = torch.optim.Adam(self.params, lr=lr, fused=fused or None)
         self.grad_clip = grad_clip
         self.history: list[float] = []
         self.step_count = 0
@@ -116,20 +153,23 @@ class Trainer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        value = _check_lr(value, type(self).__name__)
+        value = check_real("lr", value, owner=type(self).__name__, lo=0, lo_open=True)
         for group in self.optimizer.param_groups:
             group["lr"] = value
 
     def add_callback(self, fn: Callable[[Trainer, StepInfo], None]) -> None:
         """Call ``fn(trainer, info)`` after every successful step."""
+        check_function("fn", fn, owner=f"{type(self).__name__}.add_callback")
         self.callbacks.append(fn)
 
     # --- the loop ---------------------------------------------------------------------------
     def loss(self, step: int) -> Tensor:  # pragma: no cover - abstract
+        """The loss of step ``step`` (an integer ≥ 1), with gradient."""
         raise NotImplementedError
 
     def beta(self, step: int) -> float:
         """Inverse temperature at ``step`` (1 unless annealing)."""
+        check_count("step", step, owner=f"{type(self).__name__}.beta", lo=0)
         return 1.0
 
     def _save_good(self) -> None:
@@ -188,7 +228,7 @@ class Trainer:
 
     def run(self, n_steps: int) -> list[float]:
         """Take ``n_steps`` steps (stops early, raising, on divergence); returns their losses."""
-        _check_positive_int("n_steps", n_steps, type(self).__name__)
+        n_steps = check_count("n_steps", n_steps, owner=f"{type(self).__name__}.run")
         return [self.step().loss for _ in range(n_steps)]
 
 
@@ -203,8 +243,10 @@ class MaximumLikelihood(Trainer):
 
     Arguments:
         flow: the flow to fit.
-        data: training points (N, D).
-        batch_size: mini-batch size (sampled without replacement within an epoch).
+        data: training points (N, D), all finite: a row with NaN or inf is refused
+            (``ValueError`` naming the first one), never trained on.
+        batch_size: mini-batch size (sampled without replacement within an epoch), at most
+            ``MAX_POINTS``.
         lr, seed, grad_clip: see ``Trainer``.
     """
 
@@ -212,14 +254,9 @@ class MaximumLikelihood(Trainer):
                  seed: int = 0, grad_clip: float | None = None) -> None:
         super().__init__(flow, lr=lr, seed=seed, grad_clip=grad_clip)
         owner = "MaximumLikelihood"
-        if not isinstance(data, Tensor) or data.ndim != 2 or data.shape[1] != flow.dim:
-            shape = tuple(data.shape) if isinstance(data, Tensor) else type(data).__name__
-            raise ValueError(f"{owner}: data must be a tensor of shape (N, {flow.dim}); "
-                             f"got {shape}")
-        if data.shape[0] < 1 or not bool(torch.isfinite(data).all()):
-            raise ValueError(f"{owner}: data must hold at least one point, all finite")
+        data = _check_points("data", data, flow, owner)
         self.data = data.to(dtype=self.dtype, device=self.device)
-        self.batch_size = min(_check_positive_int("batch_size", batch_size, owner),
+        self.batch_size = min(check_count("batch_size", batch_size, owner=owner, hi=MAX_POINTS),
                               self.data.shape[0])
         self._order = torch.empty(0, dtype=torch.long)
         self._pos = 0
@@ -234,12 +271,17 @@ class MaximumLikelihood(Trainer):
         return self.data[idx]
 
     def loss(self, step: int) -> Tensor:
+        """Mean negative log-likelihood of the next mini-batch (``step`` ≥ 1 is not used)."""
+        check_count("step", step, owner="MaximumLikelihood.loss")
         return -fast.log_prob(self.flow, self._next_batch()).mean()  # = flow.log_prob
 
     @torch.no_grad()
     def nll(self, x: Tensor, batch: int = 8192) -> float:
-        """Mean negative log-likelihood (nats) of ``x`` under the flow."""
+        """Mean negative log-likelihood (nats) of ``x`` (N, D) under the flow, evaluated
+        ``batch`` points at a time. A row with NaN or inf is refused (the mean would be NaN)."""
+        x = _check_points("x", x, self.flow, "MaximumLikelihood.nll")
         x = x.to(dtype=self.dtype, device=self.device)
+        batch = check_count("batch", batch, owner="MaximumLikelihood.nll", hi=MAX_POINTS)
         total = sum(float(-self.flow.log_prob(x[i:i + batch]).sum())
                     for i in range(0, x.shape[0], batch))
         return total / x.shape[0]
@@ -263,7 +305,7 @@ class ReverseKL(Trainer):
     Arguments:
         flow: the flow q.
         energy: callable ``U(x) -> (N,)`` on points (N, D).
-        n_samples: Monte Carlo samples per step.
+        n_samples: Monte Carlo samples per step (at most ``MAX_POINTS``).
         anneal_steps: length of the annealing ramp.
         lr, seed, grad_clip: see ``Trainer``.
     """
@@ -272,19 +314,17 @@ class ReverseKL(Trainer):
                  anneal_steps: int = 10_000, lr: float = 1e-3, seed: int = 0,
                  grad_clip: float | None = None) -> None:
         super().__init__(flow, lr=lr, seed=seed, grad_clip=grad_clip)
-        if not callable(energy):
-            raise ValueError(f"ReverseKL: energy must be callable U(x) -> (N,); got {energy!r}")
-        if not isinstance(anneal_steps, int) or anneal_steps < 0:
-            raise ValueError(f"ReverseKL: anneal_steps must be an integer ≥ 0; got "
-                             f"{anneal_steps!r}")
-        self.energy = energy
-        self.n_samples = _check_positive_int("n_samples", n_samples, "ReverseKL")
-        self.anneal_steps = anneal_steps
+        self.energy = _check_energy(energy, self.flow)
+        self.n_samples = check_count("n_samples", n_samples, owner="ReverseKL", hi=MAX_POINTS)
+        self.anneal_steps = check_count("anneal_steps", anneal_steps, owner="ReverseKL", lo=0)
 
     def beta(self, step: int) -> float:
+        """``annealing_schedule(step, anneal_steps)``."""
         return annealing_schedule(step, self.anneal_steps)
 
     def loss(self, step: int) -> Tensor:
+        """Monte Carlo reverse KL at inverse temperature ``beta(step)`` (``step`` ≥ 1)."""
+        check_count("step", step, owner="ReverseKL.loss")
         # flow.sample_and_log_prob, with runs of planar layers batched (same draws and values)
         x, log_q = fast.sample_and_log_prob(self.flow, self.n_samples, generator=self.generator)
         return (log_q + self.beta(step) * self.energy(x)).mean()
@@ -293,6 +333,7 @@ class ReverseKL(Trainer):
     def free_energy(self, n: int = 10_000) -> float:
         """Monte Carlo estimate of F at β = 1 (an upper bound on -ln Z) from ``n`` fresh samples,
         drawn from a generator seeded apart from training (so evaluation does not perturb it)."""
+        n = check_count("n", n, owner="ReverseKL.free_energy", hi=MAX_POINTS)
         from .diagnostics import variational_bound  # the one estimator of F (imported here:
         # diagnostics imports targets, which a trainer does not need)
 

@@ -109,7 +109,7 @@ def test_non_finite_parameters_rejected(name, bad):
 def test_bad_parameter_shapes_rejected():
     with pytest.raises(ValueError, match=r"same shape.*log_scale \(2,\).*shift \(3,\)"):
         ElementwiseAffine([0.0, 0.0], [0.0, 0.0, 0.0])
-    with pytest.raises(ValueError, match=r"log_scale must be a 1-D tensor; got shape \(\)"):
+    with pytest.raises(ValueError, match=r"log_scale must be a 1-D vector of finite numbers"):
         ElementwiseAffine(0.0, 0.0)
     with pytest.raises(ValueError, match=r"at least one entry"):
         ElementwiseAffine([], [])

@@ -182,12 +182,13 @@ def test_mismatched_dimensions_rejected():
 
 
 def test_bad_construction_rejected():
-    with pytest.raises(ValueError, match=r"at least one layer or a base"):
+    with pytest.raises(ValueError, match=r"at least one layer in layers, or a base"):
         Flow()
-    with pytest.raises(ValueError, match=r"layers\[1\] must be an nfwidgets flow layer; got "
-                                         r"Linear"):
+    with pytest.raises(ValueError, match=r"layers must be a list of flow layers .*; "
+                                         r"layers\[1\] is a Linear module"):
         Flow([Planar([1.0, 0.0], [0.0, 1.0]), nn.Linear(2, 2)])
-    with pytest.raises(ValueError, match=r"base must have a .dim"):
+    with pytest.raises(ValueError,
+                       match=r"base must be None or a distribution module .*; got a Linear module"):
         Flow([Planar([1.0, 0.0], [0.0, 1.0])], base=nn.Linear(2, 2))
 
 
@@ -202,10 +203,10 @@ def test_base_only_flow_is_the_base():
 @pytest.mark.parametrize("n", [0, -1, 2.5, True, "3", None])
 def test_sample_bad_n(n):
     flow = _mixed_flow(0)
-    with pytest.raises(ValueError, match=r"n must be a positive integer; got") as info:
+    with pytest.raises(ValueError, match=r"n must be a positive integer ≤ 10000000; got") as info:
         flow.sample(n)
     assert repr(n) in str(info.value)
-    with pytest.raises(ValueError, match=r"n must be a positive integer"):
+    with pytest.raises(ValueError, match=r"n must be a positive integer ≤ 10000000"):
         flow.sample_and_log_prob(n)
 
 
@@ -357,3 +358,23 @@ def test_non_invertible_layer_inside_a_flow():
     assert torch.allclose(ld, -flow(z)[1], atol=1e-10)
     # Forward and sampling still work: the map is defined, just not injective.
     assert torch.isfinite(flow.sample(10)).all()
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_nan_rows_propagate_row_wise_through_a_flow(bad):
+    """``Flow.forward/inverse/inverse_where/log_prob/trace`` (the policy in the ``flows``
+    docstring): the bad row's points are non-finite, every other row is what it is without it."""
+    flow = Flow([Planar([1.0, 0.5], [0.5, -0.3], 0.1), Radial([0.2, 0.0], 1.0, 0.5),
+                 ElementwiseAffine([0.1, -0.2], [0.3, 0.0]),
+                 AffineCoupling([1, 0], SimpleConditioner(0.3, 0.1, 0.5))]).double()
+    clean = torch.tensor([[0.3, -0.2], [1.0, 0.5], [-0.7, 0.1]], dtype=F64)
+    x = torch.cat([torch.full((1, 2), bad, dtype=F64), clean])
+    with torch.no_grad():
+        for method in ("forward", "inverse", "inverse_where", "log_prob"):
+            got, want = getattr(flow, method)(x), getattr(flow, method)(clean)
+            got, want = (got, want) if isinstance(got, tuple) else ((got,), (want,))
+            assert not torch.isfinite(got[0][0]).all(), method
+            for g, w in zip(got, want, strict=True):
+                assert torch.equal(g[1:], w), method
+        for (z, _), (w, _) in zip(flow.trace(x), flow.trace(clean), strict=True):
+            assert not torch.isfinite(z[0]).all() and torch.equal(z[1:], w)

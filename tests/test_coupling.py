@@ -268,24 +268,24 @@ def test_gradients_reach_conditioner_parameters():
 
 @pytest.mark.parametrize("mask", [[0.5, 1], [2, 0], [-1, 1], [1, 0, 3]])
 def test_bad_mask_entries_rejected(mask):
-    with pytest.raises(ValueError, match=r"mask entries must be 0 or 1; got") as info:
+    with pytest.raises(ValueError, match=r"mask must be 0s and 1s, both .*; got") as info:
         AffineCoupling(mask)
-    assert str([float(v) for v in mask]) in str(info.value)
+    assert str(mask) in str(info.value)
 
 
 @pytest.mark.parametrize("mask", [[1, 1], [0, 0], [1, 1, 1], [1]])
 def test_unmixed_mask_rejected(mask):
-    with pytest.raises(ValueError, match=r"mask must mix 0s and 1s.*got") as info:
+    with pytest.raises(ValueError, match=r"mask must be 0s and 1s, both .*; got") as info:
         AffineCoupling(mask)
-    assert str([float(v) for v in mask]) in str(info.value)
+    assert str(mask) in str(info.value)
 
 
 def test_malformed_mask_rejected():
-    with pytest.raises(ValueError, match=r"mask must be a 1-D tensor; got shape \(2, 2\)"):
+    with pytest.raises(ValueError, match=r"mask must be a 1-D vector .*; got \[\[1, 0\], \[0, "):
         AffineCoupling([[1, 0], [0, 1]])
     with pytest.raises(ValueError, match=r"mask must be finite"):
         AffineCoupling([1.0, math.nan])
-    with pytest.raises(ValueError, match=r"mask must be a number or a sequence"):
+    with pytest.raises(ValueError, match=r"mask must be a 1-D vector .*; got \['a', 'b'\]"):
         AffineCoupling(["a", "b"])
 
 
@@ -307,16 +307,17 @@ def test_bad_bound_rejected(bound):
 @pytest.mark.parametrize("name", SimpleConditioner.PARAMETERS)
 @pytest.mark.parametrize("bad", [math.nan, math.inf, [1.0, 2.0]])
 def test_bad_simple_conditioner_parameters_rejected(name, bad):
-    pattern = "must be finite" if not isinstance(bad, list) else r"must be a scalar; got shape"
+    pattern = "must be finite" if not isinstance(bad, list) else (
+        r"must be a single finite number \(a scalar\); got \[1.0, 2.0\]")
     with pytest.raises(ValueError, match=rf"SimpleConditioner: {name} {pattern}"):
         SimpleConditioner(**{name: bad})
 
 
 @pytest.mark.parametrize(("kwargs", "pattern"), [
-    ({"in_features": 0}, r"in_features must be a positive integer; got 0"),
-    ({"out_features": 2.5}, r"out_features must be a positive integer; got 2.5"),
-    ({"in_features": True}, r"in_features must be a positive integer; got True"),
-    ({"hidden": (8, 0)}, r"hidden widths must be positive; got \(8, 0\)"),
+    ({"in_features": 0}, r"in_features must be a positive integer ≤ 1000000; got 0"),
+    ({"out_features": 2.5}, r"out_features must be a positive integer ≤ 1000000; got 2.5"),
+    ({"in_features": True}, r"in_features must be a positive integer ≤ 1000000; got True"),
+    ({"hidden": (8, 0)}, r"hidden must be a sequence of integers in \[1, 16384\] .*; got \(8, 0\)"),
 ])
 def test_bad_mlp_conditioner_rejected(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):

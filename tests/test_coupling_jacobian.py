@@ -81,5 +81,5 @@ def test_constant_conditioner_gives_an_exact_zero_block() -> None:
 
 def test_bad_input_is_a_value_error() -> None:
     layer = AffineCoupling([1, 0], SimpleConditioner())
-    with pytest.raises(ValueError, match=r"AffineCoupling.jacobian: expected a batch of shape"):
+    with pytest.raises(ValueError, match=r"AffineCoupling.jacobian: z must be a batch of shape"):
         layer.jacobian(torch.zeros(3))

@@ -329,3 +329,16 @@ def test_confined_energy_samples_leave_the_box_as_often_as_the_tail_mass() -> No
 def test_energy_sample_bad_arguments(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         energy("U1").sample(**kwargs)
+
+
+@pytest.mark.parametrize("name", ENERGY_NAMES)
+def test_nan_rows_propagate_row_wise(name):
+    """``Energy.__call__``/``log_density`` propagate a NaN/inf row (documented), other rows
+    exact."""
+    u = energy(name)
+    clean = torch.tensor([[0.3, -0.2], [1.0, 0.5], [-0.7, 0.1]], dtype=torch.float64)
+    for bad in (math.nan, math.inf):
+        z = torch.cat([torch.full((1, 2), bad, dtype=torch.float64), clean])
+        got = u.log_density(z)
+        assert not math.isfinite(float(got[0]))
+        assert torch.equal(got[1:], u.log_density(clean))

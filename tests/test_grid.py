@@ -139,7 +139,8 @@ def test_bad_resolution_raises(n: object) -> None:
 
 
 def test_wrong_flow_raises() -> None:
-    with pytest.raises(ValueError, match="2-D flow"):
+    with pytest.raises(ValueError,
+                       match=r"flow must be a 2-D nfwidgets Flow .*; got a Flow of dimension 3"):
         density_grid(Flow([Planar([1.0, 0, 0], [0, 1.0, 0], 0.0)]), BOX, 10)
     with pytest.raises(ValueError, match="nfwidgets Flow"):
         log_det_grid(Planar([1.0, 0], [0, 1.0], 0.0), BOX, 10)
@@ -211,3 +212,13 @@ def test_deformed_grid_with_a_cache_follows_edits_and_view_changes() -> None:
         np.testing.assert_array_equal(got.x, want.x)
         np.testing.assert_array_equal(got.y, want.y)
         assert got.x.shape == (2 * n_lines, n_points)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_non_finite_bounds_are_refused_naming_the_axis(bad):
+    """The grid helpers refuse non-finite bounds (documented), naming the axis and the value."""
+    flow = Flow([Planar([1.0, 0.0], [0.5, 0.5])])
+    with pytest.raises(ValueError, match=r"bounds must be .*; got \(\(-1.0, 1.0\), \(0.0, "):
+        density_grid(flow, ((-1.0, 1.0), (0.0, bad)), 8)
+    with pytest.raises(ValueError, match=r"the x axis is \(1, -1\)"):
+        grid_points(((1.0, -1.0), (0.0, 1.0)), 8)

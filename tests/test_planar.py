@@ -493,17 +493,17 @@ def test_non_finite_parameters_rejected(name, bad):
 def test_mismatched_parameter_shapes_rejected():
     with pytest.raises(ValueError, match=r"same shape.*w \(2,\).*u \(3,\)"):
         Planar([1.0, 0.0], [0.0, 1.0, 2.0])
-    with pytest.raises(ValueError, match=r"w must be a 1-D tensor; got shape \(2, 2\)"):
+    with pytest.raises(ValueError, match=r"w must be a 1-D vector.*got \[\[1.0, 0.0\], \[0.0, "):
         Planar([[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [1.0, 0.0]])
-    with pytest.raises(ValueError, match=r"at least one entry"):
+    with pytest.raises(ValueError, match=r"w must be a 1-D vector .*at least one entry; got \[\]"):
         Planar([], [])
-    with pytest.raises(ValueError, match=r"w must be a number or a sequence"):
+    with pytest.raises(ValueError, match=r"w must be a 1-D vector .*got 'ab'"):
         Planar("ab", [0.0, 1.0])
 
 
 def test_non_scalar_b_rejected_with_value_error():
     """Regression (fixed in 6cbc5ae): b was reshaped to () before any check (RuntimeError)."""
-    with pytest.raises(ValueError, match=r"b must be a scalar"):
+    with pytest.raises(ValueError, match=r"b must be a single finite number .*; got \[0.5, 0.5\]"):
         Planar([1.0, 0.0], [0.0, 1.0], b=[0.5, 0.5])
 
 
@@ -550,10 +550,31 @@ def test_fold_functions_of_c_and_b_match_the_methods():
 
     for u in ([0.3, 0.2], [-2.0, 0.0], [-1.0, 0.0]):
         layer = Planar([1.0, 0.0], u, 0.4, constrain=False)
-        c, b = float(layer.wtu_hat), float(layer.b)
+        c, b = float(layer.wtu_hat), float(layer.b.detach())
         assert layer.singular_projections() == singular_projections(c, b)
         assert layer.fold_interval() == fold_interval(c, b)
     assert singular_projections(-0.5, 0.0) is None and fold_interval(-1.0, 0.0) is None
     lo, hi = singular_projections(-2.0, 0.3)
     s = math.acosh(math.sqrt(2.0))
     assert (lo, hi) == pytest.approx((-0.3 - s, -0.3 + s))
+
+
+@pytest.mark.parametrize("constrain", [True, False])
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_nan_rows_propagate_row_wise(constrain, bad):
+    """The documented policy: a NaN/inf row gives a non-finite row of the points and leaves the
+    other rows exactly as without it — also through the inverse's root finding, which freezes
+    the non-finite row (it never converges) instead of iterating on it, and for a folding
+    layer (wᵀu < -1, three preimages on a band)."""
+    layer = Planar([1.0, 0.5], [-3.0, 0.4] if not constrain else [0.5, -0.3], 0.1,
+                   constrain=constrain).double()
+    clean = torch.tensor([[0.3, -0.2], [1.0, 0.5], [-2.0, 0.1], [0.05, 0.0]], dtype=F64)
+    x = torch.cat([torch.full((1, 2), bad, dtype=F64), clean])
+    with torch.no_grad():
+        for method in ("forward", "inverse_where"):
+            got, want = getattr(layer, method)(x), getattr(layer, method)(clean)
+            assert not torch.isfinite(got[0][0]).all(), method
+            for g, w in zip(got, want, strict=True):
+                assert torch.equal(g[1:], w), method
+        if math.isnan(bad) and not constrain:  # a NaN projection is not marked "unique"
+            assert not bool(layer.inverse_where(x)[2][0])

@@ -183,7 +183,7 @@ def test_alpha_setter():
     layer.alpha = 2.5
     assert float(layer.alpha.detach()) == pytest.approx(2.5, rel=1e-14)
     for bad in (0.0, -1.0, math.nan, math.inf, "2"):
-        with pytest.raises(ValueError, match=r"alpha must be a finite number > 0"):
+        with pytest.raises(ValueError, match=r"alpha must be a finite number in \(0, "):
             layer.alpha = bad
     assert float(layer.alpha.detach()) == pytest.approx(2.5, rel=1e-14)
 
@@ -306,9 +306,10 @@ def test_non_positive_alpha_rejected(alpha):
 
 
 def test_bad_parameter_shapes_rejected():
-    with pytest.raises(ValueError, match=r"alpha must be a scalar; got shape \(2,\)"):
+    with pytest.raises(ValueError,
+                       match=r"alpha must be a single finite number .*; got \[1.0, 2.0\]"):
         Radial([0.0, 0.0], [1.0, 2.0], 0.0)
-    with pytest.raises(ValueError, match=r"z0 must be a 1-D tensor; got shape \(\)"):
+    with pytest.raises(ValueError, match=r"z0 must be a 1-D vector of finite numbers"):
         Radial(0.0, 1.0, 0.0)
     with pytest.raises(ValueError, match=r"at least one entry"):
         Radial([], 1.0, 0.0)
@@ -316,7 +317,7 @@ def test_bad_parameter_shapes_rejected():
 
 def test_non_scalar_beta_rejected_with_value_error():
     """Regression: beta was reshaped to () before any check (RuntimeError)."""
-    with pytest.raises(ValueError, match=r"beta must be a scalar"):
+    with pytest.raises(ValueError, match=r"beta must be a single finite number \(a scalar\)"):
         Radial([0.0, 0.0], 1.0, [0.5, 0.5])
 
 
@@ -340,3 +341,23 @@ def test_inverse_near_a_vanishing_alpha_plus_beta_hat_keeps_its_guards() -> None
         z64, _, _ = layer.double()._inverse_where(x.double())
     assert float(z64[0, 0]) == pytest.approx(1e-8, rel=1e-3)
     assert float(z[0, 0]) == pytest.approx(float(z64[0, 0]), rel=1e-5)
+
+
+@pytest.mark.parametrize("constrain", [True, False])
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_nan_rows_propagate_row_wise(constrain, bad):
+    """The documented policy: a NaN/inf row gives a non-finite row of the points and leaves the
+    other rows exactly as without it, through the closed-form inverse too (the root of the
+    radius equation is NaN there, not 0) and for a folding layer (β < -α)."""
+    layer = _radial([0.2, 0.0], 1.0, 0.5 if constrain else -1.6, constrain=constrain)
+    clean = torch.tensor([[0.3, -0.2], [1.0, 0.5], [0.2, 0.0], [3.0, 0.1]], dtype=F64)
+    x = torch.cat([torch.full((1, 2), bad, dtype=F64), clean])
+    with torch.no_grad():
+        for method in ("forward", "inverse_where"):
+            got, want = getattr(layer, method)(x), getattr(layer, method)(clean)
+            assert not torch.isfinite(got[0][0]).all(), method
+            for g, w in zip(got, want, strict=True):
+                if w is not None:
+                    assert torch.equal(g[1:], w), method
+        r = layer.radius_of_preimage(torch.tensor([bad, 0.0, 1.0], dtype=F64))
+        assert not math.isfinite(float(r[0])) and torch.isfinite(r[1:]).all()

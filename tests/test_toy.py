@@ -154,7 +154,7 @@ def test_toy_data_ffjord_name_hint_and_case() -> None:
 
 @pytest.mark.parametrize("bad", [0, -3, 2.0, "10", True, None])
 def test_toy_data_bad_n(bad: object) -> None:
-    with pytest.raises(ValueError, match=r">= 1") as info:
+    with pytest.raises(ValueError, match=r"n must be a positive integer ≤ 10000000") as info:
         toy_data("rings", bad)  # type: ignore[arg-type]
     assert repr(bad) in str(info.value)
 

@@ -161,7 +161,7 @@ def test_divergence_from_a_huge_learning_rate_is_caught() -> None:
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"lr": 0}, "lr must be a finite number > 0"),
     ({"lr": float("nan")}, "lr must be"),
-    ({"batch_size": 0}, "batch_size must be a positive integer"),
+    ({"batch_size": 0}, r"batch_size must be a positive integer ≤ 10000000"),
     ({"seed": 1.5}, "seed must be an integer"),
     ({"grad_clip": -1.0}, "grad_clip"),
 ])
@@ -172,13 +172,14 @@ def test_bad_settings_raise(kwargs: dict, match: str) -> None:
 
 
 def test_bad_data_and_energy_raise() -> None:
-    with pytest.raises(ValueError, match=r"shape \(N, 2\); got \(10, 3\)"):
+    with pytest.raises(ValueError,
+                       match=r"per dimension of the flow \(flow.dim = 2\); got shape \(10, 3\)"):
         MaximumLikelihood(_coupling_flow(), torch.zeros(10, 3))
     with pytest.raises(ValueError, match="finite"):
         MaximumLikelihood(_coupling_flow(), torch.full((10, 2), float("nan")))
-    with pytest.raises(ValueError, match="energy must be callable"):
+    with pytest.raises(ValueError, match=r"energy must be a function U\(x\) mapping points"):
         ReverseKL(_planar_flow(), "U1")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="n_steps must be a positive integer"):
+    with pytest.raises(ValueError, match=r"n_steps must be a positive integer; got 0"):
         ReverseKL(_planar_flow(), energy("U1")).run(0)
     with pytest.raises(ValueError, match="Flow"):
         ReverseKL(torch.nn.Linear(2, 2), energy("U1"))  # type: ignore[arg-type]
@@ -226,3 +227,16 @@ def test_reverse_kl_loss_is_the_reference_free_energy_of_its_draws():
     loss_ref.backward()
     for p, q in zip(flows[0].parameters(), flows[1].parameters(), strict=True):
         assert torch.allclose(p.grad, q.grad, rtol=1e-5, atol=1e-6)
+
+
+def test_non_finite_data_is_refused_naming_the_row() -> None:
+    """MaximumLikelihood's data and ``nll``'s points: a NaN/inf row is refused (documented),
+    the message names the first bad row."""
+    data = toy_data("two_moons", 20, seed=0)
+    data[7, 1] = float("inf")
+    data[12, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"data must be finite; row 7 of .* is \[.*, inf\]"):
+        MaximumLikelihood(_coupling_flow(), data)
+    trainer = MaximumLikelihood(_coupling_flow(), toy_data("two_moons", 20, seed=0))
+    with pytest.raises(ValueError, match=r"x must be finite; row 7 "):
+        trainer.nll(data)

@@ -9,6 +9,7 @@ from weakref import WeakKeyDictionary
 import torch
 from torch import Tensor
 
+from ..flows._checks import MAX_POINTS, check_count
 from ..flows.base import Layer
 from ..flows.compose import Flow
 from ..flows.planar import Planar
@@ -48,8 +49,7 @@ def forward(flow: Flow, z: Tensor) -> tuple[Tensor, Tensor]:
 def sample_and_log_prob(flow: Flow, n: int, generator: torch.Generator | None = None
                         ) -> tuple[Tensor, Tensor]:
     """``flow.sample_and_log_prob(n, generator)`` through ``forward``: the same draws."""
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"sample_and_log_prob: n must be a positive integer; got {n!r}")
+    n = check_count("n", n, owner="sample_and_log_prob", hi=MAX_POINTS)
     z = flow.base.sample(n, generator=generator)
     x, log_det = forward(flow, z)
     return x, flow.base.log_prob(z) - log_det

@@ -33,8 +33,6 @@ class ElementwiseAffine(Layer):
         s = as_parameter_tensor("log_scale", log_scale, owner="ElementwiseAffine", ndim=1)
         t = as_parameter_tensor("shift", shift, owner="ElementwiseAffine", ndim=1, dtype=s.dtype)
         check_same_shape("ElementwiseAffine", log_scale=s, shift=t)
-        if s.shape[0] < 1:
-            raise ValueError("ElementwiseAffine: log_scale must have at least one entry")
         self.dim = int(s.shape[0])
         self.log_scale = nn.Parameter(s)
         self.shift = nn.Parameter(t)

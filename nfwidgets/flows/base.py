@@ -14,7 +14,15 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ._checks import check_batch
+from ._checks import (
+    MAX_DIM,
+    MAX_POINTS,
+    as_parameter_tensor,
+    check_batch,
+    check_count,
+    check_generator,
+    check_same_shape,
+)
 
 __all__ = ["DiagonalNormal", "Layer", "NotInvertibleError", "StandardNormal",
            "standard_normal_log_prob"]
@@ -37,12 +45,17 @@ class Layer(nn.Module):
         return next(self.parameters())
 
     def forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
-        """Map base points ``z`` (N, dim) to data points; returns ``(x, log|det ∂x/∂z|)``."""
-        check_batch(z, self.dim, owner=f"{type(self).__name__}.forward", like=self._reference())
+        """Map base points ``z`` (N, dim) to data points; returns ``(x, log|det ∂x/∂z|)``.
+
+        A row of ``z`` holding NaN or ±inf gives a non-finite row of ``x`` and ``log_det``;
+        the other rows are exact (NaN propagates row-wise, it is not refused)."""
+        check_batch(z, self.dim, owner=f"{type(self).__name__}.forward", name="z",
+                    like=self._reference())
         return self._forward(z)
 
     def inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Map data points ``x`` back; returns ``(z, log|det ∂z/∂x|)``.
+        """Map data points ``x`` back; returns ``(z, log|det ∂z/∂x|)``. A NaN/inf row of ``x``
+        gives a non-finite row of the result, the other rows are exact (as in ``forward``).
 
         Raises:
             NotInvertibleError: if the current parameters make the map non-invertible.
@@ -59,6 +72,8 @@ class Layer(nn.Module):
 
         Returns ``(z, log_det, unique)`` where ``unique`` (bool, shape (N,)) is False at points
         with more than one preimage; there ``z`` is one preimage and the density is not exact.
+        A NaN/inf row of ``x`` gives a non-finite row of ``z`` and ``log_det`` (as in
+        ``forward``).
         """
         check_batch(x, self.dim, owner=f"{type(self).__name__}.inverse_where",
                     like=self._reference())
@@ -90,18 +105,19 @@ class StandardNormal(nn.Module):
 
     def __init__(self, dim: int = 2) -> None:
         super().__init__()
-        if not isinstance(dim, int) or isinstance(dim, bool) or dim < 1:
-            raise ValueError(f"StandardNormal: dim must be a positive integer; got {dim!r}")
-        self.dim = dim
+        self.dim = check_count("dim", dim, owner="StandardNormal", hi=MAX_DIM)
         self.register_buffer("_anchor", torch.zeros(()))
 
     def log_prob(self, z: Tensor) -> Tensor:
-        """Log density at ``z`` (N, dim) -> (N,)."""
-        check_batch(z, self.dim, owner="StandardNormal.log_prob")
+        """Log density at ``z`` (N, dim) -> (N,); NaN at a NaN/inf row of ``z``."""
+        check_batch(z, self.dim, owner="StandardNormal.log_prob", name="z")
         return standard_normal_log_prob(z)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """Draw ``n`` points, shape (n, dim), in this module's dtype and device."""
+        """Draw ``n`` points (1 ≤ n ≤ ``MAX_POINTS``), shape (n, dim), in this module's dtype
+        and device."""
+        n = check_count("n", n, owner="StandardNormal.sample", hi=MAX_POINTS)
+        check_generator("generator", generator, owner="StandardNormal.sample")
         a = self._anchor
         return torch.randn(n, self.dim, generator=generator, dtype=a.dtype, device=a.device)
 
@@ -117,8 +133,6 @@ class DiagonalNormal(nn.Module):
 
     def __init__(self, loc: Tensor | list[float], log_scale: Tensor | list[float]) -> None:
         super().__init__()
-        from ._checks import as_parameter_tensor, check_same_shape
-
         loc_t = as_parameter_tensor("loc", loc, owner="DiagonalNormal", ndim=1)
         ls_t = as_parameter_tensor("log_scale", log_scale, owner="DiagonalNormal", ndim=1,
                                    dtype=loc_t.dtype)
@@ -128,13 +142,15 @@ class DiagonalNormal(nn.Module):
         self.log_scale = nn.Parameter(ls_t)
 
     def log_prob(self, z: Tensor) -> Tensor:
-        """Log density at ``z`` (N, dim) -> (N,)."""
-        check_batch(z, self.dim, owner="DiagonalNormal.log_prob", like=self.loc)
+        """Log density at ``z`` (N, dim) -> (N,); non-finite at a NaN/inf row of ``z``."""
+        check_batch(z, self.dim, owner="DiagonalNormal.log_prob", name="z", like=self.loc)
         e = (z - self.loc) * torch.exp(-self.log_scale)
         return (-0.5 * (e * e) - self.log_scale).sum(-1) - 0.5 * self.dim * math.log(2 * math.pi)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """Draw ``n`` points, shape (n, dim)."""
+        """Draw ``n`` points (1 ≤ n ≤ ``MAX_POINTS``), shape (n, dim)."""
+        n = check_count("n", n, owner="DiagonalNormal.sample", hi=MAX_POINTS)
+        check_generator("generator", generator, owner="DiagonalNormal.sample")
         eps = torch.randn(n, self.dim, generator=generator, dtype=self.loc.dtype,
                           device=self.loc.device)
         return self.loc + torch.exp(self.log_scale) * eps

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
 
-from ._checks import as_parameter_tensor
+from ._checks import MAX_DIM, MAX_WIDTH, as_parameter_tensor, check_batch, check_count, shown
 
 __all__ = ["AdditiveConditioner", "MLPConditioner", "SimpleConditioner"]
+
+
+def _check_widths(hidden: object, owner: str) -> list[int]:
+    """A sequence of hidden-layer widths, each an integer in [1, MAX_WIDTH]."""
+    if isinstance(hidden, str) or not isinstance(hidden, Sequence) or not all(
+            isinstance(h, numbers.Integral) and not isinstance(h, bool) and 1 <= h <= MAX_WIDTH
+            for h in hidden):
+        raise ValueError(f"{owner}: hidden must be a sequence of integers in [1, {MAX_WIDTH}] "
+                         f"such as (64, 64); got {shown(hidden)}")
+    return [int(h) for h in hidden]
 
 
 class MLPConditioner(nn.Module):
@@ -30,12 +41,13 @@ class MLPConditioner(nn.Module):
                  hidden: Sequence[int] = (64, 64),
                  activation: type[nn.Module] = nn.ReLU) -> None:
         super().__init__()
-        for name, v in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"MLPConditioner: {name} must be a positive integer; got {v!r}")
-        widths = [int(h) for h in hidden]
-        if any(h < 1 for h in widths):
-            raise ValueError(f"MLPConditioner: hidden widths must be positive; got {hidden!r}")
+        owner = "MLPConditioner"
+        in_features = check_count("in_features", in_features, owner=owner, hi=MAX_DIM)
+        out_features = check_count("out_features", out_features, owner=owner, hi=MAX_DIM)
+        widths = _check_widths(hidden, owner)
+        if not (isinstance(activation, type) and issubclass(activation, nn.Module)):
+            raise ValueError(f"{owner}: activation must be a torch.nn activation class such as "
+                             f"nn.ReLU; got {shown(activation)}")
         layers: list[nn.Module] = []
         last = in_features
         for h in widths:
@@ -49,7 +61,9 @@ class MLPConditioner(nn.Module):
         self.out_features = out_features
 
     def forward(self, z_cond: Tensor) -> tuple[Tensor, Tensor]:
-        """``z_cond`` (N, d_c) -> ``(s, t)``, each (N, d_t)."""
+        """``z_cond`` (N, d_c) -> ``(s, t)``, each (N, d_t); a NaN row gives NaN rows."""
+        check_batch(z_cond, self.in_features, owner="MLPConditioner.forward", name="z_cond",
+                    like=self.net[-1].weight)
         s, t = self.net(z_cond).chunk(2, dim=-1)
         return s, t
 
@@ -78,7 +92,10 @@ class SimpleConditioner(nn.Module):
             setattr(self, name, nn.Parameter(t))
 
     def forward(self, z_cond: Tensor) -> tuple[Tensor, Tensor]:
-        """``z_cond`` (N, d_c) -> ``(s, t)``, each (N, 1), shared by all transformed coordinates."""
+        """``z_cond`` (N, d_c) -> ``(s, t)``, each (N, 1), shared by all transformed coordinates
+        (a NaN row gives NaN rows)."""
+        check_batch(z_cond, None, owner="SimpleConditioner.forward", name="z_cond",
+                    like=self.s_slope)
         # (one conditioning column is its own sum: torch reduces over a width-1 axis slowly)
         c = z_cond if z_cond.shape[-1] == 1 else z_cond.sum(-1, keepdim=True)
         s = self.s_slope * c + self.s_shift
@@ -100,9 +117,10 @@ class AdditiveConditioner(nn.Module):
 
     def __init__(self, in_features: int = 1, out_features: int = 1, hidden: int = 32) -> None:
         super().__init__()
-        if not isinstance(hidden, int) or isinstance(hidden, bool) or hidden < 1:
-            raise ValueError(f"AdditiveConditioner: hidden must be a positive integer; "
-                             f"got {hidden!r}")
+        owner = "AdditiveConditioner"
+        self.in_features = check_count("in_features", in_features, owner=owner, hi=MAX_DIM)
+        out_features = check_count("out_features", out_features, owner=owner, hi=MAX_DIM)
+        hidden = check_count("hidden", hidden, owner=owner, hi=MAX_WIDTH)
         self.net = nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU(),
                                  nn.Linear(hidden, hidden), nn.ReLU(),
                                  nn.Linear(hidden, out_features))
@@ -110,5 +128,8 @@ class AdditiveConditioner(nn.Module):
         nn.init.zeros_(self.net[-1].bias)
 
     def forward(self, z_cond: Tensor) -> tuple[Tensor, Tensor]:
+        """``z_cond`` (N, d_c) -> ``(0, t)``, each (N, d_t); a NaN row gives NaN rows."""
+        check_batch(z_cond, self.in_features, owner="AdditiveConditioner.forward",
+                    name="z_cond", like=self.net[-1].weight)
         t = self.net(z_cond)
-        return torch.zeros_like(t), t
+        return 0.0 * t, t  # log-scale 0 (0·t, not zeros: a NaN row stays NaN)

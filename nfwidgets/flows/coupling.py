@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import as_parameter_tensor, check_batch
+from ._checks import MAX_DIM, as_parameter_tensor, check_batch, check_choice, check_real, shown
 from .base import Layer
 from .conditioners import MLPConditioner
 
@@ -29,6 +28,25 @@ def _log_scale(s: Tensor, rule: str, bound: float) -> Tensor:
         return s / (1 + torch.abs(s) / bound)
     # "sigmoid": scale = σ(s + 2)   (Glow); log σ(v) = -softplus(-v)
     return -F.softplus(-(s + 2.0))
+
+
+def _check_conditioner(conditioner: object, mask: Tensor, n_trans: int) -> None:
+    """A module that maps one row of conditioning coordinates to ``(s, t)`` of width d_t or 1
+    (tried once on a row of zeros, so a mismatch shows here rather than at the first call)."""
+    allowed = (f"a torch.nn.Module mapping (N, {int(mask.sum())}) to (s, t), each (N, "
+               f"{n_trans}) or (N, 1), such as MLPConditioner({int(mask.sum())}, {n_trans})")
+    if not isinstance(conditioner, nn.Module):
+        raise ValueError(f"AffineCoupling: conditioner must be {allowed}; got {shown(conditioner)}")
+    ref = next((p for p in conditioner.parameters() if p.is_floating_point()), mask)
+    try:  # (in the conditioner's own dtype: only the shapes are checked here)
+        with torch.no_grad():
+            s, t = conditioner(ref.new_zeros(1, int(mask.sum())))
+        ok = all(isinstance(v, Tensor) and v.shape in ((1, n_trans), (1, 1)) for v in (s, t))
+    except (RuntimeError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"AffineCoupling: conditioner must be {allowed}; got "
+                         f"{type(conditioner).__name__}, which does not fit this mask")
 
 
 class AffineCoupling(Layer):
@@ -60,15 +78,14 @@ class AffineCoupling(Layer):
                  scale: str = "tanh", bound: float = 3.0) -> None:
         super().__init__()
         m = as_parameter_tensor("mask", mask, owner="AffineCoupling", ndim=1)
-        if not bool(((m == 0) | (m == 1)).all()):
-            raise ValueError(f"AffineCoupling: mask entries must be 0 or 1; got {m.tolist()}")
-        if bool((m == 1).all()) or bool((m == 0).all()):
-            raise ValueError(f"AffineCoupling: mask must mix 0s and 1s (some coordinates "
-                             f"condition, the others are transformed); got {m.tolist()}")
-        if scale not in SCALE_RULES:
-            raise ValueError(f"AffineCoupling: scale must be one of {SCALE_RULES}; got {scale!r}")
-        if not (isinstance(bound, int | float) and math.isfinite(bound) and bound > 0):
-            raise ValueError(f"AffineCoupling: bound must be a finite number > 0; got {bound!r}")
+        if not bool(((m == 0) | (m == 1)).all()) or bool((m == m[0]).all()):
+            raise ValueError(f"AffineCoupling: mask must be 0s and 1s, both (1 = conditions, "
+                             f"0 = transformed); got {shown(mask)}")
+        if m.shape[0] > MAX_DIM:
+            raise ValueError(f"AffineCoupling: mask may have at most {MAX_DIM} entries; got "
+                             f"{shown(mask)}")
+        self.scale = check_choice("scale", scale, SCALE_RULES, owner="AffineCoupling")
+        self.bound = check_real("bound", bound, owner="AffineCoupling", lo=0, lo_open=True)
         self.dim = int(m.shape[0])
         cond = torch.nonzero(m == 1).flatten()
         trans = torch.nonzero(m == 0).flatten()
@@ -80,9 +97,8 @@ class AffineCoupling(Layer):
                              persistent=False)
         if conditioner is None:
             conditioner = MLPConditioner(int(cond.numel()), int(trans.numel()))
+        _check_conditioner(conditioner, m, int(trans.numel()))
         self.conditioner = conditioner
-        self.scale = scale
-        self.bound = float(bound)
 
     def _reference(self) -> Tensor:
         return self.mask
@@ -131,7 +147,8 @@ class AffineCoupling(Layer):
         on each row of the batch separately (true of ``MLPConditioner`` and
         ``SimpleConditioner``).
         """
-        check_batch(z, self.dim, owner="AffineCoupling.jacobian", like=self._reference())
+        check_batch(z, self.dim, owner="AffineCoupling.jacobian", name="z",
+                    like=self._reference())
         n = z.shape[0]
         with torch.enable_grad():
             z_c, z_t = self._split(z.detach())

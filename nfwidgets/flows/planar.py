@@ -9,7 +9,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import as_parameter_tensor, check_same_shape
+from ._checks import (
+    as_parameter_tensor,
+    check_broadcastable,
+    check_flag,
+    check_same_shape,
+    check_tensor,
+)
 from .base import Layer
 
 __all__ = ["Planar", "fold_interval", "one_plus_wtu_hat", "singular_projections",
@@ -74,7 +80,7 @@ def solve_projection(y: Tensor, c: Tensor, b: Tensor, max_iter: int = 100) -> Te
     lo, hi = y - abs_c, y + abs_c
     tol = 4 * torch.finfo(y.dtype).eps * (torch.abs(y) + abs_c + 1.0)
     alpha, last = y.clone(), hi - lo
-    done = torch.zeros_like(y, dtype=torch.bool)
+    done = ~torch.isfinite(y)  # a NaN/inf y stays as it is: its row of z is non-finite
     for _ in range(max_iter):
         h = torch.tanh(alpha + b)
         g = alpha + c * h - y
@@ -129,17 +135,13 @@ class Planar(Layer):
         super().__init__()
         w_t = as_parameter_tensor("w", w, owner="Planar", ndim=1)
         u_t = as_parameter_tensor("u", u, owner="Planar", ndim=1, dtype=w_t.dtype)
-        b_t = as_parameter_tensor("b", b, owner="Planar", dtype=w_t.dtype)
-        if b_t.numel() != 1:
-            raise ValueError(f"Planar: b must be a scalar; got shape {tuple(b_t.shape)}")
+        b_t = as_parameter_tensor("b", b, owner="Planar", ndim=0, dtype=w_t.dtype)
         check_same_shape("Planar", w=w_t, u=u_t)
-        if w_t.shape[0] < 1:
-            raise ValueError("Planar: w must have at least one entry; got shape (0,)")
         self.dim = int(w_t.shape[0])
         self.w = nn.Parameter(w_t)
         self.u = nn.Parameter(u_t)
-        self.b = nn.Parameter(b_t.reshape(()))
-        self.constrain = bool(constrain)
+        self.b = nn.Parameter(b_t)
+        self.constrain = check_flag("constrain", constrain, owner="Planar")
 
     def _reference(self) -> Tensor:
         return self.w
@@ -189,7 +191,10 @@ class Planar(Layer):
     @staticmethod
     def log_abs_det(h: Tensor, c: Tensor, one_plus_c: Tensor) -> Tensor:
         """``log|1 + (1 - h²) c|``, summed as ``(1 + c) - h² c`` so that the small ``1 + c``
-        near the boundary c → -1 is not lost to rounding."""
+        near the boundary c → -1 is not lost to rounding. Elementwise: NaN in, NaN out."""
+        for name, t in (("h", h), ("c", c), ("one_plus_c", one_plus_c)):
+            check_tensor(name, t, owner="Planar.log_abs_det")
+        check_broadcastable("Planar.log_abs_det", h=h, c=c, one_plus_c=one_plus_c)
         return torch.log(torch.abs(one_plus_c - h * h * c))
 
     def _forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
@@ -209,7 +214,8 @@ class Planar(Layer):
         return z, -self.log_abs_det(h, c, one_plus_c), self.unique(y)
 
     def unique(self, y: Tensor) -> Tensor | None:
-        """Where ``y = wᵀx`` has one preimage (``None``: everywhere)."""
+        """Where ``y = wᵀx`` has one preimage (``None``: everywhere); False where y is NaN."""
+        check_tensor("y", y, owner="Planar.unique")
         fold = None if self.constrain else self.fold_interval()
         return None if fold is None else (y <= fold[0]) | (y >= fold[1])
 

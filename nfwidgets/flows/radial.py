@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import as_parameter_tensor
+from ._checks import as_parameter_tensor, check_flag, check_real, check_tensor, shown
 from .base import Layer
 
 __all__ = ["Radial", "beta_hat"]
@@ -53,22 +53,15 @@ class Radial(Layer):
                  beta: float | Tensor = 0.0, constrain: bool = True) -> None:
         super().__init__()
         z0_t = as_parameter_tensor("z0", z0, owner="Radial", ndim=1)
-        alpha_t = as_parameter_tensor("alpha", alpha, owner="Radial", dtype=z0_t.dtype)
-        beta_t = as_parameter_tensor("beta", beta, owner="Radial", dtype=z0_t.dtype)
-        if beta_t.numel() != 1:
-            raise ValueError(f"Radial: beta must be a scalar; got shape {tuple(beta_t.shape)}")
-        beta_t = beta_t.reshape(())
-        if alpha_t.numel() != 1:
-            raise ValueError(f"Radial: alpha must be a scalar; got shape {tuple(alpha_t.shape)}")
+        alpha_t = as_parameter_tensor("alpha", alpha, owner="Radial", ndim=0, dtype=z0_t.dtype)
+        beta_t = as_parameter_tensor("beta", beta, owner="Radial", ndim=0, dtype=z0_t.dtype)
         if not float(alpha_t) > 0:
-            raise ValueError(f"Radial: alpha must be > 0; got {float(alpha_t)!r}")
-        if z0_t.shape[0] < 1:
-            raise ValueError("Radial: z0 must have at least one entry; got shape (0,)")
+            raise ValueError(f"Radial: alpha must be > 0; got {shown(alpha)}")
         self.dim = int(z0_t.shape[0])
         self.z0 = nn.Parameter(z0_t)
-        self.log_alpha = nn.Parameter(torch.log(alpha_t.reshape(())))
+        self.log_alpha = nn.Parameter(torch.log(alpha_t))
         self.beta = nn.Parameter(beta_t)
-        self.constrain = bool(constrain)
+        self.constrain = check_flag("constrain", constrain, owner="Radial")
 
     def _reference(self) -> Tensor:
         return self.z0
@@ -80,11 +73,10 @@ class Radial(Layer):
 
     @alpha.setter
     def alpha(self, value: float) -> None:
-        if not (isinstance(value, int | float | Tensor) and math.isfinite(float(value))
-                and float(value) > 0):
-            raise ValueError(f"Radial: alpha must be a finite number > 0; got {value!r}")
+        big = torch.finfo(self.log_alpha.dtype).max  # α = exp(log α) must not overflow
+        value = check_real("alpha", value, owner="Radial", lo=0, lo_open=True, hi=big)
         with torch.no_grad():
-            self.log_alpha.fill_(math.log(float(value)))
+            self.log_alpha.fill_(math.log(value))
 
     @property
     def beta_hat(self) -> Tensor:
@@ -161,13 +153,16 @@ class Radial(Layer):
     def det_factors(self, r: Tensor) -> tuple[Tensor, Tensor]:
         """``(1 + β̂h, 1 + β̂h + β̂h'r)`` at distance ``r`` (``h = 1/(α + r)``, ``h' = -h²``), as
         ``(α + β̂ + r) h`` and ``((α + r)² + αβ̂) h²``: the sum ``α + β̂`` is ``softplus(β)`` and
-        ``(α + r)² + αβ̂ = r(r + 2α) + α(α + β̂)``, so neither cancels when β̂ → -α."""
+        ``(α + r)² + αβ̂ = r(r + 2α) + α(α + β̂)``, so neither cancels when β̂ → -α.
+        Elementwise (NaN in, NaN out), like ``log_abs_det`` and ``radius_of_preimage``."""
+        check_tensor("r", r, owner="Radial.det_factors")
         alpha, _, apb = self.alpha_beta_hat()
         h = 1.0 / (alpha + r)
         return (apb + r) * h, (r * (r + 2 * alpha) + alpha * apb) * h * h
 
     def log_abs_det(self, r: Tensor) -> Tensor:
         """``log|det J| = (d - 1) log|1 + β̂h| + log|1 + β̂h + β̂h'r|`` (eq. 14)."""
+        check_tensor("r", r, owner="Radial.log_abs_det")
         first, second = self.det_factors(r)
         log_det = torch.log(torch.abs(second))
         if self.dim > 1:  # (in 1-D the first factor is absent, even where it is 0)
@@ -186,11 +181,12 @@ class Radial(Layer):
         ``r² + (α + β̂ - ρ) r - αρ = 0``, as ``(√D - q)/2`` or ``2αρ/(√D + q)`` (whichever does
         not cancel), ``q = α + β̂ - ρ``. At ``ρ = 0`` it is 0: ``x = z₀`` comes from ``z₀`` (a
         folded map also sends the sphere ``r = -(α + β̂)`` there, where det J = 0)."""
+        check_tensor("rho", rho, owner="Radial.radius_of_preimage")
         alpha, _, apb = self.alpha_beta_hat()
         q = apb - rho
         disc = torch.sqrt(q * q + 4 * alpha * rho)
         r = torch.where(q <= 0, 0.5 * (disc - q), 2 * alpha * rho / (q + disc))
-        return torch.where(rho > 0, r, torch.zeros_like(r))
+        return torch.where(rho == 0, torch.zeros_like(r), r)  # (a NaN ρ gives a NaN r)
 
     def _inverse_where(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         diff = x - self.z0

@@ -4,13 +4,21 @@ midpoint-rule log integral."""
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
+from ..flows._checks import (
+    MAX_POINTS,
+    MAX_SEED,
+    check_batch,
+    check_count,
+    check_dtype,
+    check_function,
+    shown,
+)
 from ..grid import grid_points
 
 __all__ = ["Box", "Modes", "check_points", "check_sample_args", "log_integral"]
@@ -33,34 +41,25 @@ class Modes:
     names: tuple[str, ...]
     assign: Callable[[Tensor], Tensor]
 
+    def __post_init__(self) -> None:
+        if not (isinstance(self.names, tuple | list) and self.names and all(
+                isinstance(n, str) for n in self.names)):
+            raise ValueError(f"Modes: names must be a non-empty tuple of strings; got "
+                             f"{shown(self.names)}")
+        check_function("assign", self.assign, owner="Modes")
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
-
-def check_points(z: object) -> None:
+def check_points(z: object, owner: str) -> None:
     """Raise ``ValueError`` unless ``z`` is a floating-point tensor of shape ``(N, 2)``."""
-    if not isinstance(z, Tensor):
-        shape = getattr(z, "shape", None)
-        got = type(z).__name__ + (f" of shape {tuple(shape)}" if shape is not None else "")
-        raise ValueError(
-            f"expected a torch.Tensor of shape (N, 2), got {got}; "
-            "convert it with torch.as_tensor(...)"
-        )
-    if z.ndim != 2 or z.shape[1] != 2:
-        raise ValueError(f"expected a tensor of shape (N, 2), got shape {tuple(z.shape)}")
-    if not z.is_floating_point():
-        raise ValueError(f"expected a floating-point tensor, got dtype {z.dtype}")
+    check_batch(z, 2, owner=owner, name="z")
 
 
-def check_sample_args(n: object, seed: object, dtype: object) -> None:
-    """The arguments every sampler takes: a count, a seed and a floating dtype."""
-    if not _is_int(n) or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    if not _is_int(seed):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise ValueError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+def check_sample_args(n: object, seed: object, dtype: object, owner: str) -> None:
+    """The arguments every sampler takes: a count (at most ``MAX_POINTS``), a seed and a
+    floating dtype."""
+    check_count("n", n, owner=owner, hi=MAX_POINTS)
+    check_count("seed", seed, owner=owner, lo=0, hi=MAX_SEED)
+    check_dtype("dtype", dtype, owner=owner)
 
 
 def log_integral(log_f: Callable[[Tensor], Tensor], box: Box, cell: float,

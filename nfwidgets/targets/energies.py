@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
 
+from ..flows._checks import check_choice, check_function, check_real, shown
+from ..grid import check_bounds
 from ._common import Box, Modes, check_points, check_sample_args, log_integral
 
 __all__ = ["ENERGY_NAMES", "Energy", "energy"]
@@ -209,10 +210,23 @@ class Energy:
     envelope: float | None = None
     modes: Modes | None = field(default=None, repr=False, compare=False)
 
+    def __post_init__(self) -> None:  # (an Energy is built by ``energy``: this is a backstop)
+        check_choice("name", self.name, ENERGY_NAMES, owner="Energy")  # log_z looks it up
+        for name in ("description", "domain_note"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"Energy: {name} must be a string; got "
+                                 f"{shown(getattr(self, name))}")
+        check_function("_u", self._u, owner="Energy")
+        check_bounds(self.bounds)
+        check_real("envelope", self.envelope, owner="Energy", lo=0, lo_open=True, optional=True)
+        if self.modes is not None and not isinstance(self.modes, Modes):
+            raise ValueError(f"Energy: modes must be None or a Modes; got {shown(self.modes)}")
+
     def __call__(self, z: Tensor) -> Tensor:
         """Return the energy ``U(z)``, shape ``(N,)``, for ``z`` of shape ``(N, 2)``
-        (plus the envelope ``E(z)`` for a confined energy)."""
-        check_points(z)
+        (plus the envelope ``E(z)`` for a confined energy). A NaN/inf row of ``z`` gives a
+        NaN/inf energy in that row (NaN propagates row-wise; it is not refused)."""
+        check_points(z, f"Energy {self.name}")
         if self.envelope is None:
             return self._u(z)
         return self._u(z) + _envelope(z, self.bounds, self.envelope)
@@ -247,16 +261,15 @@ class Energy:
         Raises:
             ValueError: for a width that is not a finite number > 0.
         """
-        if (not isinstance(width, numbers.Real) or isinstance(width, bool)
-                or not (math.isfinite(width) and width > 0)):
-            raise ValueError(f"confined: width must be a finite number > 0; got {width!r}")
+        width = check_real("width", width, owner="Energy.confined", lo=0, lo_open=True)
         note = (f"Confined: U plus the envelope ½(d/{float(width):g})², d the distance to the "
                 f"box [-4, 4]², so exp(-U) is integrable on ℝ²; ln Z (log_z) is computed on ℝ² "
                 f"(the box widened by 10 widths, where the envelope exceeds 50).")
         return dataclasses.replace(self, envelope=float(width), domain_note=note)
 
     def log_density(self, z: Tensor) -> Tensor:
-        """Return the unnormalised log density ``-U(z)``; subtract :attr:`log_z` to normalise."""
+        """Return the unnormalised log density ``-U(z)``; subtract :attr:`log_z` to normalise.
+        A NaN/inf row of ``z`` gives a non-finite value in that row; the others are exact."""
         return -self(z)
 
     def sample(self, n: int, seed: int = 0, *, dtype: torch.dtype = torch.float32) -> Tensor:
@@ -270,8 +283,9 @@ class Energy:
         :attr:`log_z` normalises.
 
         Arguments:
-            n: number of samples, an integer ≥ 1.
-            seed: seed of a private ``torch.Generator`` (the global RNG is untouched).
+            n: number of samples, an integer in [1, ``MAX_POINTS``].
+            seed: an integer in [0, 2³² - 1], seed of a private ``torch.Generator`` (the global
+                RNG is untouched).
             dtype: floating dtype of the result (drawn in float64, then cast).
 
         Returns:
@@ -284,7 +298,7 @@ class Energy:
             C. P. Robert and G. Casella, "Monte Carlo Statistical Methods", 2nd ed., Springer
             2004, sec. 2.3 (the accept–reject method).
         """
-        check_sample_args(n, seed, dtype)
+        check_sample_args(n, seed, dtype, "Energy.sample")
         f64 = torch.float64
         m = 0.0 if self.envelope is None else 10.0 * self.envelope
         (a1, b1), (a2, b2) = self.bounds
@@ -392,8 +406,7 @@ def energy(name: str) -> Energy:
     """
     key = name.strip().upper() if isinstance(name, str) else None
     if key not in _ENERGIES:
-        raise ValueError(
-            f"unknown energy {name!r}; choose one of {', '.join(ENERGY_NAMES)} (case-insensitive)"
-        )
+        raise ValueError(f"unknown energy {shown(name)}: name must be one of "
+                         f"{', '.join(ENERGY_NAMES)} (case-insensitive)")
     return _ENERGIES[key]
 

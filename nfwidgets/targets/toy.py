@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
+from ..flows._checks import check_real, shown
 from ._common import Modes, check_sample_args
 
 __all__ = [
@@ -73,9 +73,8 @@ def _toy_key(name: object) -> str:
         hint = ""
         if key in _FFJORD_NAMES:
             hint = f" (FFJORD's {key!r} is called {_FFJORD_NAMES[key]!r} here)"
-        raise ValueError(
-            f"unknown toy data set {name!r}{hint}; choose one of {', '.join(TOY_DATA_NAMES)}"
-        )
+        raise ValueError(f"unknown toy data set {shown(name)}{hint}: name must be one of "
+                         f"{', '.join(TOY_DATA_NAMES)} (case-insensitive)")
     return key
 
 
@@ -247,7 +246,6 @@ _MODE_MAKERS: dict[str, Callable[[], Modes]] = {
 }
 
 
-@functools.cache
 def toy_modes(name: str) -> Modes | None:
     """The mode regions of a toy data set (``None`` for checkerboard, whose squares touch):
     the nearest noise-free curve (moon arc, pinwheel arm, spiral) traced densely, the nearest
@@ -256,7 +254,11 @@ def toy_modes(name: str) -> Modes | None:
     Raises:
         ValueError: for an unknown name.
     """
-    key = _toy_key(name)
+    return _modes(_toy_key(name))
+
+
+@functools.cache
+def _modes(key: str) -> Modes | None:
     return _MODE_MAKERS[key]() if key in _MODE_MAKERS else None
 
 
@@ -264,7 +266,7 @@ def _draw(name: str, n: int, seed: int, dtype: torch.dtype, options: dict[str, f
           ) -> tuple[Tensor, Tensor | None]:
     """Checked arguments → ``(points, mode index of each point or None)``."""
     key = _toy_key(name)
-    check_sample_args(n, seed, dtype)
+    check_sample_args(n, seed, dtype, "toy_data")
     allowed = _TOY_OPTIONS[key]
     unknown = sorted(set(options) - set(allowed))
     if unknown:
@@ -274,9 +276,7 @@ def _draw(name: str, n: int, seed: int, dtype: torch.dtype, options: dict[str, f
         )
     kwargs = {**allowed, **options}
     for option, value in kwargs.items():
-        if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value >= 0:
-            raise ValueError(f"option {option!r} must be a real number >= 0, got {value!r}")
-        kwargs[option] = float(value)
+        kwargs[option] = check_real(option, value, owner="toy_data", lo=0)
     generator = torch.Generator(device="cpu")
     generator.manual_seed(int(seed))
     x, labels = _TOY_SAMPLERS[key](int(n), generator, **kwargs)
@@ -318,9 +318,10 @@ def toy_data(
 
     Arguments:
         name: one of ``TOY_DATA_NAMES`` (case-insensitive).
-        n: number of points, an integer ≥ 1.
-        seed: seed of a private ``torch.Generator``; the global RNG is never touched, and the
-            same ``(name, n, seed, options)`` always gives the same points.
+        n: number of points, an integer in [1, ``MAX_POINTS``] (ten million).
+        seed: an integer in [0, 2³² - 1], seed of a private ``torch.Generator``; the global RNG
+            is never touched, and the same ``(name, n, seed, options)`` always gives the same
+            points.
         dtype: floating dtype of the result. Points are drawn in float64 and then cast, so the
             float32 and float64 draws for one seed agree to float32 rounding.
         options: ``noise`` for ``two_moons``; other data sets take none.
