@@ -96,7 +96,7 @@ def test_bad_inputs_are_refused() -> None:
     with pytest.raises(ValueError, match="NaN"):
         model.log_prob(v)
     with pytest.raises(ValueError, match=r"shape \(N, 8, 8\)"):
-        model.log_prob(torch.zeros(2, 64, dtype=torch.float64))
+        model.log_prob(torch.zeros(2, 63, dtype=torch.float64))
     with pytest.raises(ValueError, match=r"\[0, 1\)"):
         model.log_prob(torch.full((1, 8, 8), 3.0, dtype=torch.float64))
     with pytest.raises(ValueError, match="float tensor"):
@@ -105,7 +105,7 @@ def test_bad_inputs_are_refused() -> None:
         model.bits_per_dim(torch.full((1, 8, 8), 17))
     with pytest.raises(ValueError, match="NaN"):
         model.bits_per_dim(torch.full((1, 8, 8), float("nan")))
-    with pytest.raises(ValueError, match="n must be a positive integer"):
+    with pytest.raises(ValueError, match=r"n must be an integer in \[1, 10000\]; got 0"):
         model.sample(0)
     for name, value in (("levels", 4), ("depth", 0), ("hidden", 2.5), ("dropout", 1.0)):
         with pytest.raises(ValueError, match=name):
