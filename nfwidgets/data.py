@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._scalars import check_flag, check_generator, check_int
+from ._scalars import check_count, check_flag, check_generator
 
 __all__ = ["LEVELS", "N_TEST", "N_TRAIN", "PIXELS", "binarize", "bits_per_dim", "check_images",
            "dequantize", "digits"]
@@ -60,7 +60,7 @@ def digits(split: str = "train", with_labels: bool = False) -> Tensor | tuple[Te
     """
     if not isinstance(split, str) or split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}; got {split!r}")
-    with_labels = check_flag("with_labels", with_labels)
+    with_labels = check_flag("with_labels", with_labels, owner="digits")
     if "all" not in _CACHE:
         _CACHE["all"] = _load()
     images, labels = _CACHE["all"]
@@ -131,9 +131,9 @@ def dequantize(images: Tensor, generator: torch.Generator | None = None,
     ``generator``). ``images`` as for ``check_images`` (NaN or infinite values are refused);
     ``dtype``: ``torch.float32`` or ``torch.float64``."""
     k = check_images(images)
-    generator = check_generator(generator)
+    check_generator("generator", generator, owner="dequantize")
     if dtype not in (torch.float32, torch.float64):
-        raise ValueError(f"dtype must be torch.float32 or torch.float64; got {dtype!r}")
+        raise ValueError(f"dequantize: dtype must be torch.float32 or torch.float64; got {dtype!r}")
     u = torch.rand(k.shape, generator=generator, dtype=dtype)
     return (k.to(dtype) + u) / LEVELS
 
@@ -151,7 +151,7 @@ def bits_per_dim(nll_nats: Tensor | float, dims: int = PIXELS) -> Tensor | float
     ``nll_nats``: a number, or a real tensor or array of them (the result has its shape).
     Element-wise, so a NaN or infinite entry propagates to that entry of the result only.
     """
-    dims = check_int("dims", dims, 1, MAX_DIMS)
+    dims = check_count("dims", dims, owner="bits_per_dim", hi=MAX_DIMS)
     if isinstance(nll_nats, np.ndarray):
         nll_nats = torch.as_tensor(nll_nats)
     if isinstance(nll_nats, Tensor):
@@ -170,6 +170,6 @@ def binarize(images: Tensor, threshold: int = 8) -> Tensor:
     """Black-and-white digits for a Bernoulli decoder: ``1.0`` where the level is ≥
     ``threshold`` (default 8, half of 16), else ``0.0``; shape (N, 64), float32. ``images`` as
     for ``check_images`` (NaN or infinite values are refused)."""
-    threshold = check_int("threshold", threshold, 1, LEVELS - 1)
+    threshold = check_count("threshold", threshold, owner="binarize", hi=LEVELS - 1)
     k = check_images(images)
     return (k >= threshold).reshape(k.shape[0], PIXELS).to(torch.float32)

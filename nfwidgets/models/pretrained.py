@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-__all__ = ["CHECKPOINTS", "PRETRAINED", "Pretrained", "check_config", "checkpoint_path",
+__all__ = ["CHECKPOINTS", "PRETRAINED", "Pretrained", "checkpoint_path", "from_config",
            "load_pretrained", "save_checkpoint"]
 
 #: Where the shipped checkpoints live (package data).
@@ -57,9 +57,11 @@ def _resolve(spec: str) -> object:
     return getattr(importlib.import_module(module), name)
 
 
-def check_config(owner: str, config: object, keys: tuple[str, ...]) -> dict:
-    """``config`` as a dict whose keys are among ``keys`` (a model's ``from_config``); the
-    values are checked by the model's constructor."""
+def from_config(cls: type[nn.Module], config: object, keys: tuple[str, ...]) -> nn.Module:
+    """``cls(**config)`` for a dict ``config`` whose keys are among ``keys`` (a model's
+    ``from_config``); the constructor checks the values, and its ``ValueError`` shows
+    ``config``."""
+    owner = cls.__name__
     if not isinstance(config, dict):
         raise ValueError(f"{owner}.from_config: config must be a dict like {owner}().config; "
                          f"got {config!r}")
@@ -67,7 +69,11 @@ def check_config(owner: str, config: object, keys: tuple[str, ...]) -> dict:
     if unknown:
         raise ValueError(f"{owner}.from_config: config has unknown keys {', '.join(unknown)}; "
                          f"allowed: {', '.join(keys)}; got {config!r}")
-    return config
+    try:
+        return cls(**config)
+    except ValueError as error:
+        raise ValueError(f"{owner}.from_config: config {config!r} is not valid: "
+                         f"{error}") from None
 
 
 def _check_name(name: object) -> str:

@@ -20,7 +20,7 @@ from torch import Tensor
 from ...flows.base import DiagonalNormal
 from ...flows.compose import Flow
 from ...grid import LOG_DENSITY_FLOOR, DensityGrid, check_bounds, density_grid, grid_points
-from ..._scalars import check_int
+from ..._scalars import check_count
 from .amortised import engine_layers
 from .model import check_binary
 
@@ -33,7 +33,7 @@ MAX_GRID = 4096
 
 def check_grid_size(name: str, n: object) -> int:
     """Cells per side of a latent grid: an integer in [2, MAX_GRID]."""
-    return check_int(name, n, 2, MAX_GRID)
+    return check_count(name, n, owner="FlowVAE", lo=2, hi=MAX_GRID)
 
 
 @dataclass(frozen=True)
@@ -106,8 +106,8 @@ def posterior_grid(model, x: Tensor, n: int = 200, bounds=((-4.0, 4.0), (-4.0, 4
 def engine_flow(model, x: Tensor, k: int | None = None) -> Flow:
     """One image's posterior ``q_k(z|x)`` as an engine ``Flow``: base ``N(μ(x), σ(x)²)``
     (``DiagonalNormal``) and the image's first ``k`` layers (all K by default)."""
-    k = model.layers if k is None else check_int("k", k, 0, model.layers,
-                                                 owner="FlowVAE (k ≤ its layers)")
+    k = model.layers if k is None else check_count("k", k, owner="FlowVAE (k ≤ its layers)",
+                                                   lo=0, hi=model.layers)
     mu, log_sigma, params = model.encode(_one(x))
     base = DiagonalNormal(mu[0].detach(), log_sigma[0].detach())
     return Flow(engine_layers(model.flow, params, 0, k), base=base)

@@ -21,10 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..._scalars import check_generator, check_int, check_seed
+from ..._scalars import MAX_SEED, check_count, check_generator
 from ...flows._checks import check_batch
 from ...flows.base import standard_normal_log_prob
-from ..pretrained import check_config
+from .. import pretrained
 from .amortised import FLOWS, amortised_forward, n_flow_params, split_flow_params
 
 __all__ = ["MAX_LAYERS", "ElboParts", "ElboTerms", "FlowVAE", "check_binary", "elbo_parts"]
@@ -119,9 +119,9 @@ class FlowVAE(nn.Module):
     def __init__(self, latent_dim: int = 2, flow: str = "planar", layers: int = 8,
                  hidden: int = 128) -> None:
         super().__init__()
-        latent_dim = check_int("latent_dim", latent_dim, 1, 256, owner="FlowVAE")
-        layers = check_int("layers", layers, 0, MAX_LAYERS, owner="FlowVAE")
-        hidden = check_int("hidden", hidden, 1, 4096, owner="FlowVAE")
+        latent_dim = check_count("latent_dim", latent_dim, owner="FlowVAE", hi=256)
+        layers = check_count("layers", layers, owner="FlowVAE", lo=0, hi=MAX_LAYERS)
+        hidden = check_count("hidden", hidden, owner="FlowVAE", hi=4096)
         if not isinstance(flow, str) or flow not in FLOWS:
             raise ValueError(f"FlowVAE: flow must be one of {FLOWS}; got {flow!r}")
         self.latent_dim, self.flow, self.layers, self.hidden = latent_dim, flow, layers, hidden
@@ -138,8 +138,7 @@ class FlowVAE(nn.Module):
     @classmethod
     def from_config(cls, config: dict) -> FlowVAE:
         """A fresh model of the given ``config`` (as returned by ``.config``)."""
-        return cls(**check_config("FlowVAE", config, ("latent_dim", "flow", "layers",
-                                                      "hidden")))
+        return pretrained.from_config(cls, config, ("latent_dim", "flow", "layers", "hidden"))
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.config.items())
@@ -197,8 +196,8 @@ class FlowVAE(nn.Module):
                  ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
         """``(z₀, z_K, ln q₀(z₀|x), Σ ln|det J|, ln p(x|z_K))``, each with a leading sample axis
         (S, N, …): ``z₀ = μ + σ ε`` (reparametrised), then the example's own K layers."""
-        n_samples = check_int("n_samples", n_samples, 1, MAX_SAMPLES)
-        generator = check_generator(generator)
+        n_samples = check_count("n_samples", n_samples, owner="FlowVAE", hi=MAX_SAMPLES)
+        check_generator("generator", generator, owner="FlowVAE")
         x = check_binary(x).to(self._dtype())
         mu, log_sigma, params = self._encode(x)
         n, d = mu.shape
@@ -233,8 +232,8 @@ class FlowVAE(nn.Module):
         (log-mean-exp of the weights), per example. Its expectation is ≤ ln p(x) and ≥ the
         ELBO (Burda et al. 2016, IWAE bound); it tends to ln p(x) as S grows. ``chunk``: samples
         drawn at once (bounds memory)."""
-        n_samples = check_int("n_samples", n_samples, 1, MAX_SAMPLES)
-        chunk = check_int("chunk", chunk, 1, MAX_SAMPLES)
+        n_samples = check_count("n_samples", n_samples, owner="FlowVAE", hi=MAX_SAMPLES)
+        chunk = check_count("chunk", chunk, owner="FlowVAE", hi=MAX_SAMPLES)
         x = check_binary(x)
         parts = []
         for start in range(0, n_samples, chunk):
@@ -290,8 +289,9 @@ def elbo_parts(model: FlowVAE, x: Tensor, n_samples: int = 1000, seed: int = 0) 
     ``check_binary`` (NaN or infinite pixels are refused)."""
     if not isinstance(model, FlowVAE):
         raise ValueError(f"elbo_parts: model must be a FlowVAE (e.g. load_pretrained("
-                         f"'flowvae-digits')); got {type(model).__name__}")
-    gen = torch.Generator().manual_seed(check_seed(seed))
+                         f"'flowvae-digits')); got {type(model).__name__} {model!r:.60}")
+    gen = torch.Generator().manual_seed(check_count("seed", seed, owner="elbo_parts", lo=0,
+                                                            hi=MAX_SEED))
     x = check_binary(x)
     if x.shape[0] != 1:
         raise ValueError(f"elbo_parts: x must be one image (64,); got shape {tuple(x.shape)}")

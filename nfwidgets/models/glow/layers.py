@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from ..._scalars import check_int, check_real
+from ..._scalars import check_count, check_real
 
 __all__ = ["ActNorm", "ImageAffineCoupling", "InvConv1x1", "Split", "Squeeze"]
 
@@ -57,7 +57,7 @@ def check_maps(x: object, name: str, owner: str, channels: int | None = None,
 
 
 def _channels(name: str, value: object, owner: str, even: bool = False) -> int:
-    value = check_int(name, value, 2 if even else 1, MAX_CHANNELS, owner=owner)
+    value = check_count(name, value, owner=owner, lo=2 if even else 1, hi=MAX_CHANNELS)
     if even and value % 2:
         raise ValueError(f"{owner}: {name} must be even to split in halves; got {value}")
     return value
@@ -162,9 +162,9 @@ class ImageAffineCoupling(nn.Module):
     def __init__(self, channels: int, hidden: int = 64, dropout: float = 0.0) -> None:
         super().__init__()
         channels = _channels("channels", channels, "ImageAffineCoupling", even=True)
-        hidden = check_int("hidden", hidden, 1, MAX_CHANNELS, owner="ImageAffineCoupling")
-        dropout = check_real("dropout", dropout, 0.0, 1.0, hi_open=True,
-                             owner="ImageAffineCoupling")
+        hidden = check_count("hidden", hidden, owner="ImageAffineCoupling", hi=MAX_CHANNELS)
+        dropout = check_real("dropout", dropout, owner="ImageAffineCoupling", lo=0.0, hi=1.0,
+                             hi_open=True)
         self.channels = channels
         half = channels // 2
         self.net = nn.Sequential(

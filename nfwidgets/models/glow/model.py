@@ -23,10 +23,10 @@ import torch
 from torch import Tensor, nn
 
 from ... import data
-from ..._scalars import check_generator, check_int, check_real, check_seed
+from ..._scalars import MAX_SEED, check_count, check_generator, check_real
 from ...flows._checks import check_batch
 from ...flows.base import standard_normal_log_prob
-from ..pretrained import check_config
+from .. import pretrained
 from .layers import (
     MAX_CHANNELS,
     ActNorm,
@@ -54,18 +54,24 @@ class FlowStep(nn.Module):
 
     def __init__(self, channels: int, hidden: int, dropout: float = 0.0) -> None:
         super().__init__()
-        check_int("channels", channels, 2, MAX_CHANNELS, owner="FlowStep")
+        check_count("channels", channels, owner="FlowStep", lo=2, hi=MAX_CHANNELS)
         self.layers = nn.ModuleList([ActNorm(channels), InvConv1x1(channels),
                                      ImageAffineCoupling(channels, hidden, dropout)])
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        x = check_maps(x, "x", "FlowStep.forward", *self._channels_and_like())
         total = x.new_zeros(x.shape[0])
         for layer in self.layers:
             x, log_det = layer(x)
             total = total + log_det
         return x, total
 
+    def _channels_and_like(self) -> tuple[int, Tensor]:
+        bias = self.layers[0].bias
+        return bias.shape[1], bias
+
     def inverse(self, y: Tensor) -> Tensor:
+        y = check_maps(y, "y", "FlowStep.inverse", *self._channels_and_like())
         for layer in reversed(self.layers):
             y = layer.inverse(y)
         return y
@@ -90,10 +96,10 @@ class Glow(nn.Module):
     def __init__(self, levels: int = 2, depth: int = 8, hidden: int = 64,
                  dropout: float = 0.0) -> None:
         super().__init__()
-        levels = check_int("levels", levels, 1, 3, owner="Glow (an 8×8 image halves 3 times)")
-        depth = check_int("depth", depth, 1, MAX_DEPTH, owner="Glow")
-        hidden = check_int("hidden", hidden, 1, MAX_CHANNELS, owner="Glow")
-        dropout = check_real("dropout", dropout, 0.0, 1.0, hi_open=True, owner="Glow")
+        levels = check_count("levels", levels, owner="Glow (an 8×8 image halves 3 times)", hi=3)
+        depth = check_count("depth", depth, owner="Glow", hi=MAX_DEPTH)
+        hidden = check_count("hidden", hidden, owner="Glow", hi=MAX_CHANNELS)
+        dropout = check_real("dropout", dropout, owner="Glow", lo=0.0, hi=1.0, hi_open=True)
         self.config = {"levels": levels, "depth": depth, "hidden": hidden, "dropout": dropout}
         self.squeezes = nn.ModuleList()
         self.steps = nn.ModuleList()
@@ -111,7 +117,7 @@ class Glow(nn.Module):
     @classmethod
     def from_config(cls, config: dict) -> Glow:
         """A fresh model of the given ``config`` (as in ``.config``)."""
-        return cls(**check_config("Glow", config, ("levels", "depth", "hidden", "dropout")))
+        return pretrained.from_config(cls, config, ("levels", "depth", "hidden", "dropout"))
 
     @staticmethod
     def to_flow_input(v: Tensor) -> tuple[Tensor, Tensor]:
@@ -128,8 +134,7 @@ class Glow(nn.Module):
     def from_flow_input(x: Tensor) -> Tensor:
         """``v = (σ(x) - α) / (1 - 2α)``, (N, 8, 8): the inverse of ``to_flow_input``, for
         finite flow inputs x (N, 1, 8, 8)."""
-        x = _check_flow_input(x, "Glow.from_flow_input")
-        return (torch.sigmoid(x[:, 0]) - ALPHA) / (1 - 2 * ALPHA)
+        return _from_flow_input(_check_flow_input(x, "Glow.from_flow_input"))
 
     # --- the flow: x (N, 1, 8, 8) ↔ ε (N, 64) ------------------------------------------------
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -197,8 +202,9 @@ class Glow(nn.Module):
         ``-log₂ P(k) / 64`` (the bound holds in expectation over u). ``images`` as for
         ``data.check_images`` (NaN or infinite values are refused)."""
         images = data.check_images(images)
-        seed = check_seed(seed)
-        if check_generator(generator) is None:
+        seed = check_count("seed", seed, owner="Glow.bits_per_dim", lo=0, hi=MAX_SEED)
+        check_generator("generator", generator, owner="Glow.bits_per_dim")
+        if generator is None:
             generator = torch.Generator().manual_seed(seed)
         dtype = self._like().dtype
         with torch.no_grad():
@@ -215,16 +221,16 @@ class Glow(nn.Module):
                 generator: torch.Generator | None = None) -> Tensor:
         """``ε ~ N(0, T² I)``, shape (n, 64) (Glow §6: T ≈ 0.7 trades diversity for clean
         samples); ``1 ≤ n ≤ MAX_SAMPLES``, ``0 ≤ T ≤ MAX_TEMPERATURE``."""
-        n = check_int("n", n, 1, MAX_SAMPLES)
+        n = check_count("n", n, owner="Glow", hi=MAX_SAMPLES)
         temperature = check_temperature(temperature)
-        generator = check_generator(generator)
+        check_generator("generator", generator, owner="Glow")
         dtype = self._like().dtype
         return temperature * torch.randn(n, data.PIXELS, generator=generator, dtype=dtype)
 
     def decode_values(self, eps: Tensor) -> Tensor:
         """Images ``v`` (n, 8, 8) from finite latents (n, 64): ``from_flow_input(f⁻¹(ε))``."""
         with torch.no_grad():
-            return self.from_flow_input(self.decode(eps))
+            return _from_flow_input(self.decode(eps))
 
     def encode_values(self, v: Tensor) -> Tensor:
         """Latents ``ε = f(x(v))`` (n, 64) of images ``v`` (n, 8, 8) in [0, 1)."""
@@ -236,6 +242,10 @@ class Glow(nn.Module):
         """``n`` integer images (n, 8, 8), levels 0–16: ``k = clamp(⌊17 v⌋, 0, 16)`` of samples
         ``v`` drawn at ``temperature`` (the inverse of dequantisation, up to the noise)."""
         return _levels(self.sample_values(n, temperature, generator))
+
+
+def _from_flow_input(x: Tensor) -> Tensor:
+    return (torch.sigmoid(x[:, 0]) - ALPHA) / (1 - 2 * ALPHA)
 
 
 def to_levels(v: Tensor) -> Tensor:
@@ -259,7 +269,7 @@ def _levels(v: Tensor) -> Tensor:
 def check_temperature(temperature: object) -> float:
     """``temperature`` as a float, or a ``ValueError``: a finite number in
     ``[0, MAX_TEMPERATURE]``."""
-    return check_real("temperature", temperature, 0.0, MAX_TEMPERATURE)
+    return check_real("temperature", temperature, owner="Glow", lo=0.0, hi=MAX_TEMPERATURE)
 
 
 def _check_values(v: object) -> Tensor:
