@@ -482,9 +482,107 @@ DATA_SPECS: list[Spec] = [
                          "threshold": arg(count(lo=1, hi=16), 8)}),
 ]
 
-SPECS: list[Spec] = [*MODEL_SPECS, *DATA_SPECS]
+def _train100() -> torch.Tensor:
+    return data.digits("train")[:100]
+
+
+def _flow() -> Flow:
+    return Flow([Planar([1.0, 0.5], [0.5, -0.3], 0.1), Radial([0.2, 0.0], 1.0, 0.5)]).double()
+
+
+def _points() -> torch.Tensor:
+    return torch.tensor([[0.3, -0.2], [1.0, 0.5], [-0.7, 0.1]], dtype=torch.float64)
+
+
+def _inliers() -> torch.Tensor:
+    return torch.tensor([0.1, 0.4, 0.35, 0.8], dtype=torch.float64)
+
+
+def _outliers() -> torch.Tensor:
+    return torch.tensor([0.9, 0.5, 1.2], dtype=torch.float64)
+
+
+def _masses_of_finite_rows(result: object, good: object) -> str | None:
+    want = diagnostics.mode_masses("U1", _t(good)[1:])
+    return None if result == want else f"expected the masses of the finite rows {want}"
+
+
+#: Samples (N, 2) for mode_masses: non-finite rows are left out of the count (documented).
+MODE_SAMPLES = Kind("samples (N, 2) [non-finite rows left out]", tuple(
+    Bad(b.label, b.make, False, _masses_of_finite_rows) if b.label in ("NaN row", "inf row")
+    else b for b in batch(2, nonfinite="reject").bad))
+
+
+def _ignored(result: object, good: object) -> str | None:
+    return None if result is None else f"a non-finite loss gave a hint: {result!r}"
+
+
+#: A training loss (PlateauDetector.update): NaN/±inf are ignored by design (documented).
+LOSS = Kind("loss (a number; NaN/inf ignored)", tuple(
+    Bad(b.label, b.make, False, _ignored) if b.label in ("nan", "inf", "-inf") else b
+    for b in real().bad), real().strategy, real().variants)
+
+#: A target's name (or an Energy) for has_modes: any other name simply has no modes, so only
+#: what is not a name (nor an Energy) is refused.
+TARGET_NAME = Kind("target (an Energy or a name)", tuple(
+    b for b in choice(("U1",)).bad if b.label not in ("unknown name", "str")))
+
+_MODE_TARGETS = ("U1", "U3", "U4", "eight_gaussians", "rings", "two_moons", "pinwheel",
+                 "two_spirals")
+
+
+def _plateau() -> diagnostics.PlateauDetector:
+    return diagnostics.PlateauDetector(window=4)
+
+
+def _wrong_shape_energy(_good: object) -> object:
+    return lambda x: x  # (N, 2), not (N,)
+
+
+OTHER_SPECS: list[Spec] = [
+    # --- baselines ---
+    Spec(baselines.histogram_bpd, {"train": fresh(IMAGES, _images),
+                                   "test": fresh(IMAGES, _images)}),
+    Spec(baselines.gaussian_bpd, {"train": fresh(_without(IMAGES, "nested list"), _train100),
+                                  "test": fresh(IMAGES, _images), "seed": arg(_SEED, 0)}),
+    Spec(baselines.baseline_table, {"seed": arg(_SEED, 0)}),
+    # --- outliers ---
+    Spec(outliers.outlier_scores, {"flow": fresh(obj("flow"), _flow),
+                                   "x": fresh(batch(2, nonfinite="reject"), _points),
+                                   "batch": arg(count(lo=1, hi=10_000_000), 2)}),
+    *[Spec(fn, {"inliers": fresh(SCORES, _inliers), "outliers": fresh(SCORES, _outliers)})
+      for fn in (outliers.roc_curve, outliers.roc_auc)],
+    Spec(outliers.detection_rate, {"inliers": fresh(SCORES, _inliers),
+                                   "outliers": fresh(SCORES, _outliers),
+                                   "false_alarm": arg(real(lo=0, hi=1), 0.25)}),
+    # --- diagnostics ---
+    Spec(diagnostics.mode_masses, {"target": arg(choice(_MODE_TARGETS), "U1"),
+                                   "samples": fresh(MODE_SAMPLES, _points)}),
+    *[Spec(fn, {"target": arg(choice(_MODE_TARGETS), "U1")})
+      for fn in (diagnostics.mode_names, diagnostics.reference_mode_masses)],
+    Spec(diagnostics.has_modes, {"target": arg(TARGET_NAME, "U1")}),
+    Spec(diagnostics.bound_reference, {"energy": arg(choice(ENERGY_NAMES), "U1")}),
+    Spec(diagnostics.variational_bound, {
+        "flow": fresh(obj("flow"), _flow),
+        "energy": arg(Kind("energy", (*choice(ENERGY_NAMES).bad, *function().bad,
+                                      Bad("gives (N, 2)", _wrong_shape_energy))), energy("U1")),
+        "n_samples": arg(count(lo=2, hi=10_000_000), 64),
+        "generator": fresh(GENERATOR, _gen)}),
+    Spec(diagnostics.PlateauDetector, {
+        "window": arg(count(lo=4, hi=100_000), 4), "min_improvement": arg(real(lo=0, lo_open=True),
+                                                                          0.01),
+        "floor": arg(real(optional=True), 1.0),
+        "floor_tolerance": arg(real(lo=0, lo_open=True), 0.05),
+        "detect_rise": arg(flag(), True)}),
+    Spec(diagnostics.PlateauDetector.update, {"step": arg(count(lo=0), 5),
+                                              "loss": arg(LOSS, 0.5)}, owner=_plateau,
+         state=lambda p: (p.hint, list(p._losses), p._last_step)),
+]
+
+SPECS: list[Spec] = [*MODEL_SPECS, *DATA_SPECS, *OTHER_SPECS]
 #: entry point → why it is not fuzzed
 EXEMPT: dict[object, str] = {
     ElboParts: "a result record the package builds (elbo_parts)",
     ElboTerms: "a result record the package builds (FlowVAE.negative_elbo)",
+    baselines.Baseline: "a result record the package builds (baseline_table)",
 }
