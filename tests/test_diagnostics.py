@@ -287,7 +287,7 @@ def test_bound_bad_input_and_non_finite_values() -> None:
 def test_plateau_detector_refuses_what_is_not_a_number() -> None:
     detector = PlateauDetector(window=4)
     for step, loss in ((1, "0.5"), (1, True), ("1", 0.5), (-1, 0.5)):
-        with pytest.raises(ValueError, match="step|loss"):
+        with pytest.raises(ValueError, match=r"step|loss"):
             detector.update(step, loss)
     assert detector.update(1, float("nan")) is None  # ignored by design
     assert detector.update(2, torch.tensor(0.5)) is None  # a 0-d tensor is a number

@@ -17,10 +17,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..._scalars import check_count
 from ...flows.base import DiagonalNormal
 from ...flows.compose import Flow
 from ...grid import LOG_DENSITY_FLOOR, DensityGrid, check_bounds, density_grid, grid_points
-from ..._scalars import check_count
 from .amortised import engine_layers
 from .model import check_binary
 
