@@ -19,7 +19,7 @@ import torch
 __all__ = ["MAX_SEED", "check_count", "check_flag", "check_generator", "check_real"]
 
 #: Seeds are integers in [0, MAX_SEED] (what ``torch.Generator.manual_seed`` takes safely).
-MAX_SEED = 2**63 - 1
+MAX_SEED = 2**32 - 1
 
 
 def _is_bool(value: object) -> bool:

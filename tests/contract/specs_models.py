@@ -57,7 +57,7 @@ from .bad_values import (
 )
 from .runner import Spec, arg, fresh
 
-SEED_MAX = 2**63 - 1
+SEED_MAX = 2**32 - 1
 
 
 # --- kinds of this area -----------------------------------------------------------------------
@@ -364,8 +364,7 @@ _PATH = obj("path", bad("missing file", "/no/such/dir/glow.pt"),
 
 _N = count(lo=1, hi=10_000)
 _VAE_SAMPLES = count(lo=1, hi=100_000)
-# a seed may be huge (10**12 is a fine seed): only above SEED_MAX is refused
-_SEED = _without(count(lo=0, hi=SEED_MAX), "huge")
+_SEED = count(lo=0, hi=SEED_MAX)
 _GRID = count(lo=2, hi=4096)
 _DROPOUT = real(lo=0, hi=1, hi_open=True)
 
