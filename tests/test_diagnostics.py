@@ -265,7 +265,7 @@ def test_bound_on_u1_is_above_minus_log_z_and_deterministic() -> None:
 def test_bound_reference_is_minus_log_z() -> None:
     assert bound_reference("u2") == -energy("U2").log_z
     assert bound_reference(energy("U1")) == pytest.approx(-1.878, abs=1e-3)
-    with pytest.raises(ValueError, match="unknown energy"):
+    with pytest.raises(ValueError, match=r"energy.*U9"):
         bound_reference("U9")
     with pytest.raises(ValueError, match="must be an Energy"):
         bound_reference(1.0)  # type: ignore[arg-type]
