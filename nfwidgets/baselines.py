@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ._scalars import MAX_SEED, check_count
 from .data import LEVELS, PIXELS, bits_per_dim, check_images, dequantize, digits
 
 __all__ = ["Baseline", "baseline_table", "gaussian_bpd", "histogram_bpd", "uniform_bpd"]
@@ -42,8 +43,14 @@ def histogram_bpd(train: Tensor, test: Tensor) -> float:
 
 def gaussian_bpd(train: Tensor, test: Tensor, seed: int = 0) -> float:
     """Bits per pixel of ``test`` under the Gaussian fitted (maximum likelihood) to the
-    dequantised ``train`` images; both dequantised with ``seed``."""
-    gen = torch.Generator().manual_seed(seed)
+    dequantised ``train`` images; both dequantised with ``seed``. ``train`` needs more images
+    than pixels (65 or more), or its covariance is singular."""
+    train, test = check_images(train, "train"), check_images(test, "test")
+    if train.shape[0] <= PIXELS:
+        raise ValueError(f"gaussian_bpd: train must hold more than {PIXELS} images (one per "
+                         f"pixel, or the covariance is singular); got {train.shape[0]}")
+    gen = torch.Generator().manual_seed(check_count("seed", seed, owner="gaussian_bpd", lo=0,
+                                                    hi=MAX_SEED))
     v_train = dequantize(train, gen, torch.float64).reshape(-1, PIXELS)
     v_test = dequantize(test, gen, torch.float64).reshape(-1, PIXELS)
     mean = v_train.mean(0)
@@ -63,6 +70,7 @@ class Baseline:
 
 def baseline_table(seed: int = 0) -> list[Baseline]:
     """The three baselines on the fixed split (``data.digits``), computed now (a second)."""
+    check_count("seed", seed, owner="baseline_table", lo=0, hi=MAX_SEED)
     train, test = digits("train"), digits("test")
     return [
         Baseline("uniform", "every level equally likely", uniform_bpd()),

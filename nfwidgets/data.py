@@ -17,9 +17,13 @@ a zero spread. Dequantised, every pixel has at least the spread of ``u / 17``.
 from __future__ import annotations
 
 import math
+import numbers
 
+import numpy as np
 import torch
 from torch import Tensor
+
+from ._scalars import check_count, check_flag, check_generator
 
 __all__ = ["LEVELS", "N_TEST", "N_TRAIN", "PIXELS", "binarize", "bits_per_dim", "check_images",
            "dequantize", "digits"]
@@ -54,8 +58,9 @@ def digits(split: str = "train", with_labels: bool = False) -> Tensor | tuple[Te
     The split is a fixed permutation (seed ``SPLIT_SEED``): the same images on every machine.
     A new tensor is returned each call, so a learner may change it freely.
     """
-    if split not in SPLITS:
+    if not isinstance(split, str) or split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}; got {split!r}")
+    with_labels = check_flag("with_labels", with_labels, owner="digits")
     if "all" not in _CACHE:
         _CACHE["all"] = _load()
     images, labels = _CACHE["all"]
@@ -67,54 +72,104 @@ def digits(split: str = "train", with_labels: bool = False) -> Tensor | tuple[Te
     return (images, labels) if with_labels else images
 
 
-def check_images(images: object, name: str = "images") -> Tensor:
-    """``images`` as an int64 tensor (N, 8, 8) of levels 0–16, or a ``ValueError`` naming what
-    is wrong (shape, a non-integer value, a level outside 0–16)."""
+#: The shapes a batch of images may come in (``as_image_batch``).
+IMAGE_SHAPES = "(N, 8, 8), (N, 64), (N, 1, 8, 8) or one image (8, 8)"
+
+
+def as_image_batch(images: object, name: str = "images") -> Tensor:
+    """``images`` (a tensor, numpy array or nested list) as a tensor (N, 8, 8), N ≥ 1, from any
+    of ``IMAGE_SHAPES``; its values are not checked. A ``ValueError`` names ``name``."""
+    if not isinstance(name, str):
+        raise ValueError(f"name must be a str (the argument's name); got {name!r}")
+    if isinstance(images, np.ndarray | list | tuple):
+        try:
+            images = torch.as_tensor(np.asarray(images))
+        except (TypeError, ValueError, RuntimeError):
+            pass  # not numbers: refused below
     if not isinstance(images, Tensor):
-        raise ValueError(f"{name} must be a torch tensor of shape (N, 8, 8) with levels 0–16 "
-                         f"(e.g. nfwidgets.data.digits('test')); got {type(images).__name__}")
-    if images.ndim == 2 and images.shape == (8, 8):
+        raise ValueError(f"{name} must be a torch tensor of shape {IMAGE_SHAPES} (e.g. "
+                         f"nfwidgets.data.digits('test')); got {type(images).__name__}")
+    shape = tuple(images.shape)
+    if shape == (8, 8):
         images = images[None]
+    elif images.ndim == 2 and shape[1] == PIXELS:
+        images = images.reshape(-1, 8, 8)
+    elif images.ndim == 4 and shape[1:] == (1, 8, 8):
+        images = images[:, 0]
     if images.ndim != 3 or tuple(images.shape[1:]) != (8, 8) or images.shape[0] < 1:
-        raise ValueError(f"{name} must have shape (N, 8, 8) with N ≥ 1; got {tuple(images.shape)}")
+        raise ValueError(f"{name} must have shape {IMAGE_SHAPES} with N ≥ 1; got shape {shape}")
+    if images.is_complex():
+        raise ValueError(f"{name} must hold real numbers; got dtype {images.dtype}")
+    return images
+
+
+def check_images(images: object, name: str = "images") -> Tensor:
+    """``images`` as an int64 tensor (N, 8, 8) of levels 0–16 (any shape of
+    ``IMAGE_SHAPES``; a tensor, numpy array or nested list), or a ``ValueError`` naming what is
+    wrong (shape, a NaN or infinite value, a non-integer value, a level outside 0–16)."""
+    images = as_image_batch(images, name)
+    if images.dtype == torch.bool:
+        raise ValueError(f"{name} must hold integer levels 0–16, not booleans")
     if images.is_floating_point():
+        images = images.detach()
         if not bool(torch.isfinite(images).all()):
             raise ValueError(f"{name} holds NaN or infinite values; levels must be integers 0–16")
         if not bool((images == images.round()).all()):
             raise ValueError(f"{name} must hold integer levels 0–16; got fractional values such "
-                             f"as {float(images[images != images.round()][0]):g} (dequantised "
+                             f"as {images[images != images.round()][0].item():g} (dequantised "
                              "images are made inside, from integer ones)")
-    elif images.dtype == torch.bool:
-        raise ValueError(f"{name} must hold integer levels 0–16, not booleans")
-    lo, hi = int(images.min()), int(images.max())
+    lo, hi = images.min().item(), images.max().item()
     if lo < 0 or hi > LEVELS - 1:
-        raise ValueError(f"{name} must hold levels 0–16; got values from {lo} to {hi}")
+        raise ValueError(f"{name} must hold levels 0–16; got values from {lo:g} to {hi:g}")
     return images.to(torch.int64)
 
 
 def dequantize(images: Tensor, generator: torch.Generator | None = None,
                dtype: torch.dtype = torch.float32) -> Tensor:
-    """``v = (k + u) / 17`` with ``u ~ U[0, 1)`` per pixel: values in ``[0, 1)`` of the same
-    shape, each level's interval of width 1/17 filled uniformly (seed it with ``generator``)."""
+    """``v = (k + u) / 17`` with ``u ~ U[0, 1)`` per pixel: values in ``[0, 1)``, shape
+    (N, 8, 8), each level's interval of width 1/17 filled uniformly (seed it with
+    ``generator``). ``images`` as for ``check_images`` (NaN or infinite values are refused);
+    ``dtype``: ``torch.float32`` or ``torch.float64``."""
     k = check_images(images)
+    check_generator("generator", generator, owner="dequantize")
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"dequantize: dtype must be torch.float32 or torch.float64; got {dtype!r}")
     u = torch.rand(k.shape, generator=generator, dtype=dtype)
     return (k.to(dtype) + u) / LEVELS
+
+
+#: Most values ``dims`` may count (a typo like 10**12 is refused).
+MAX_DIMS = 10**6
 
 
 def bits_per_dim(nll_nats: Tensor | float, dims: int = PIXELS) -> Tensor | float:
     """Bits per pixel of the discrete images from ``-ln p(v)`` (nats, per image) of their
     dequantised ``v ∈ [0, 1)^dims``: ``nll / (dims ln 2) + log₂ 17`` (each level's interval has
     width 1/17, so ``ln P(k) ≥ ln p(v) - dims ln 17``). A uniform ``p`` gives ``log₂ 17`` =
-    4.087 bits."""
-    if not isinstance(dims, int) or dims < 1:
-        raise ValueError(f"dims must be a positive integer; got {dims!r}")
+    4.087 bits.
+
+    ``nll_nats``: a number, or a real tensor or array of them (the result has its shape).
+    Element-wise, so a NaN or infinite entry propagates to that entry of the result only.
+    """
+    dims = check_count("dims", dims, owner="bits_per_dim", hi=MAX_DIMS)
+    if isinstance(nll_nats, np.ndarray):
+        nll_nats = torch.as_tensor(nll_nats)
+    if isinstance(nll_nats, Tensor):
+        if not nll_nats.is_floating_point():
+            raise ValueError(f"nll_nats must be real numbers (a float tensor); got dtype "
+                             f"{nll_nats.dtype}")
+    elif isinstance(nll_nats, bool | np.bool_) or not isinstance(nll_nats, numbers.Real):
+        raise ValueError(f"nll_nats must be a number or a float tensor (-ln p(v) in nats); "
+                         f"got {nll_nats!r}")
+    else:
+        nll_nats = float(nll_nats)
     return nll_nats / (dims * math.log(2.0)) + math.log2(LEVELS)
 
 
 def binarize(images: Tensor, threshold: int = 8) -> Tensor:
     """Black-and-white digits for a Bernoulli decoder: ``1.0`` where the level is ≥
-    ``threshold`` (default 8, half of 16), else ``0.0``; shape (N, 64), float32."""
-    if not isinstance(threshold, int) or isinstance(threshold, bool) or not 1 <= threshold <= 16:
-        raise ValueError(f"threshold must be an integer level in 1–16; got {threshold!r}")
+    ``threshold`` (default 8, half of 16), else ``0.0``; shape (N, 64), float32. ``images`` as
+    for ``check_images`` (NaN or infinite values are refused)."""
+    threshold = check_count("threshold", threshold, owner="binarize", hi=LEVELS - 1)
     k = check_images(images)
     return (k >= threshold).reshape(k.shape[0], PIXELS).to(torch.float32)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from collections import deque
 from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
+from ._scalars import check_count, check_flag, check_generator, check_real
 from .flows.compose import Flow
 from .grid import grid_points
 from .targets import (
@@ -33,6 +35,8 @@ __all__ = [
 ]
 
 _F64 = torch.float64
+#: Most samples ``variational_bound`` draws, and the longest plateau window.
+MAX_SAMPLES, MAX_WINDOW = 10_000_000, 100_000
 
 
 # --------------------------------------------------------------------------------------------
@@ -70,16 +74,23 @@ def _modes_of(target: object) -> tuple[str, Modes]:
     key = _target_key(target)
     modes = _modes(key)
     if modes is None:
-        what = repr(target) if key is None else repr(key)
         why = ("has no separate modes" if key is not None
                else "is not a known target (an energy or a toy data set name)")
-        raise ValueError(f"{what} {why}; mode masses are defined for "
+        what = repr(key) if key is not None else f"{target!r:.80}"
+        raise ValueError(f"target {what} {why}; mode masses are defined for the targets "
                          f"{', '.join(_MULTIMODAL)}")
     return key, modes
 
 
 def has_modes(target: Energy | str) -> bool:
-    """True if :func:`mode_masses` is defined for ``target`` (U2 and checkerboard have none)."""
+    """True if :func:`mode_masses` is defined for ``target`` (U2 and checkerboard have none;
+    any other name, such as the drawn target ``"draw"``, has none either).
+
+    Raises:
+        ValueError: for a ``target`` that is neither an ``Energy`` nor a name (a str).
+    """
+    if not isinstance(target, Energy | str):
+        raise ValueError(f"target must be an Energy or a target's name; got {target!r:.80}")
     return _target_key(target) in _MULTIMODAL
 
 
@@ -109,7 +120,8 @@ def mode_masses(target: Energy | str, samples: Tensor) -> dict[str, float]:
 
     The exact rules live with the targets (``nfwidgets.targets.energies``, ``.toy``). ``U2`` (a
     single ridge) and ``checkerboard`` (uniform on squares that touch) have no separate modes.
-    Non-finite samples are left out of the count.
+    Non-finite samples (a diverged flow's NaN rows) are left out of the count by design: the
+    fractions are those of the finite samples.
 
     Arguments:
         target: an :class:`~nfwidgets.targets.Energy`, or the name of an energy or a toy data set.
@@ -130,13 +142,15 @@ def mode_masses(target: Energy | str, samples: Tensor) -> dict[str, float]:
     _, modes = _modes_of(target)
     if not isinstance(samples, Tensor) or samples.ndim != 2 or samples.shape[1] != 2:
         got = tuple(samples.shape) if isinstance(samples, Tensor) else type(samples).__name__
-        raise ValueError(f"mode_masses: samples must be a tensor of shape (N, 2); got {got}")
+        raise ValueError(f"mode_masses: samples must be a tensor of shape (N, 2); got {got}"
+                         + (f" {samples!r:.60}" if not isinstance(samples, Tensor) else ""))
     if not samples.is_floating_point():
         raise ValueError(f"mode_masses: samples must be floating point; got {samples.dtype}")
     z = samples.detach().to("cpu", _F64)
     z = z[torch.isfinite(z).all(dim=1)]
     if z.shape[0] == 0:
-        raise ValueError("mode_masses: no finite sample to count")
+        raise ValueError(f"mode_masses: samples must hold at least one finite point; got "
+                         f"{tuple(samples.shape)} with none")
     counts = torch.bincount(modes.assign(z), minlength=len(modes.names)).to(_F64)
     fractions = (counts / z.shape[0]).tolist()
     return dict(zip(modes.names, fractions, strict=True))
@@ -208,24 +222,17 @@ class PlateauDetector:
     def __init__(self, window: int = 200, min_improvement: float = 0.01, *,
                  floor: float | None = None, floor_tolerance: float = 0.05,
                  detect_rise: bool = True) -> None:
-        if not isinstance(window, int) or isinstance(window, bool) or window < 4 or window % 2:
-            raise ValueError(f"PlateauDetector: window must be an even integer >= 4; "
-                             f"got {window!r}")
-        for name, value in (("min_improvement", min_improvement),
-                            ("floor_tolerance", floor_tolerance)):
-            if (not isinstance(value, int | float) or isinstance(value, bool)
-                    or not (math.isfinite(value) and value > 0)):
-                raise ValueError(f"PlateauDetector: {name} must be a finite number > 0; "
-                                 f"got {value!r}")
-        if floor is not None and (not isinstance(floor, int | float) or isinstance(floor, bool)
-                                  or not math.isfinite(floor)):
-            raise ValueError(f"PlateauDetector: floor must be None or a finite number; "
-                             f"got {floor!r}")
+        owner = "PlateauDetector"
+        window = check_count("window", window, owner=owner, lo=4, hi=MAX_WINDOW)
+        if window % 2:
+            raise ValueError(f"{owner}: window must be an even integer ≥ 4; got {window!r}")
         self.window = window
-        self.min_improvement = float(min_improvement)
-        self.floor = None if floor is None else float(floor)
-        self.floor_tolerance = float(floor_tolerance)
-        self.detect_rise = bool(detect_rise)
+        self.min_improvement = check_real("min_improvement", min_improvement, owner=owner,
+                                          lo=0.0, lo_open=True)
+        self.floor = check_real("floor", floor, owner=owner, optional=True)
+        self.floor_tolerance = check_real("floor_tolerance", floor_tolerance, owner=owner,
+                                          lo=0.0, lo_open=True)
+        self.detect_rise = check_flag("detect_rise", detect_rise, owner=owner)
         self._losses: deque[float] = deque(maxlen=window)
         self._last_step: int | None = None
         #: The hint of the last update (None when there is no plateau).
@@ -238,15 +245,19 @@ class PlateauDetector:
         self.hint = None
 
     def update(self, step: int, loss: float) -> str | None:
-        """Record the loss of ``step``; return a hint while the loss is on a plateau (or
-        rising), else None. The same hint is returned at every step the condition holds."""
+        """Record the loss of ``step`` (an integer ≥ 0); return a hint while the loss is on a
+        plateau (or rising), else None. The same hint is returned at every step the condition
+        holds. ``loss``: a number or a 0-d tensor; NaN and ±inf losses (a diverged step) are
+        ignored by design, as the class docstring says."""
+        step = check_count("step", step, owner="PlateauDetector.update", lo=0)
+        if isinstance(loss, Tensor) and loss.ndim == 0 and loss.is_floating_point():
+            loss = loss.item()
+        if isinstance(loss, bool) or not isinstance(loss, numbers.Real):
+            raise ValueError(f"PlateauDetector.update: loss must be a number; got {loss!r:.80}")
         if self._last_step is not None and step <= self._last_step:
             self.reset()
         self._last_step = step
-        try:
-            value = float(loss)
-        except (TypeError, ValueError):
-            return self.hint
+        value = float(loss)
         if not math.isfinite(value):
             return self.hint
         self._losses.append(value)
@@ -314,7 +325,7 @@ def variational_bound(flow: Flow, energy: Energy | str | Callable[[Tensor], Tens
         flow: the flow q.
         energy: an :class:`~nfwidgets.targets.Energy`, an energy name, or any callable
             ``U(x) -> (N,)``.
-        n_samples: number of samples (≥ 2).
+        n_samples: number of samples (2 to ``MAX_SAMPLES``).
         generator: source of the base samples. ``None`` uses a private generator seeded with
             0, so repeated calls use the same base samples (common random numbers: a smooth
             curve when the bound is tracked during training) and the global RNG is untouched.
@@ -323,8 +334,8 @@ def variational_bound(flow: Flow, energy: Energy | str | Callable[[Tensor], Tens
         ``(F, standard error)`` in nats.
 
     Raises:
-        ValueError: for bad arguments, or if some sample gives a non-finite ``ln q + U``
-            (saying how many).
+        ValueError: for bad arguments (an energy that does not give one value per point), or
+            if some sample gives a non-finite ``ln q + U`` (saying how many).
 
     References:
         D. J. Rezende and S. Mohamed, "Variational Inference with Normalizing Flows", ICML 2015,
@@ -332,15 +343,20 @@ def variational_bound(flow: Flow, energy: Energy | str | Callable[[Tensor], Tens
     """
     if not isinstance(flow, Flow):
         raise ValueError(f"variational_bound: flow must be an nfwidgets Flow; got "
-                         f"{type(flow).__name__}")
+                         f"{type(flow).__name__} {flow!r:.60}")
     u = _as_energy(energy, "variational_bound")
-    if not isinstance(n_samples, int) or isinstance(n_samples, bool) or n_samples < 2:
-        raise ValueError(f"variational_bound: n_samples must be an integer >= 2; "
-                         f"got {n_samples!r}")
+    n_samples = check_count("n_samples", n_samples, owner="variational_bound", lo=2,
+                            hi=MAX_SAMPLES)
+    check_generator("generator", generator, owner="variational_bound")
     if generator is None:
         generator = torch.Generator().manual_seed(0)
     x, log_q = flow.sample_and_log_prob(n_samples, generator=generator)
-    values = (log_q + u(x)).to(_F64)
+    energies = u(x)
+    if not isinstance(energies, Tensor) or tuple(energies.shape) != (n_samples,):
+        got = tuple(energies.shape) if isinstance(energies, Tensor) else type(energies).__name__
+        raise ValueError(f"variational_bound: energy must give one value per point, shape "
+                         f"({n_samples},) for {n_samples} points; {u!r:.60} gave {got}")
+    values = (log_q + energies).to(_F64)
     bad = int((~torch.isfinite(values)).sum())
     if bad:
         raise ValueError(f"variational_bound: {bad} of {n_samples} samples gave a non-finite "

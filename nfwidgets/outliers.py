@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from ._scalars import check_count, check_real
+from .flows._checks import check_batch
 from .flows.compose import Flow
+
+#: Most points per inverse pass (``outlier_scores``'s ``batch``).
+MAX_BATCH = 10_000_000
 
 __all__ = ["detection_rate", "outlier_scores", "roc_auc", "roc_curve"]
 
@@ -23,14 +29,15 @@ def outlier_scores(flow: Flow, x: Tensor, batch: int = 8192) -> Tensor:
 
     Arguments:
         flow: a trained ``Flow``.
-        x: points ``(N, D)``.
-        batch: points per inverse pass (bounds memory).
+        x: points ``(N, D)`` (a tensor, array or nested list), finite: a NaN or infinite
+            row is refused.
+        batch: points per inverse pass (bounds memory), 1 to ``MAX_BATCH``.
 
     Returns:
         A float64 tensor ``(N,)``; ``+inf`` where the density underflows to 0.
 
     Raises:
-        ValueError: for a bad ``x`` (the flow's own message), or a NaN density.
+        ValueError: for a bad ``x`` (not (N, D), or a NaN or infinite row), or a NaN density.
 
     References:
         E. Nalisnick, A. Matsukawa, Y. W. Teh, D. Gorur and B. Lakshminarayanan, "Do Deep
@@ -38,23 +45,46 @@ def outlier_scores(flow: Flow, x: Tensor, batch: int = 8192) -> Tensor:
     """
     if not isinstance(flow, Flow):
         raise ValueError(f"outlier_scores: flow must be an nfwidgets Flow; got "
-                         f"{type(flow).__name__}")
-    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
-        raise ValueError(f"outlier_scores: batch must be a positive integer; got {batch!r}")
+                         f"{type(flow).__name__} {flow!r:.60}")
+    batch = check_count("batch", batch, owner="outlier_scores", hi=MAX_BATCH)
+    x = _as_tensor(x)
+    check_batch(x, flow.dim, owner="outlier_scores: x")
+    bad = ~torch.isfinite(x).all(dim=1)
+    if bool(bad.any()):
+        raise ValueError(f"outlier_scores: x must be finite; row {int(bad.nonzero()[0, 0])} of "
+                         f"{x.shape[0]} holds NaN or inf")
     ref = next(flow.parameters(), None)
-    if isinstance(x, Tensor) and ref is not None and x.is_floating_point():
+    if ref is not None:
         x = x.to(ref.dtype)
     parts = [-flow.log_prob(x[i:i + batch]) for i in range(0, max(len(x), 1), batch)]
     scores = torch.cat(parts).to(torch.float64)
     if bool(torch.isnan(scores).any()):
-        raise ValueError("outlier_scores: the flow gave NaN log-densities; has it diverged?")
+        raise ValueError(f"outlier_scores: the flow gave NaN log-densities for "
+                         f"{int(torch.isnan(scores).sum())} rows of x; are they too large for "
+                         f"its dtype, or has the flow diverged?")
     return scores
+
+
+def _as_tensor(x: object) -> object:
+    """Arrays and nested lists of numbers as tensors (anything else unchanged, for the
+    checks to name)."""
+    if isinstance(x, np.ndarray | list | tuple):
+        try:
+            return torch.as_tensor(np.asarray(x))
+        except (TypeError, ValueError, RuntimeError):
+            return x
+    return x
 
 
 def _scores_and_labels(inliers: Tensor, outliers: Tensor) -> tuple[Tensor, Tensor]:
     parts = []
     for name, s in (("inliers", inliers), ("outliers", outliers)):
-        s = torch.as_tensor(s, dtype=torch.float64).detach().cpu()
+        s = _as_tensor(s)
+        if not isinstance(s, Tensor) or s.is_complex() or s.dtype == torch.bool:
+            raise ValueError(f"{name} must be a 1-D tensor of real scores; got "
+                             f"{type(s).__name__}" + (f" of {s.dtype}" if isinstance(s, Tensor)
+                                                      else f" {s!r:.60}"))
+        s = s.detach().to("cpu", torch.float64)
         if s.ndim != 1 or s.numel() == 0:
             raise ValueError(f"{name} must be a non-empty 1-D tensor of scores; got shape "
                              f"{tuple(s.shape)}")
@@ -169,9 +199,7 @@ def detection_rate(inliers: Tensor, outliers: Tensor, false_alarm: float = 0.05
     Raises:
         ValueError: for a ``false_alarm`` outside [0, 1], or bad scores.
     """
-    if (not isinstance(false_alarm, int | float) or isinstance(false_alarm, bool)
-            or not 0.0 <= false_alarm <= 1.0):
-        raise ValueError(f"false_alarm must be a number in [0, 1]; got {false_alarm!r}")
+    false_alarm = check_real("false_alarm", false_alarm, owner="detection_rate", lo=0.0, hi=1.0)
     fpr, tpr, thresholds = roc_curve(inliers, outliers)
     ok = torch.nonzero(fpr <= false_alarm + 1e-12).flatten()
     i = int(ok[-1])

@@ -45,3 +45,8 @@ def test_gaussian_matches_torch_multivariate_normal_by_hand():
     nll = 0.5 * (maha + logdet + 64 * math.log(2 * math.pi))
     assert baselines.gaussian_bpd(train, test, seed=3) == pytest.approx(
         float(data.bits_per_dim(nll.mean())), rel=1e-6)
+
+
+def test_gaussian_needs_more_images_than_pixels():
+    with pytest.raises(ValueError, match="train must hold more than 64 images"):
+        baselines.gaussian_bpd(data.digits("train")[:64], data.digits("test")[:5])

@@ -53,6 +53,18 @@ def test_bits_per_dim_by_hand():
     assert data.bits_per_dim(math.log(2.0), dims=1) == pytest.approx(1.0 + math.log2(17))
 
 
+def test_other_spellings_of_a_batch_of_images_are_accepted():
+    k = data.digits("test")[:3]
+    for same in (k.reshape(3, 64), k[:, None], k.numpy(), k.tolist(), k.double()):
+        assert torch.equal(data.check_images(same), k)
+    assert data.check_images(k[0]).shape == (1, 8, 8)  # one image
+
+
+def test_bits_per_dim_is_elementwise_and_propagates_nan():
+    out = data.bits_per_dim(torch.tensor([0.0, math.nan]))
+    assert out[0] == pytest.approx(math.log2(17)) and math.isnan(out[1])
+
+
 def test_binarize():
     k = torch.tensor([[[0, 7, 8, 16] + [0] * 4] + [[0] * 8] * 7])
     b = data.binarize(k)
@@ -67,7 +79,9 @@ def test_binarize():
     (torch.full((2, 8, 8), 0.5), "fractional"),
     (torch.full((2, 8, 8), float("nan")), "NaN"),
     (torch.zeros(2, 8, 8, dtype=torch.bool), "booleans"),
-    ([[0] * 8] * 8, "torch tensor"),
+    (["a", "b"], "torch tensor"),
+    (torch.zeros(2, 63), "shape"),
+    (torch.full((2, 8, 8), 1 + 2j), "real"),
 ])
 def test_bad_images_are_named(bad, words):
     with pytest.raises(ValueError, match=words):
@@ -76,7 +90,11 @@ def test_bad_images_are_named(bad, words):
 
 @pytest.mark.parametrize("call", [lambda: data.digits("valid"),
                                   lambda: data.binarize(data.digits("test"), 0),
-                                  lambda: data.bits_per_dim(1.0, dims=0)])
+                                  lambda: data.bits_per_dim(1.0, dims=0),
+                                  lambda: data.bits_per_dim(True),
+                                  lambda: data.digits("test", with_labels="False"),
+                                  lambda: data.dequantize(data.digits("test"), "seed"),
+                                  lambda: data.dequantize(data.digits("test"), None, torch.int64)])
 def test_bad_arguments_are_named(call):
     with pytest.raises(ValueError):
         call()

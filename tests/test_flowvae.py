@@ -179,3 +179,19 @@ def test_bad_sample_counts_raise():
         model.marginal_log_likelihood(X, n_samples=1.5)
     with pytest.raises(ValueError, match="config"):
         FlowVAE.from_config([2, "planar"])
+
+
+def test_bad_latents_and_configs_are_named() -> None:
+    import numpy as np
+
+    model = FlowVAE(latent_dim=2, layers=1, hidden=8)
+    with pytest.raises(ValueError, match=r"decode_logits: z"):
+        model.decode_logits(torch.zeros(3, 3))
+    assert model.decode_logits(torch.zeros(3, 2, dtype=torch.float64)).dtype == torch.float32
+    assert FlowVAE(latent_dim=np.int64(2), layers=np.int64(1), hidden=8).layers == 1
+    with pytest.raises(ValueError, match="latent_dim"):
+        FlowVAE(latent_dim=True)
+    with pytest.raises(ValueError, match="unknown keys 'nope'"):
+        FlowVAE.from_config({**model.config, "nope": 1})
+    with pytest.raises(ValueError, match=r"n_samples must be an integer in \[1, 100000\]"):
+        model.negative_elbo(binarize(digits("test")[:2]), 10**12)

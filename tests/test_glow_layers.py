@@ -89,7 +89,7 @@ def test_squeeze_is_a_permutation(shape: tuple, seed: int) -> None:
 
 
 def test_squeeze_refuses_odd_sides() -> None:
-    with pytest.raises(ValueError, match="even height and width; got 3×2"):
+    with pytest.raises(ValueError, match=r"even height and width; got shape \(1, 1, 3, 2\)"):
         Squeeze()(torch.zeros(1, 1, 3, 2))
 
 
@@ -132,3 +132,34 @@ def test_coupling_starts_near_identity_with_glows_scale() -> None:
     torch.testing.assert_close(log_det, torch.full((2,), 8 * float(torch.log(s))))
     with pytest.raises(ValueError, match="channels must be even"):
         ImageAffineCoupling(3)
+
+
+def test_layers_refuse_maps_of_the_wrong_shape_by_name() -> None:
+    x = torch.randn(2, 3, 4, 4)
+    for layer in (ActNorm(4), InvConv1x1(4), ImageAffineCoupling(4, 8), Split(4)):
+        with pytest.raises(ValueError, match=r"x must have shape \(N, 4, H, W\).*\(2, 3, 4, 4\)"):
+            layer(x)
+    with pytest.raises(ValueError, match="channels must be even"):
+        ImageAffineCoupling(3)
+    with pytest.raises(ValueError, match=r"channels must be an integer in \[1, 1024\]"):
+        ActNorm(10**12)
+
+
+def test_actnorm_refuses_to_initialise_from_a_non_finite_batch() -> None:
+    layer = ActNorm(2)
+    x = torch.randn(4, 2, 3, 3)
+    x[1, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        layer(x)
+    assert not bool(layer.initialized)
+
+
+def test_a_nan_example_stays_in_its_example() -> None:
+    torch.manual_seed(0)
+    layer = ImageAffineCoupling(4, 8)
+    torch.nn.init.normal_(layer.net[-1].weight)  # a coupling that is not the identity
+    x = torch.randn(3, 4, 4, 4)
+    x[1] = float("nan")
+    y, log_det = layer(x)
+    assert not bool(torch.isfinite(y[1]).any()) and bool(torch.isfinite(y[[0, 2]]).all())
+    assert bool(torch.isfinite(log_det[[0, 2]]).all())

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from nfwidgets import data
-from nfwidgets.models.glow import Glow
+from nfwidgets.models.glow import Glow, to_levels
 from nfwidgets.models.glow.model import ALPHA
 from nfwidgets.models.pretrained import load_pretrained, save_checkpoint
 
@@ -96,7 +96,7 @@ def test_bad_inputs_are_refused() -> None:
     with pytest.raises(ValueError, match="NaN"):
         model.log_prob(v)
     with pytest.raises(ValueError, match=r"shape \(N, 8, 8\)"):
-        model.log_prob(torch.zeros(2, 64, dtype=torch.float64))
+        model.log_prob(torch.zeros(2, 63, dtype=torch.float64))
     with pytest.raises(ValueError, match=r"\[0, 1\)"):
         model.log_prob(torch.full((1, 8, 8), 3.0, dtype=torch.float64))
     with pytest.raises(ValueError, match="float tensor"):
@@ -105,7 +105,7 @@ def test_bad_inputs_are_refused() -> None:
         model.bits_per_dim(torch.full((1, 8, 8), 17))
     with pytest.raises(ValueError, match="NaN"):
         model.bits_per_dim(torch.full((1, 8, 8), float("nan")))
-    with pytest.raises(ValueError, match="n must be a positive integer"):
+    with pytest.raises(ValueError, match=r"n must be an integer in \[1, 10000\]; got 0"):
         model.sample(0)
     for name, value in (("levels", 4), ("depth", 0), ("hidden", 2.5), ("dropout", 1.0)):
         with pytest.raises(ValueError, match=name):
@@ -143,3 +143,39 @@ def test_dropout_acts_in_training_only() -> None:
     assert not torch.equal(noisy[0], noisy[1])
     assert torch.equal(clean[0], clean[1])
     torch.testing.assert_close(model.decode_values(model.encode_values(v)), v)
+
+
+def test_other_spellings_and_documented_edges() -> None:
+    model = _model(dtype=torch.float32)
+    model.eval()
+    v = data.dequantize(data.digits("test")[:3], torch.Generator().manual_seed(0))
+    same = model.log_prob(v)
+    for other in (v.double(), v.reshape(3, 64), v[:, None], v.numpy()):
+        assert torch.allclose(model.log_prob(other), same)
+    with pytest.raises(ValueError, match=r"n must be an integer in \[1, 10000\]"):
+        model.sample(10**12)
+    with pytest.raises(ValueError, match="temperature"):
+        model.sample(2, temperature=True)
+    with pytest.raises(ValueError, match="eps"):
+        model.decode(torch.full((2, 64), float("nan")))
+    with pytest.raises(ValueError, match="unknown keys 'nope'"):
+        Glow.from_config({**model.config, "nope": 1})
+    with pytest.raises(ValueError, match=r"config .* is not valid: .*levels"):
+        Glow.from_config({**model.config, "levels": 9})
+
+
+def test_to_levels_maps_non_finite_values_as_documented() -> None:
+    v = torch.full((1, 8, 8), 0.5)
+    v[0, 0, :3] = torch.tensor([float("nan"), float("inf"), -float("inf")])
+    k = to_levels(v)
+    assert k[0, 0, :4].tolist() == [0, 16, 0, 8]
+
+
+def test_load_pretrained_refuses_a_missing_or_foreign_file(tmp_path) -> None:
+    with pytest.raises(ValueError, match="path: no checkpoint file"):
+        load_pretrained("glow-digits", path=tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_text("junk")
+    with pytest.raises(ValueError, match="is not a checkpoint of 'glow-digits'"):
+        load_pretrained("glow-digits", path=tmp_path / "junk.pt")
+    with pytest.raises(ValueError, match="name must be a pretrained model"):
+        load_pretrained(["glow-digits"])

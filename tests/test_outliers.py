@@ -113,3 +113,21 @@ def test_a_flow_separates_far_points_from_its_own_samples() -> None:
     inl = outlier_scores(flow, torch.randn(500, 2, generator=g))
     out = outlier_scores(flow, 3.0 + torch.randn(500, 2, generator=g))
     assert roc_auc(inl, out) > 0.95
+
+
+def test_scores_as_lists_and_arrays_and_bad_ones_named() -> None:
+    import numpy as np
+
+    assert roc_auc([0.1, 0.2], np.array([0.3, 0.4])) == 1.0
+    with pytest.raises(ValueError, match="outliers must be a 1-D tensor of real scores"):
+        roc_auc([0.1], torch.tensor([1 + 2j]))
+    with pytest.raises(ValueError, match="inliers must be a 1-D tensor of real scores"):
+        roc_curve(["a"], [0.3])
+
+
+def test_outlier_scores_refuse_a_non_finite_row() -> None:
+    flow = Flow([ElementwiseAffine([0.0, 0.0], [0.0, 0.0])])
+    x = torch.zeros(3, 2)
+    x[1, 0] = float("nan")
+    with pytest.raises(ValueError, match="x must be finite; row 1"):
+        outlier_scores(flow, x)

@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-__all__ = ["CHECKPOINTS", "PRETRAINED", "Pretrained", "checkpoint_path", "load_pretrained",
-           "save_checkpoint"]
+__all__ = ["CHECKPOINTS", "PRETRAINED", "Pretrained", "checkpoint_path", "from_config",
+           "load_pretrained", "save_checkpoint"]
 
 #: Where the shipped checkpoints live (package data).
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
@@ -57,10 +57,35 @@ def _resolve(spec: str) -> object:
     return getattr(importlib.import_module(module), name)
 
 
+def from_config(cls: type[nn.Module], config: object, keys: tuple[str, ...]) -> nn.Module:
+    """``cls(**config)`` for a dict ``config`` whose keys are among ``keys`` (a model's
+    ``from_config``); the constructor checks the values, and its ``ValueError`` shows
+    ``config``."""
+    owner = cls.__name__
+    if not isinstance(config, dict):
+        raise ValueError(f"{owner}.from_config: config must be a dict like {owner}().config; "
+                         f"got {config!r}")
+    unknown = sorted(map(repr, set(config) - set(keys)))
+    if unknown:
+        raise ValueError(f"{owner}.from_config: config has unknown keys {', '.join(unknown)}; "
+                         f"allowed: {', '.join(keys)}; got {config!r}")
+    try:
+        return cls(**config)
+    except ValueError as error:
+        raise ValueError(f"{owner}.from_config: config {config!r} is not valid: "
+                         f"{error}") from None
+
+
+def _check_name(name: object) -> str:
+    if not isinstance(name, str) or name not in PRETRAINED:
+        raise ValueError(f"name must be a pretrained model, one of {sorted(PRETRAINED)}; "
+                         f"got {name!r}")
+    return name
+
+
 def checkpoint_path(name: str) -> Path:
     """The file of checkpoint ``name`` (``flowvae-digits`` is ``flowvae-digits-k8``)."""
-    if name not in PRETRAINED:
-        raise ValueError(f"unknown pretrained model {name!r}; available: {sorted(PRETRAINED)}")
+    _check_name(name)
     return CHECKPOINTS / f"{'flowvae-digits-k8' if name == 'flowvae-digits' else name}.pt"
 
 
@@ -77,15 +102,23 @@ def save_checkpoint(model: nn.Module, name: str, meta: dict, path: Path | None =
 def load_pretrained(name: str, path: Path | str | None = None) -> nn.Module:
     """The shipped model ``name`` (see ``PRETRAINED``), in eval mode, on the CPU; ``path``
     loads a checkpoint written by the training command instead of the shipped one. Its
-    ``meta`` (how it was made, its test scores) is ``model.pretrained_meta``."""
+    ``meta`` (how it was made, its test scores) is ``model.pretrained_meta``. A missing file,
+    or one that is not a checkpoint of model ``name``, is a ``ValueError``."""
+    _check_name(name)
+    if path is not None and not isinstance(path, str | Path):
+        raise ValueError(f"path must be None or a file path (str or pathlib.Path); got {path!r}")
     file = checkpoint_path(name) if path is None else Path(path)
-    if not file.exists():
-        raise FileNotFoundError(f"no checkpoint at {file}; make it with "
-                                f"`python -m nfwidgets.models.train {name}`")
-    saved = torch.load(file, map_location="cpu", weights_only=True)
+    if not file.is_file():
+        raise ValueError(f"path: no checkpoint file at {str(file)!r}; make it with "
+                         f"`python -m nfwidgets.models.train {name}`")
     cls = _resolve(PRETRAINED[name].model)
-    model = cls.from_config(saved["config"])
-    model.load_state_dict(saved["state_dict"])
+    try:
+        saved = torch.load(file, map_location="cpu", weights_only=True)
+        model = cls.from_config(saved["config"])
+        model.load_state_dict(saved["state_dict"])
+    except Exception as error:  # any unreadable or foreign file: say which, and why
+        raise ValueError(f"path: {str(file)!r} is not a checkpoint of {name!r} "
+                         f"({type(error).__name__}: {str(error)[:200]})") from None
     model.eval()
     model.pretrained_meta = saved["meta"]
     return model

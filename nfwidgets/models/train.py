@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from .._scalars import MAX_SEED, check_count
 from .pretrained import PRETRAINED, _resolve, save_checkpoint
 
 __all__ = ["main", "train"]
@@ -21,8 +22,9 @@ __all__ = ["main", "train"]
 
 def train(name: str, seed: int = 0, out: Path | None = None) -> Path:
     """Train checkpoint ``name`` from ``seed`` and write it (default: the shipped file)."""
-    if name not in PRETRAINED:
-        raise ValueError(f"unknown model {name!r}; available: {sorted(PRETRAINED)}")
+    if not isinstance(name, str) or name not in PRETRAINED:
+        raise ValueError(f"name must be one of {sorted(PRETRAINED)}; got {name!r}")
+    seed = check_count("seed", seed, owner="train", lo=0, hi=MAX_SEED)
     start = time.perf_counter()
     model, meta = _resolve(PRETRAINED[name].trainer)(seed=seed)
     meta = {**meta, "name": name, "seed": seed, "torch": str(torch.__version__),

@@ -17,14 +17,23 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..._scalars import check_count
 from ...flows.base import DiagonalNormal
 from ...flows.compose import Flow
 from ...grid import LOG_DENSITY_FLOOR, DensityGrid, check_bounds, density_grid, grid_points
 from .amortised import engine_layers
 from .model import check_binary
 
-__all__ = ["LatentGrid", "decoder_grid", "engine_flow", "log_evidence", "log_joint_grid",
-           "posterior_grid", "q_density_grid"]
+__all__ = ["LatentGrid", "check_grid_size", "decoder_grid", "engine_flow", "log_evidence",
+           "log_joint_grid", "posterior_grid", "q_density_grid"]
+
+#: Most cells per side of a latent grid (``grid.grid_points`` allows the same).
+MAX_GRID = 4096
+
+
+def check_grid_size(name: str, n: object) -> int:
+    """Cells per side of a latent grid: an integer in [2, MAX_GRID]."""
+    return check_count(name, n, owner="FlowVAE", lo=2, hi=MAX_GRID)
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,7 @@ def decoder_grid(model, n: int, bounds) -> tuple[Tensor, Tensor, float]:
     _check_2d(model)
     (x0, x1), (y0, y1) = check_bounds(bounds)
     _, _, z = grid_points(bounds, n, dtype=model._dtype())
-    logits = model.decode_logits(z)
+    logits = model.decoder(z)
     shared = model.log_prior(z) - torch.nn.functional.softplus(logits).sum(-1)
     return logits, shared, math.log((x1 - x0) * (y1 - y0) / (n * n))
 
@@ -76,7 +85,7 @@ def log_evidence(log_joint: Tensor, log_area: float) -> Tensor:
 def _one(x: Tensor) -> Tensor:
     x = check_binary(x)
     if x.shape[0] != 1:
-        raise ValueError(f"give one image (64,) or (1, 64); got {x.shape[0]} images")
+        raise ValueError(f"x must be one image (64,) or (1, 64); got shape {tuple(x.shape)}")
     return x
 
 
@@ -97,10 +106,8 @@ def posterior_grid(model, x: Tensor, n: int = 200, bounds=((-4.0, 4.0), (-4.0, 4
 def engine_flow(model, x: Tensor, k: int | None = None) -> Flow:
     """One image's posterior ``q_k(z|x)`` as an engine ``Flow``: base ``N(μ(x), σ(x)²)``
     (``DiagonalNormal``) and the image's first ``k`` layers (all K by default)."""
-    k = model.layers if k is None else k
-    if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k <= model.layers:
-        raise ValueError(f"k must be an integer in [0, {model.layers}] (the model's layers); "
-                         f"got {k!r}")
+    k = model.layers if k is None else check_count("k", k, owner="FlowVAE (k ≤ its layers)",
+                                                   lo=0, hi=model.layers)
     mu, log_sigma, params = model.encode(_one(x))
     base = DiagonalNormal(mu[0].detach(), log_sigma[0].detach())
     return Flow(engine_layers(model.flow, params, 0, k), base=base)

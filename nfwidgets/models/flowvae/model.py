@@ -21,7 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..._scalars import MAX_SEED, check_count, check_generator
+from ...flows._checks import check_batch
 from ...flows.base import standard_normal_log_prob
+from .. import pretrained
 from .amortised import FLOWS, amortised_forward, n_flow_params, split_flow_params
 
 __all__ = ["MAX_LAYERS", "ElboParts", "ElboTerms", "FlowVAE", "check_binary", "elbo_parts"]
@@ -29,6 +32,8 @@ __all__ = ["MAX_LAYERS", "ElboParts", "ElboTerms", "FlowVAE", "check_binary", "e
 #: Most amortised layers a FlowVAE takes (the paper goes to 80; more only slows the lesson).
 MAX_LAYERS = 64
 PIXELS = 64
+#: Most Monte Carlo samples per call (importance sampling runs in chunks of ``chunk``).
+MAX_SAMPLES = 100_000
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,10 @@ class ElboTerms:
 
 def check_binary(x: object, name: str = "x") -> Tensor:
     """``x`` as a float tensor (N, 64) of 0s and 1s (``nfwidgets.data.binarize``; a single
-    image (64,) becomes (1, 64)), or a ``ValueError`` naming what is wrong."""
+    image (64,) becomes (1, 64); a bool or integer tensor is converted), or a ``ValueError``
+    naming what is wrong (NaN or infinite pixels are refused)."""
+    if not isinstance(name, str):
+        raise ValueError(f"name must be a str (the argument's name); got {name!r}")
     if not isinstance(x, Tensor):
         raise ValueError(f"{name} must be a torch tensor (N, 64) of binarised pixels "
                          f"(nfwidgets.data.binarize); got {type(x).__name__}")
@@ -64,6 +72,8 @@ def check_binary(x: object, name: str = "x") -> Tensor:
     if x.ndim != 2 or x.shape[1] != PIXELS or x.shape[0] < 1:
         raise ValueError(f"{name} must have shape (N, 64) with N ≥ 1 (binarised 8×8 images); "
                          f"got {tuple(x.shape)}")
+    if x.is_complex():
+        raise ValueError(f"{name} must hold 0s and 1s; got dtype {x.dtype}")
     if not x.is_floating_point():
         x = x.to(torch.get_default_dtype())
     if not bool(torch.isfinite(x).all()):
@@ -71,13 +81,18 @@ def check_binary(x: object, name: str = "x") -> Tensor:
     bad = (x != 0) & (x != 1)
     if bool(bad.any()):
         raise ValueError(f"{name} must hold only 0 and 1 (the decoder is Bernoulli); got "
-                         f"{float(x[bad][0]):g} (binarise with nfwidgets.data.binarize)")
+                         f"{x[bad][0].item():g} (binarise with nfwidgets.data.binarize)")
     return x
 
 
 def _mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(n_in, hidden), nn.Softplus(), nn.Linear(hidden, hidden),
                          nn.Softplus(), nn.Linear(hidden, n_out))
+
+
+def _log_likelihood(x: Tensor, logits: Tensor) -> Tensor:
+    """``Σⱼ xⱼℓⱼ - softplus(ℓⱼ)`` (``FlowVAE.log_likelihood`` without the checks)."""
+    return (x * logits - F.softplus(logits)).sum(-1)
 
 
 def _logmeanexp(t: Tensor, dim: int = 0) -> Tensor:
@@ -95,18 +110,19 @@ class FlowVAE(nn.Module):
 
     The encoder's last layer outputs ``2D + K·n_flow_params`` numbers per image: μ, ln σ and
     each layer's raw parameters, constrained per example as the engine's layers do.
+
+    Binary images ``x`` are checked by ``check_binary``: NaN or infinite pixels are refused.
+    Latents ``z`` (``decode_logits``, ``decode_mean``, ``log_prior``) and logits are not
+    data a learner types: a NaN in one row propagates to that row of the result only.
     """
 
     def __init__(self, latent_dim: int = 2, flow: str = "planar", layers: int = 8,
                  hidden: int = 128) -> None:
         super().__init__()
-        for name, value, lo, hi in (("latent_dim", latent_dim, 1, 256),
-                                    ("layers", layers, 0, MAX_LAYERS),
-                                    ("hidden", hidden, 1, 4096)):
-            if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
-                raise ValueError(f"FlowVAE: {name} must be an integer in [{lo}, {hi}]; "
-                                 f"got {value!r}")
-        if flow not in FLOWS:
+        latent_dim = check_count("latent_dim", latent_dim, owner="FlowVAE", hi=256)
+        layers = check_count("layers", layers, owner="FlowVAE", lo=0, hi=MAX_LAYERS)
+        hidden = check_count("hidden", hidden, owner="FlowVAE", hi=4096)
+        if not isinstance(flow, str) or flow not in FLOWS:
             raise ValueError(f"FlowVAE: flow must be one of {FLOWS}; got {flow!r}")
         self.latent_dim, self.flow, self.layers, self.hidden = latent_dim, flow, layers, hidden
         n_out = 2 * latent_dim + layers * n_flow_params(flow, latent_dim)
@@ -122,9 +138,7 @@ class FlowVAE(nn.Module):
     @classmethod
     def from_config(cls, config: dict) -> FlowVAE:
         """A fresh model of the given ``config`` (as returned by ``.config``)."""
-        if not isinstance(config, dict):
-            raise ValueError(f"config must be a dict like FlowVAE().config; got {config!r}")
-        return cls(**config)
+        return pretrained.from_config(cls, config, ("latent_dim", "flow", "layers", "hidden"))
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.config.items())
@@ -140,22 +154,39 @@ class FlowVAE(nn.Module):
         d = self.latent_dim
         return out[:, :d], out[:, d:2 * d], split_flow_params(self.flow, d, out[:, 2 * d:])
 
+    def _latents(self, z: object, owner: str) -> Tensor:
+        check_batch(z, self.latent_dim, owner=f"FlowVAE.{owner}: z")
+        return z.to(self._dtype())
+
     def decode_logits(self, z: Tensor) -> Tensor:
-        """Bernoulli logits ``ℓ(z)``, shape (N, 64)."""
-        return self.decoder(z)
+        """Bernoulli logits ``ℓ(z)``, shape (N, 64), of latents ``z`` (N, D)."""
+        return self.decoder(self._latents(z, "decode_logits"))
 
     def decode_mean(self, z: Tensor) -> Tensor:
         """The decoded mean image ``sigmoid(ℓ(z))`` as (N, 8, 8) pixel probabilities."""
-        return torch.sigmoid(self.decode_logits(z)).reshape(-1, 8, 8)
+        return torch.sigmoid(self.decoder(self._latents(z, "decode_mean"))).reshape(-1, 8, 8)
 
     @staticmethod
     def log_likelihood(x: Tensor, logits: Tensor) -> Tensor:
-        """``ln p(x|z) = Σⱼ xⱼℓⱼ - softplus(ℓⱼ)`` (Bernoulli with logits ℓ), over the last axis."""
-        return (x * logits - F.softplus(logits)).sum(-1)
+        """``ln p(x|z) = Σⱼ xⱼℓⱼ - softplus(ℓⱼ)`` (Bernoulli with logits ℓ), over the last axis:
+        binary ``x`` (N, 64) or one image, ``logits`` (N, 64) or (M, 64) against one image."""
+        x = check_binary(x)
+        check_batch(logits, PIXELS, owner="FlowVAE.log_likelihood: logits")
+        if x.shape[0] not in (1, logits.shape[0]):
+            raise ValueError(f"FlowVAE.log_likelihood: logits must have one row per image of x "
+                             f"{tuple(x.shape)}; got shape {tuple(logits.shape)}")
+        return _log_likelihood(x.to(logits.dtype), logits)
 
     @staticmethod
     def log_prior(z: Tensor) -> Tensor:
-        """``ln p(z) = -½‖z‖² - (D/2) ln 2π`` (standard normal prior)."""
+        """``ln p(z) = -½‖z‖² - (D/2) ln 2π`` (standard normal prior) over the last axis of a
+        float tensor ``z`` (…, D)."""
+        if not isinstance(z, Tensor) or z.ndim < 1 or z.shape[-1] < 1 or not (
+                z.is_floating_point()):
+            raise ValueError(f"FlowVAE.log_prior: z must be a float tensor (..., D) of latents; "
+                             f"got {type(z).__name__}"
+                             + (f" of shape {tuple(z.shape)}, {z.dtype}"
+                                if isinstance(z, Tensor) else ""))
         return standard_normal_log_prob(z)
 
     def _dtype(self) -> torch.dtype:
@@ -165,8 +196,8 @@ class FlowVAE(nn.Module):
                  ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
         """``(z₀, z_K, ln q₀(z₀|x), Σ ln|det J|, ln p(x|z_K))``, each with a leading sample axis
         (S, N, …): ``z₀ = μ + σ ε`` (reparametrised), then the example's own K layers."""
-        if not isinstance(n_samples, int) or isinstance(n_samples, bool) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}")
+        n_samples = check_count("n_samples", n_samples, owner="FlowVAE", hi=MAX_SAMPLES)
+        check_generator("generator", generator, owner="FlowVAE")
         x = check_binary(x).to(self._dtype())
         mu, log_sigma, params = self._encode(x)
         n, d = mu.shape
@@ -177,7 +208,7 @@ class FlowVAE(nn.Module):
             params = tuple(t.repeat(n_samples, *([1] * (t.ndim - 1))) for t in params)
             x = x.repeat(n_samples, 1)
         z_k, sum_log_det = amortised_forward(self.flow, z0, params)
-        log_px_z = self.log_likelihood(x, self.decode_logits(z_k))
+        log_px_z = _log_likelihood(x, self.decoder(z_k))
         return (z0.reshape(n_samples, n, d), z_k.reshape(n_samples, n, d), log_q0,
                 sum_log_det.reshape(n_samples, n), log_px_z.reshape(n_samples, n))
 
@@ -187,7 +218,7 @@ class FlowVAE(nn.Module):
         """Monte Carlo ``-ELBO(x)`` per example (mean over ``n_samples`` draws of ε), with its
         four terms; differentiable (the reparametrisation trick), for training."""
         _, z_k, log_q0, sum_log_det, log_px_z = self._samples(x, n_samples, generator)
-        log_prior = self.log_prior(z_k)
+        log_prior = standard_normal_log_prob(z_k)
         terms = [log_q0, sum_log_det, -log_px_z, log_prior]
         log_q0, sum_log_det, rec, log_prior = (t.mean(0) for t in terms)
         return ElboTerms(total=log_q0 - sum_log_det + rec - log_prior, reconstruction=rec,
@@ -199,14 +230,16 @@ class FlowVAE(nn.Module):
                                 chunk: int = 250) -> Tensor:
         """Importance-sampled ``ln p(x) ≈ ln (1/S) Σₛ p(x, zₛ) / q_K(zₛ|x)``, ``zₛ ~ q_K(·|x)``
         (log-mean-exp of the weights), per example. Its expectation is ≤ ln p(x) and ≥ the
-        ELBO (Burda et al. 2016, IWAE bound); it tends to ln p(x) as S grows."""
-        if not isinstance(n_samples, int) or isinstance(n_samples, bool) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}")
+        ELBO (Burda et al. 2016, IWAE bound); it tends to ln p(x) as S grows. ``chunk``: samples
+        drawn at once (bounds memory)."""
+        n_samples = check_count("n_samples", n_samples, owner="FlowVAE", hi=MAX_SAMPLES)
+        chunk = check_count("chunk", chunk, owner="FlowVAE", hi=MAX_SAMPLES)
+        x = check_binary(x)
         parts = []
         for start in range(0, n_samples, chunk):
             _, z_k, log_q0, sld, log_px_z = self._samples(x, min(chunk, n_samples - start),
                                                           generator)
-            parts.append(log_px_z + self.log_prior(z_k) - (log_q0 - sld))
+            parts.append(log_px_z + standard_normal_log_prob(z_k) - (log_q0 - sld))
         return _logmeanexp(torch.cat(parts), 0)
 
     def marginal_log_likelihood_quadrature(self, x: Tensor, grid: int = 400,
@@ -214,24 +247,25 @@ class FlowVAE(nn.Module):
         """``ln p(x) = ln ∫ p(x|z) p(z) dz`` on a ``grid``×``grid`` latent grid (midpoint rule:
         log-sum-exp of ``ln p(x|z) + ln p(z)`` over the cells, plus ``ln`` cell area). Needs
         ``latent_dim = 2``; exact up to the grid's resolution and the mass outside ``bounds``."""
-        from .grids import log_evidence, log_joint_grid
+        from .grids import check_grid_size, log_evidence, log_joint_grid
 
-        return log_evidence(*log_joint_grid(self, x, grid, bounds))
+        return log_evidence(*log_joint_grid(self, x, check_grid_size("grid", grid), bounds))
 
     def posterior_grid(self, x: Tensor, n: int = 200, bounds=((-4.0, 4.0), (-4.0, 4.0))):
         """The true posterior ``ln p(z|x) = ln p(x|z) + ln p(z) - ln p(x)`` of one image on an
         n×n grid (``nfwidgets.models.flowvae.grids.posterior_grid``)."""
-        from .grids import posterior_grid
+        from .grids import check_grid_size, posterior_grid
 
-        return posterior_grid(self, x, n, bounds)
+        return posterior_grid(self, x, check_grid_size("n", n), bounds)
 
     def q_density_grid(self, x: Tensor, k: int | None = None, n: int = 200,
                        bounds=((-4.0, 4.0), (-4.0, 4.0))):
         """The exact ``q_k(z|x)`` after ``k`` of the image's layers on an n×n grid, through
         the engine layers' inverses (``nfwidgets.models.flowvae.grids.q_density_grid``)."""
-        from .grids import q_density_grid
+        from .grids import check_grid_size, q_density_grid
 
-        return q_density_grid(self, x, self.layers if k is None else k, n, bounds)
+        return q_density_grid(self, x, self.layers if k is None else k, check_grid_size("n", n),
+                              bounds)
 
 
 @dataclass(frozen=True)
@@ -251,11 +285,16 @@ class ElboParts:
 @torch.no_grad()
 def elbo_parts(model: FlowVAE, x: Tensor, n_samples: int = 1000, seed: int = 0) -> ElboParts:
     """``n_samples`` draws of the parts of −ELBO for the single image ``x`` (64,), the same
-    draws ``FlowVAE.negative_elbo`` makes with a generator seeded ``seed``."""
-    gen = torch.Generator().manual_seed(seed)
-    x = x.reshape(1, -1) if x.ndim == 1 else x
+    draws ``FlowVAE.negative_elbo`` makes with a generator seeded ``seed``. ``x`` is checked by
+    ``check_binary`` (NaN or infinite pixels are refused)."""
+    if not isinstance(model, FlowVAE):
+        raise ValueError(f"elbo_parts: model must be a FlowVAE (e.g. load_pretrained("
+                         f"'flowvae-digits')); got {type(model).__name__} {model!r:.60}")
+    gen = torch.Generator().manual_seed(check_count("seed", seed, owner="elbo_parts", lo=0,
+                                                            hi=MAX_SEED))
+    x = check_binary(x)
     if x.shape[0] != 1:
-        raise ValueError(f"elbo_parts: give one image (64,); got {x.shape[0]}")
+        raise ValueError(f"elbo_parts: x must be one image (64,); got shape {tuple(x.shape)}")
     z0, z_k, log_q0, sld, log_px = model._samples(x, n_samples, gen)  # negative_elbo's draws
     return ElboParts(z0=z0[:, 0], z_k=z_k[:, 0], log_q0=log_q0[:, 0], sum_log_det=sld[:, 0],
                      log_px_given_z=log_px[:, 0])

@@ -23,40 +23,58 @@ import torch
 from torch import Tensor, nn
 
 from ... import data
+from ..._scalars import MAX_SEED, check_count, check_generator, check_real
+from ...flows._checks import check_batch
 from ...flows.base import standard_normal_log_prob
-from .layers import ActNorm, ImageAffineCoupling, InvConv1x1, Split, Squeeze
+from .. import pretrained
+from .layers import (
+    MAX_CHANNELS,
+    ActNorm,
+    ImageAffineCoupling,
+    InvConv1x1,
+    Split,
+    Squeeze,
+    check_maps,
+)
 
 __all__ = ["FlowStep", "Glow"]
 
 #: The logit's margin: ``x = logit(ALPHA + (1 - 2 ALPHA) v)`` (RealNVP's value).
 ALPHA = 0.05
+#: Most flow steps per level, and most samples per call (sizes a typo cannot blow up).
+MAX_DEPTH, MAX_SAMPLES = 64, 10_000
+#: Highest sampling temperature (Glow samples at T ≤ 1; far above, samples overflow).
+MAX_TEMPERATURE = 10.0
 
 
 class FlowStep(nn.Module):
-    """One step of Glow: ActNorm → InvConv1x1 → ImageAffineCoupling (log-dets add up)."""
+    """One step of Glow: ActNorm → InvConv1x1 → ImageAffineCoupling (log-dets add up).
+    Inputs as for the layers (``layers`` module docstring): (N, C, H, W); a NaN in one example
+    propagates to that example only (once ActNorm is initialised)."""
 
     def __init__(self, channels: int, hidden: int, dropout: float = 0.0) -> None:
         super().__init__()
+        check_count("channels", channels, owner="FlowStep", lo=2, hi=MAX_CHANNELS)
         self.layers = nn.ModuleList([ActNorm(channels), InvConv1x1(channels),
                                      ImageAffineCoupling(channels, hidden, dropout)])
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        x = check_maps(x, "x", "FlowStep.forward", *self._channels_and_like())
         total = x.new_zeros(x.shape[0])
         for layer in self.layers:
             x, log_det = layer(x)
             total = total + log_det
         return x, total
 
+    def _channels_and_like(self) -> tuple[int, Tensor]:
+        bias = self.layers[0].bias
+        return bias.shape[1], bias
+
     def inverse(self, y: Tensor) -> Tensor:
+        y = check_maps(y, "y", "FlowStep.inverse", *self._channels_and_like())
         for layer in reversed(self.layers):
             y = layer.inverse(y)
         return y
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    return value
 
 
 class Glow(nn.Module):
@@ -64,26 +82,25 @@ class Glow(nn.Module):
 
     Arguments:
         levels: squeeze → steps (→ split) blocks (1–3: 8×8 halves three times at most).
-        depth: flow steps K per level.
-        hidden: channels of each coupling's conditioner.
-        dropout: dropout probability inside the conditioners while training (0–1).
+        depth: flow steps K per level (1–64).
+        hidden: channels of each coupling's conditioner (1–1024).
+        dropout: dropout probability inside the conditioners while training, in [0, 1).
 
     ``config`` holds these; ``Glow.from_config(config)`` rebuilds the architecture (the
     checkpoint then loads parameters and buffers, see ``nfwidgets.models.load_pretrained``).
+
+    Every entry point refuses NaN or infinite data (images, ``v``, flow inputs, latents) with a
+    ``ValueError``: ActNorm's first call initialises from the batch, and one NaN would poison it.
     """
 
     def __init__(self, levels: int = 2, depth: int = 8, hidden: int = 64,
                  dropout: float = 0.0) -> None:
         super().__init__()
-        _positive_int("levels", levels)
-        if levels > 3:
-            raise ValueError(f"levels must be 1, 2 or 3 (an 8×8 image halves 3 times); "
-                             f"got {levels}")
-        if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not (
-                0 <= dropout < 1):
-            raise ValueError(f"dropout must be a probability in [0, 1); got {dropout!r}")
-        self.config = {"levels": levels, "depth": _positive_int("depth", depth),
-                       "hidden": _positive_int("hidden", hidden), "dropout": float(dropout)}
+        levels = check_count("levels", levels, owner="Glow (an 8×8 image halves 3 times)", hi=3)
+        depth = check_count("depth", depth, owner="Glow", hi=MAX_DEPTH)
+        hidden = check_count("hidden", hidden, owner="Glow", hi=MAX_CHANNELS)
+        dropout = check_real("dropout", dropout, owner="Glow", lo=0.0, hi=1.0, hi_open=True)
+        self.config = {"levels": levels, "depth": depth, "hidden": hidden, "dropout": dropout}
         self.squeezes = nn.ModuleList()
         self.steps = nn.ModuleList()
         self.splits = nn.ModuleList()
@@ -99,12 +116,15 @@ class Glow(nn.Module):
 
     @classmethod
     def from_config(cls, config: dict) -> Glow:
-        return cls(**config)
+        """A fresh model of the given ``config`` (as in ``.config``)."""
+        return pretrained.from_config(cls, config, ("levels", "depth", "hidden", "dropout"))
 
     @staticmethod
     def to_flow_input(v: Tensor) -> tuple[Tensor, Tensor]:
         """``x = logit(y)``, ``y = α + (1 - 2α) v``, shape (N, 1, 8, 8), and
-        ``ln|det ∂x/∂v| = Σ_pixels [ln(1 - 2α) - ln y - ln(1 - y)]`` (N,)."""
+        ``ln|det ∂x/∂v| = Σ_pixels [ln(1 - 2α) - ln y - ln(1 - y)]`` (N,), for ``v`` as in
+        ``log_prob``."""
+        v = _check_values(v)
         y = ALPHA + (1 - 2 * ALPHA) * v
         x = torch.log(y) - torch.log1p(-y)
         log_det = (math.log(1 - 2 * ALPHA) - torch.log(y) - torch.log1p(-y)).flatten(1).sum(1)
@@ -112,12 +132,15 @@ class Glow(nn.Module):
 
     @staticmethod
     def from_flow_input(x: Tensor) -> Tensor:
-        """``v = (σ(x) - α) / (1 - 2α)``, (N, 8, 8): the inverse of ``to_flow_input``."""
-        return (torch.sigmoid(x[:, 0]) - ALPHA) / (1 - 2 * ALPHA)
+        """``v = (σ(x) - α) / (1 - 2α)``, (N, 8, 8): the inverse of ``to_flow_input``, for
+        finite flow inputs x (N, 1, 8, 8)."""
+        return _from_flow_input(_check_flow_input(x, "Glow.from_flow_input"))
 
     # --- the flow: x (N, 1, 8, 8) ↔ ε (N, 64) ------------------------------------------------
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """``ε = f(x)`` (N, 64) and ``ln|det ∂ε/∂x|`` (N,) for flow inputs x (N, 1, 8, 8)."""
+        """``ε = f(x)`` (N, 64) and ``ln|det ∂ε/∂x|`` (N,) for finite flow inputs x
+        (N, 1, 8, 8)."""
+        x = _check_flow_input(x, "Glow.encode", self._like())
         total = x.new_zeros(x.shape[0])
         latents = []
         for level, squeeze in enumerate(self.squeezes):
@@ -133,7 +156,8 @@ class Glow(nn.Module):
         return torch.cat(latents, dim=1), total
 
     def decode(self, eps: Tensor) -> Tensor:
-        """``x = f⁻¹(ε)`` (N, 1, 8, 8) from latents (N, 64)."""
+        """``x = f⁻¹(ε)`` (N, 1, 8, 8) from finite latents (N, 64)."""
+        eps = _check_latents(eps, "Glow.decode", self._like())
         shapes = self._latent_shapes()
         sizes = [math.prod(s) for s in shapes]
         parts = list(eps.split(sizes, dim=1))
@@ -145,6 +169,9 @@ class Glow(nn.Module):
                 x = step.inverse(x)
             x = self.squeezes[level].inverse(x)
         return x
+
+    def _like(self) -> Tensor:
+        return next(self.parameters())
 
     def _latent_shapes(self) -> list[tuple[int, int, int]]:
         shapes, channels, side = [], 1, 8
@@ -163,7 +190,7 @@ class Glow(nn.Module):
         The flow's input is ``x = logit(α + (1 - 2α) v)`` (``to_flow_input``), so
         ``ln p(v) = ln N(f(x); 0, I) + ln|det ∂f/∂x| + ln|det ∂x/∂v|``.
         """
-        x, log_det_input = self.to_flow_input(_check_values(v))
+        x, log_det_input = self.to_flow_input(_check_values(v).to(self._like().dtype))
         eps, log_det = self.encode(x)
         return standard_normal_log_prob(eps) + log_det + log_det_input
 
@@ -172,33 +199,38 @@ class Glow(nn.Module):
         """Mean bits per pixel of integer ``images`` (N, 8, 8), levels 0–16: dequantised
         inside (``data.dequantize`` with ``generator``, or a new one seeded with ``seed``), then
         ``data.bits_per_dim(-ln p(v))``: with one draw of u, an estimate of an upper bound on
-        ``-log₂ P(k) / 64`` (the bound holds in expectation over u)."""
+        ``-log₂ P(k) / 64`` (the bound holds in expectation over u). ``images`` as for
+        ``data.check_images`` (NaN or infinite values are refused)."""
         images = data.check_images(images)
+        seed = check_count("seed", seed, owner="Glow.bits_per_dim", lo=0, hi=MAX_SEED)
+        check_generator("generator", generator, owner="Glow.bits_per_dim")
         if generator is None:
             generator = torch.Generator().manual_seed(seed)
-        dtype = next(self.parameters()).dtype
+        dtype = self._like().dtype
         with torch.no_grad():
             v = data.dequantize(images, generator, dtype)
             return float(data.bits_per_dim(-self.log_prob(v).mean()))
 
     def sample_values(self, n: int, temperature: float = 0.7,
                       generator: torch.Generator | None = None) -> Tensor:
-        """``n`` samples ``v`` (n, 8, 8) of the continuous model, ``ε ~ N(0, T² I)``."""
+        """``n`` samples ``v`` (n, 8, 8) of the continuous model, ``ε ~ N(0, T² I)``
+        (``n`` ≤ ``MAX_SAMPLES``, ``0 ≤ T ≤ MAX_TEMPERATURE``)."""
         return self.decode_values(self.latents(n, temperature, generator))
 
     def latents(self, n: int, temperature: float = 0.7,
                 generator: torch.Generator | None = None) -> Tensor:
         """``ε ~ N(0, T² I)``, shape (n, 64) (Glow §6: T ≈ 0.7 trades diversity for clean
-        samples)."""
-        _positive_int("n", n)
+        samples); ``1 ≤ n ≤ MAX_SAMPLES``, ``0 ≤ T ≤ MAX_TEMPERATURE``."""
+        n = check_count("n", n, owner="Glow", hi=MAX_SAMPLES)
         temperature = check_temperature(temperature)
-        dtype = next(self.parameters()).dtype
+        check_generator("generator", generator, owner="Glow")
+        dtype = self._like().dtype
         return temperature * torch.randn(n, data.PIXELS, generator=generator, dtype=dtype)
 
     def decode_values(self, eps: Tensor) -> Tensor:
-        """Images ``v`` (n, 8, 8) from latents (n, 64): ``from_flow_input(f⁻¹(ε))``."""
+        """Images ``v`` (n, 8, 8) from finite latents (n, 64): ``from_flow_input(f⁻¹(ε))``."""
         with torch.no_grad():
-            return self.from_flow_input(self.decode(eps))
+            return _from_flow_input(self.decode(eps))
 
     def encode_values(self, v: Tensor) -> Tensor:
         """Latents ``ε = f(x(v))`` (n, 64) of images ``v`` (n, 8, 8) in [0, 1)."""
@@ -209,37 +241,68 @@ class Glow(nn.Module):
                generator: torch.Generator | None = None) -> Tensor:
         """``n`` integer images (n, 8, 8), levels 0–16: ``k = clamp(⌊17 v⌋, 0, 16)`` of samples
         ``v`` drawn at ``temperature`` (the inverse of dequantisation, up to the noise)."""
-        return to_levels(self.sample_values(n, temperature, generator))
+        return _levels(self.sample_values(n, temperature, generator))
+
+
+def _from_flow_input(x: Tensor) -> Tensor:
+    return (torch.sigmoid(x[:, 0]) - ALPHA) / (1 - 2 * ALPHA)
 
 
 def to_levels(v: Tensor) -> Tensor:
-    """``clamp(⌊17 v⌋, 0, 16)`` as int64: the level whose interval holds ``v`` (NaN → 0; a
-    sample may leave [0, 1) slightly, since the logit's margin α maps to v < 0 and v > 1)."""
+    """``clamp(⌊17 v⌋, 0, 16)`` as int64, shape (N, 8, 8): the level whose interval holds each
+    value of ``v`` (a float tensor of any shape of ``data.IMAGE_SHAPES``). A sample may leave
+    [0, 1) slightly (the logit's margin α maps to v < 0 and v > 1), and a sample drawn at too
+    high a temperature may overflow: by design ``+inf`` becomes level 16, ``-inf`` and NaN
+    level 0 (an integer image cannot hold NaN), each pixel on its own."""
+    v = data.as_image_batch(v, "v")
+    if not v.is_floating_point():
+        raise ValueError(f"v must be a float tensor of values (see Glow.sample_values); got "
+                         f"dtype {v.dtype}")
+    return _levels(v.detach())
+
+
+def _levels(v: Tensor) -> Tensor:
     k = torch.floor(torch.nan_to_num(v, nan=0.0) * data.LEVELS)
     return k.clamp(0, data.LEVELS - 1).to(torch.int64)
 
 
 def check_temperature(temperature: object) -> float:
-    """``temperature`` as a float, or a ``ValueError``: it must be a finite number ≥ 0."""
-    if isinstance(temperature, bool) or not isinstance(temperature, int | float):
-        raise ValueError(f"temperature must be a number ≥ 0; got {temperature!r}")
-    if not math.isfinite(temperature) or temperature < 0:
-        raise ValueError(f"temperature must be a finite number ≥ 0; got {temperature!r}")
-    return float(temperature)
+    """``temperature`` as a float, or a ``ValueError``: a finite number in
+    ``[0, MAX_TEMPERATURE]``."""
+    return check_real("temperature", temperature, owner="Glow", lo=0.0, hi=MAX_TEMPERATURE)
 
 
 def _check_values(v: object) -> Tensor:
-    if not isinstance(v, Tensor) or not v.is_floating_point():
-        raise ValueError("v must be a float tensor (N, 8, 8) of dequantised images in [0, 1) "
-                         f"(see nfwidgets.data.dequantize); got {type(v).__name__}"
-                         + (f" of {v.dtype}" if isinstance(v, Tensor) else ""))
-    if v.ndim == 2:
-        v = v[None]
-    if v.ndim != 3 or tuple(v.shape[1:]) != (8, 8) or v.shape[0] < 1:
-        raise ValueError(f"v must have shape (N, 8, 8) with N ≥ 1; got {tuple(v.shape)}")
+    """Dequantised images ``v`` in [0, 1] as a float tensor (N, 8, 8) (any shape of
+    ``data.IMAGE_SHAPES``), finite."""
+    v = data.as_image_batch(v, "v")
+    if not v.is_floating_point():
+        raise ValueError(f"v must be a float tensor of dequantised images in [0, 1) (see "
+                         f"nfwidgets.data.dequantize); got dtype {v.dtype}")
     if not bool(torch.isfinite(v).all()):
         raise ValueError("v holds NaN or infinite values; dequantised images lie in [0, 1)")
-    if float(v.min()) < 0 or float(v.max()) > 1:
+    lo, hi = v.min().item(), v.max().item()
+    if lo < 0 or hi > 1:
         raise ValueError(f"v must lie in [0, 1) (dequantised images); got values from "
-                         f"{float(v.min()):.3g} to {float(v.max()):.3g}")
+                         f"{lo:.3g} to {hi:.3g}")
     return v
+
+
+def _check_flow_input(x: object, owner: str, like: Tensor | None = None) -> Tensor:
+    """Flow inputs (N, 1, 8, 8), finite, in the dtype of ``like``."""
+    x = check_maps(x, "x", owner, 1, like)
+    if tuple(x.shape[2:]) != (8, 8):
+        raise ValueError(f"{owner}: x must have shape (N, 1, 8, 8); got shape {tuple(x.shape)}")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{owner}: x holds NaN or infinite values")
+    return x
+
+
+def _check_latents(eps: object, owner: str, like: Tensor) -> Tensor:
+    """Latents (N, 64), finite, in the dtype of ``like``."""
+    check_batch(eps, data.PIXELS, owner=f"{owner}: eps")
+    if eps.shape[0] < 1 or not bool(torch.isfinite(eps).all()):
+        raise ValueError(f"{owner}: eps must be finite latents (N, 64) with N ≥ 1; got shape "
+                         f"{tuple(eps.shape)}" + (" with NaN or infinite values"
+                                                  if eps.shape[0] else ""))
+    return eps.to(like.dtype)
