@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ._scalars import MAX_SEED, check_count
+from ._checks import MAX_SEED, check_count
 from .data import LEVELS, PIXELS, bits_per_dim, check_images, dequantize, digits
 
 __all__ = ["Baseline", "baseline_table", "gaussian_bpd", "histogram_bpd", "uniform_bpd"]

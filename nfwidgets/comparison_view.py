@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._arguments import check_choice, check_int
+from ._checks import check_choice, check_count
 from .flows.base import Layer, StandardNormal
 from .grid import LOG_DENSITY_FLOOR, LOG_DET_LIMIT, Bounds, check_bounds, grid_points
 
@@ -167,7 +167,7 @@ class ComparisonView:
         self.student = student
         self.direction = check_choice("direction", direction, DIRECTIONS)
         self.bounds = check_bounds(bounds)
-        self.resolution = check_int("resolution", resolution, lo=8, hi=512)
+        self.resolution = check_count("resolution", resolution, lo=8, hi=512)
 
     def _reference_dtype(self) -> torch.dtype:
         return self.reference._reference().dtype

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._scalars import check_count, check_flag, check_generator
+from ._checks import check_count, check_flag, check_generator
 
 __all__ = ["LEVELS", "N_TEST", "N_TRAIN", "PIXELS", "binarize", "bits_per_dim", "check_images",
            "dequantize", "digits"]

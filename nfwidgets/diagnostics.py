@@ -11,7 +11,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from ._scalars import check_count, check_flag, check_generator, check_real
+from ._checks import check_count, check_flag, check_generator, check_real
 from .flows.compose import Flow
 from .grid import grid_points
 from .targets import (

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ._checks import check_count, check_device, check_dtype, check_real, shown
 from .fast import ForwardCache, InverseCache, base_log_prob, flow_inverse_where, forward
-from .flows._checks import check_count, check_device, check_dtype, check_real, shown
 from .flows.compose import Flow
 
 __all__ = [

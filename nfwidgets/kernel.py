@@ -29,7 +29,7 @@ import sys
 
 import torch
 
-from .flows._checks import check_count, check_flag
+from ._checks import check_count, check_flag
 
 __all__ = ["MALLOC_SETTINGS", "MAX_THREADS", "tune_kernel"]
 

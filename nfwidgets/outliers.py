@@ -8,8 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._scalars import check_count, check_real
-from .flows._checks import check_batch
+from ._checks import check_batch, check_count, check_real
 from .flows.compose import Flow
 
 #: Most points per inverse pass (``outlier_scores``'s ``batch``).

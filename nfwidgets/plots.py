@@ -14,7 +14,7 @@ import bqplot
 import ipywidgets
 import numpy as np
 
-from ._arguments import check_choice, check_flag, check_int, check_number, check_text
+from ._checks import check_choice, check_count, check_flag, check_real, check_text
 from .grid import check_bounds
 from .render import (
     COLOR_MAPS,
@@ -73,8 +73,8 @@ def _check_scales(scales: object) -> dict[str, bqplot.Scale]:
 
 
 def _check_range(vmin: object, vmax: object) -> tuple[float, float]:
-    vmin = check_number("vmin", vmin, lo=-_RANGE_LIMIT, hi=_RANGE_LIMIT)
-    vmax = check_number("vmax", vmax, lo=-_RANGE_LIMIT, hi=_RANGE_LIMIT)
+    vmin = check_real("vmin", vmin, lo=-_RANGE_LIMIT, hi=_RANGE_LIMIT)
+    vmax = check_real("vmax", vmax, lo=-_RANGE_LIMIT, hi=_RANGE_LIMIT)
     if not vmin < vmax:
         raise ValueError(f"the colour range needs vmin < vmax; got vmin={vmin!r}, "
                          f"vmax={vmax!r}")
@@ -114,7 +114,7 @@ def square_figure(title: str, bounds: tuple[tuple[float, float], tuple[float, fl
     """
     title = check_text("title", title)
     (x0, x1), (y0, y1) = check_bounds(bounds)
-    size = check_int("size", size, lo=_SIZES[0], hi=_SIZES[1])
+    size = check_count("size", size, lo=_SIZES[0], hi=_SIZES[1])
     css_class = check_text("css_class", css_class)
     xs = bqplot.LinearScale(min=float(x0), max=float(x1), allow_padding=False)
     ys = bqplot.LinearScale(min=float(y0), max=float(y1), allow_padding=False)
@@ -136,7 +136,7 @@ def colorbar(vmin: float, vmax: float, cmap: str, label: str, height: int) -> ip
     vmin, vmax = _check_range(vmin, vmax)
     cmap = check_choice("cmap", cmap, list(COLOR_MAPS))
     label = check_text("label", label)
-    height = check_int("height", height, lo=_SIZES[0], hi=_SIZES[1])
+    height = check_count("height", height, lo=_SIZES[0], hi=_SIZES[1])
     field = np.linspace(vmin, vmax, 128, dtype=np.float32)[:, None].repeat(8, axis=1)
     png = base64.b64encode(field_to_png(field, vmin, vmax, cmap)).decode()
     bar = max(height - 84, 8)
@@ -188,7 +188,7 @@ class FieldPanel:
         vmin, vmax = _check_range(vmin, vmax)
         cmap = check_choice("cmap", cmap, list(COLOR_MAPS))
         check_text("label", label)
-        size = check_int("size", size, lo=_SIZES[0], hi=_SIZES[1])
+        size = check_count("size", size, lo=_SIZES[0], hi=_SIZES[1])
         check_text("css_class", css_class)
         self.bounds = bounds
         self.vmin, self.vmax, self.cmap = vmin, vmax, cmap
@@ -217,7 +217,7 @@ class FieldPanel:
     def line_width(self, columns: int) -> int:
         """Pixels across a line drawn into a picture ``columns`` wide: about one CSS pixel once
         the picture is scaled to the plot area (at least one picture pixel)."""
-        columns = check_int("columns", columns, lo=1, hi=100_000)
+        columns = check_count("columns", columns, lo=1, hi=100_000)
         return max(1, round(columns / self._plot_width))
 
     def update(self, field: np.ndarray, mask: np.ndarray | None = None,
@@ -296,8 +296,8 @@ def lines_mark(scales: dict[str, bqplot.Scale], color: str = "white", width: flo
     fill with ``set_lines``."""
     scales = _check_scales(scales)
     color = check_text("color", color)
-    width = check_number("width", width, lo=0, hi=100)
-    opacity = check_number("opacity", opacity, lo=0, hi=1)
+    width = check_real("width", width, lo=0, hi=100)
+    opacity = check_real("opacity", opacity, lo=0, hi=1)
     dashed = check_flag("dashed", dashed)
     return Polylines(x=np.zeros(2, np.float32), y=np.zeros(2, np.float32),
                      scales={"x": scales["x"], "y": scales["y"]}, colors=[color],
@@ -388,8 +388,8 @@ def points_mark(scales: dict[str, bqplot.Scale], color: str = "white", size: int
     ``set_points``."""
     scales = _check_scales(scales)
     color = check_text("color", color)
-    size = check_int("size", size, lo=0, hi=10_000)
-    opacity = check_number("opacity", opacity, lo=0, hi=1)
+    size = check_count("size", size, lo=0, hi=10_000)
+    opacity = check_real("opacity", opacity, lo=0, hi=1)
     return bqplot.Scatter(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32),
                           scales={"x": scales["x"], "y": scales["y"]}, colors=[color],
                           default_size=size, opacities=[opacity], stroke="black",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._arguments import check_int
+from ._checks import check_count
 from .data import binarize, digits
 from .grid import LOG_DENSITY_FLOOR, check_bounds, density_grid
 from .models.flowvae.grids import decoder_grid, engine_flow, log_evidence, log_joint_grid
@@ -73,8 +73,8 @@ class PosteriorView:
                              f"{getattr(vae, 'latent_dim', None)!r}")
         self.vae = vae
         self.bounds = check_bounds(bounds)
-        n_elbo = check_int("n_elbo", n_elbo, lo=1, hi=100_000)
-        seed = check_int("seed", seed, lo=0, hi=2**32 - 1)
+        n_elbo = check_count("n_elbo", n_elbo, lo=1, hi=100_000)
+        seed = check_count("seed", seed, lo=0, hi=2**32 - 1)
         images, labels = digits("test", with_labels=True)
         self.images, self.labels = binarize(images), labels
         self.dtype = vae._dtype()
@@ -100,8 +100,8 @@ class PosteriorView:
 
     def check(self, index: object, k: object) -> tuple[int, int]:
         """``(index, k)`` as ints, or a ``ValueError`` naming the allowed range."""
-        index = check_int("index", index, lo=0, hi=self.n_images - 1)
-        k = check_int("k", k, lo=0, hi=self.layers)
+        index = check_count("index", index, lo=0, hi=self.n_images - 1)
+        k = check_count("k", k, lo=0, hi=self.layers)
         return index, k
 
     def _log_joint(self, index: int, n: int) -> tuple[np.ndarray, float]:

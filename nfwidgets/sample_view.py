@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from . import data
-from ._arguments import check_int
+from ._checks import check_count
 from .models.glow.model import Glow, check_temperature, to_levels
 from .render import encode_png_indexed
 
@@ -90,9 +90,9 @@ class SampleView:
         if not isinstance(model, Glow):
             raise ValueError(f"model must be a nfwidgets Glow; got {type(model).__name__} "
                              f"{model!r:.60}")
-        seed = check_int("seed", seed, lo=0, hi=2**32 - 1)
-        grid = check_int("grid", grid, lo=1, hi=32)
-        row = check_int("row", row, lo=2, hi=64)
+        seed = check_count("seed", seed, lo=0, hi=2**32 - 1)
+        grid = check_count("grid", grid, lo=1, hi=32)
+        row = check_count("row", row, lo=2, hi=64)
         self.model, self.seed, self.grid, self.row = model, seed, grid, row
         self.test = data.digits("test")
         self.palette = grey_palette()

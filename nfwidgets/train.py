@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from . import fast
-from .flows._checks import (
+from ._checks import (
     MAX_POINTS,
     MAX_SEED,
     check_batch,

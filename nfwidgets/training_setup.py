@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ._arguments import check_choice, check_int, check_number
+from ._checks import check_choice, check_count, check_real
 from .flows.base import StandardNormal
 from .flows.compose import Flow
 from .flows.conditioners import MLPConditioner
@@ -148,13 +148,13 @@ def check_settings(*, target: object, lr: object, seed: object, resolution: obje
     ``integers``: name → (value, least, largest).
     """
     check_choice("target", target, list(TARGETS))
-    check_number("lr", lr, lo=0, lo_open=True, hi=10)
-    check_int("seed", seed, lo=0, hi=2**31 - 1)
-    check_int("resolution", resolution, lo=8, hi=1024)
+    check_real("lr", lr, lo=0, lo_open=True, hi=10)
+    check_count("seed", seed, lo=0, hi=2**31 - 1)
+    check_count("resolution", resolution, lo=8, hi=1024)
     if coarse_resolution is not None:
-        check_int("coarse_resolution", coarse_resolution, lo=8, hi=1024)
-    check_number("redraw_share", redraw_share, lo=0, lo_open=True, hi=1)
+        check_count("coarse_resolution", coarse_resolution, lo=8, hi=1024)
+    check_real("redraw_share", redraw_share, lo=0, lo_open=True, hi=1)
     for name, (value, largest) in numbers.items():
-        check_number(name, value, lo=0, hi=largest)
+        check_real(name, value, lo=0, hi=largest)
     for name, (value, least, largest) in integers.items():
-        check_int(name, value, lo=least, hi=largest)
+        check_count(name, value, lo=least, hi=largest)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._arguments import check_int
+from ._checks import check_count
 from .fast import ForwardCache, InverseCache, LayerScratch
 from .fast.planar import effective as planar_effective
 from .flows.compose import Flow
@@ -68,10 +68,10 @@ class FlowView:
             raise ValueError(f"flow must be a 2-D nfwidgets Flow; got {flow!r:.200}")
         self.flow = flow
         self.bounds = check_bounds(bounds)
-        self.resolution = check_int("resolution", resolution, lo=8, hi=1024)
-        self.n_lines = check_int("n_lines", n_lines, lo=2, hi=200)
-        n_samples = check_int("n_samples", n_samples, lo=0, hi=100_000)
-        seed = check_int("seed", seed, lo=0, hi=2**32 - 1)
+        self.resolution = check_count("resolution", resolution, lo=8, hi=1024)
+        self.n_lines = check_count("n_lines", n_lines, lo=2, hi=200)
+        n_samples = check_count("n_samples", n_samples, lo=0, hi=100_000)
+        seed = check_count("seed", seed, lo=0, hi=2**32 - 1)
         # Every pass shares one LayerScratch: a layer's û (and planar table) is derived once
         # per change, not once per pass.
         self._scratch = LayerScratch()

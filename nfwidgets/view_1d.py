@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._arguments import check_int, is_number
+from ._checks import check_count, is_number
 from .flows.compose import Flow
 
 __all__ = ["ABS_DET_RANGE", "Frame1D", "View1D"]
@@ -90,10 +90,10 @@ class View1D:
         lo, hi = (float(v) for v in x_range)
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
             raise ValueError(f"x_range needs finite low < high; got {x_range!r}")
-        n_points = check_int("n_points", n_points, lo=8, hi=100_000)
-        n_samples = check_int("n_samples", n_samples, lo=1, hi=100_000)
-        bins = check_int("bins", bins, lo=1, hi=100_000)
-        seed = check_int("seed", seed, lo=0, hi=2**32 - 1)
+        n_points = check_count("n_points", n_points, lo=8, hi=100_000)
+        n_samples = check_count("n_samples", n_samples, lo=1, hi=100_000)
+        bins = check_count("bins", bins, lo=1, hi=100_000)
+        seed = check_count("seed", seed, lo=0, hi=2**32 - 1)
         self.flow = flow
         self.x_range = (lo, hi)
         self.n_points, self.bins = n_points, bins

@@ -12,7 +12,7 @@ import math
 import torch
 from torch import Tensor
 
-from ..flows._checks import check_batch
+from .._checks import check_batch
 from ..flows.affine import ElementwiseAffine
 from ..flows.base import Layer, StandardNormal
 from ..flows.compose import Flow

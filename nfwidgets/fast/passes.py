@@ -9,7 +9,7 @@ from weakref import WeakKeyDictionary
 import torch
 from torch import Tensor
 
-from ..flows._checks import MAX_POINTS, check_count
+from .._checks import MAX_POINTS, check_count
 from ..flows.base import Layer
 from ..flows.compose import Flow
 from ..flows.planar import Planar

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .._arguments import check_flag, check_int, is_integer
+from .._checks import check_count, check_flag, is_integer
 from ..diagnostics import variational_bound
 from ..flows.affine import ElementwiseAffine
 from ..flows.compose import Flow
@@ -238,7 +238,7 @@ def fit_figure3(energies: Sequence[str] = ENERGY_NAMES, ks: Sequence[int] = (2, 
             and all(isinstance(k, str) and k in FLOW_KINDS for k in kinds)):
         raise ValueError(f"kinds must be among {FLOW_KINDS}; got {kinds!r}")
     full = check_flag("full", full)
-    seed = check_int("seed", seed, lo=0, hi=2**32 - 1)
+    seed = check_count("seed", seed, lo=0, hi=2**32 - 1)
     s = settings if settings is not None else (FULL if full else FAST)
     if not isinstance(s, Figure3Settings):
         raise ValueError(f"settings must be a Figure3Settings; got {type(s).__name__}")

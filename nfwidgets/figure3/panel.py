@@ -13,7 +13,7 @@ import bqplot
 import ipywidgets
 import numpy as np
 
-from .._arguments import check_flag, check_int
+from .._checks import check_count, check_flag
 from ..plots import FieldPanel
 from ..targets import ENERGY_NAMES, energy
 from .experiment import (
@@ -189,7 +189,7 @@ def figure3_panel(energies: Sequence[str] = ENERGY_NAMES, ks: Sequence[int] = (2
         D. J. Rezende and S. Mohamed, "Variational Inference with Normalizing Flows", ICML 2015,
         arXiv:1505.05770, Figure 3.
     """
-    size = check_int("size", size, lo=80, hi=600)
+    size = check_count("size", size, lo=80, hi=600)
     full = check_flag("full", full)
     start = time.perf_counter()
     s = settings if settings is not None else (FULL if full else FAST)

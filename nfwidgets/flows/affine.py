@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ._checks import as_parameter_tensor, check_same_shape
+from .._checks import as_parameter_tensor, check_same_shape
 from .base import Layer
 
 __all__ = ["ElementwiseAffine"]

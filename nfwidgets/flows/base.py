@@ -14,7 +14,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ._checks import (
+from .._checks import (
     MAX_DIM,
     MAX_POINTS,
     as_parameter_tensor,

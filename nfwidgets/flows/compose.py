@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 import torch
 from torch import Tensor, nn
 
-from ._checks import MAX_POINTS, check_batch, check_count, check_generator, shown
+from .._checks import MAX_POINTS, check_batch, check_count, check_generator, shown
 from .base import Layer, NotInvertibleError, StandardNormal
 
 __all__ = ["Flow"]

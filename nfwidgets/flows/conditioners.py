@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ._checks import MAX_DIM, MAX_WIDTH, as_parameter_tensor, check_batch, check_count, shown
+from .._checks import MAX_DIM, MAX_WIDTH, as_parameter_tensor, check_batch, check_count, shown
 
 __all__ = ["AdditiveConditioner", "MLPConditioner", "SimpleConditioner"]
 

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import MAX_DIM, as_parameter_tensor, check_batch, check_choice, check_real, shown
+from .._checks import MAX_DIM, as_parameter_tensor, check_batch, check_choice, check_real, shown
 from .base import Layer
 from .conditioners import MLPConditioner
 

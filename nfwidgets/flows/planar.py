@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import (
+from .._checks import (
     as_parameter_tensor,
     check_broadcastable,
     check_flag,

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import as_parameter_tensor, check_flag, check_real, check_tensor, shown
+from .._checks import as_parameter_tensor, check_flag, check_real, check_tensor, shown
 from .base import Layer
 
 __all__ = ["Radial", "beta_hat"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from .._scalars import MAX_SEED, check_count
+from .._checks import MAX_SEED, check_count
 from .pretrained import PRETRAINED, _resolve, save_checkpoint
 
 __all__ = ["main", "train"]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ..flows._checks import (
+from .._checks import (
     MAX_POINTS,
     MAX_SEED,
     check_batch,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from ..flows._checks import check_choice, check_function, check_real, shown
+from .._checks import check_choice, check_function, check_real, shown
 from ..grid import check_bounds
 from ._common import Box, Modes, check_points, check_sample_args, log_integral
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from ..flows._checks import check_real, shown
+from .._checks import check_real, shown
 from ._common import Modes, check_sample_args
 
 __all__ = [

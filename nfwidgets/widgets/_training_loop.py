@@ -13,7 +13,7 @@ import time
 
 import ipywidgets as W
 
-from .._arguments import check_int
+from .._checks import check_count
 from ..train import Trainer, TrainingDiverged
 
 __all__ = ["MAX_STEPS", "TrainingLoop"]
@@ -92,7 +92,7 @@ class TrainingLoop:
 
     def step(self, n: int = 1) -> None:
         """Take ``n`` training steps now (synchronously; pauses Play first), then redraw."""
-        n = check_int("step: n", n, lo=1, hi=MAX_STEPS)
+        n = check_count("step: n", n, lo=1, hi=MAX_STEPS)
         self._stop()
         if self._can_train():
             self._advance(n)
@@ -101,7 +101,7 @@ class TrainingLoop:
     def train(self, n: int) -> list[float]:
         """Take ``n`` steps now (synchronously), redrawing every ``redraw_every`` seconds and at
         the end; returns their losses (fewer if training stopped on an error)."""
-        n = check_int("train: n", n, lo=1, hi=MAX_STEPS)
+        n = check_count("train: n", n, lo=1, hi=MAX_STEPS)
         self._stop()
         if not self._can_train():
             self.redraw()

@@ -11,7 +11,7 @@ import ipywidgets as W
 import numpy as np
 import torch
 
-from .._arguments import check_int, check_number, check_text
+from .._checks import check_count, check_real, check_text
 from ..flows.base import Layer
 from ..flows.compose import Flow
 from ..grid import Bounds
@@ -82,10 +82,10 @@ class Explorer(ControlsMixin, W.VBox):
                  redraw_delay: float = 0.03, density_max: float = DENSITY_MAX,
                  n_samples: int = 300, seed: int = 0, panel_size: int = 250) -> None:
         # Every argument is checked before the first widget model opens.
-        density_max = check_number("density_max", density_max, lo=0, lo_open=True, hi=1e6)
+        density_max = check_real("density_max", density_max, lo=0, lo_open=True, hi=1e6)
         if coarse_resolution is not None:
-            coarse_resolution = check_int("coarse_resolution", coarse_resolution, lo=8, hi=1024)
-        panel_size = check_int("panel_size", panel_size, lo=80, hi=1200)
+            coarse_resolution = check_count("coarse_resolution", coarse_resolution, lo=8, hi=1024)
+        panel_size = check_count("panel_size", panel_size, lo=80, hi=1200)
         self.scheduler = RedrawScheduler(self._draw_now, redraw_delay=redraw_delay)
         self.flow = flow
         self.view = self._make_view(flow, bounds, resolution, n_samples, seed)

@@ -7,7 +7,7 @@ import html
 import ipywidgets as W
 import torch
 
-from .._arguments import is_integer
+from .._checks import is_integer
 from ..flows.base import StandardNormal
 from ..flows.compose import Flow
 from ..flows.planar import Planar

@@ -6,7 +6,7 @@ import bqplot
 import ipywidgets as W
 import numpy as np
 
-from .._arguments import check_choice, check_number
+from .._checks import check_choice, check_real
 from ..flows.affine import ElementwiseAffine
 from ..flows.base import Layer, StandardNormal
 from ..flows.compose import Flow
@@ -105,7 +105,7 @@ class ChangeOfVariables1D(ControlsMixin, W.VBox):
                  density_max: float = 0.8, redraw_delay: float = 0.03) -> None:
         # Every argument is checked before the first widget model opens.
         kind = check_choice("kind", kind, list(MAP_LABELS_1D))
-        density_max = check_number("density_max", density_max, lo=0, lo_open=True, hi=1e6)
+        density_max = check_real("density_max", density_max, lo=0, lo_open=True, hi=1e6)
         # One picture per state (no coarse grid): a burst ends on a full draw, no settle draw.
         self.scheduler = RedrawScheduler(self._draw_now, redraw_delay=redraw_delay, settle=None)
         self.layers: dict[str, Layer] = {k: make().double() for k, make in _START.items()}

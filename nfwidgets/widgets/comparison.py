@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import ipywidgets as W
 
-from .._arguments import check_int, check_number
+from .._checks import check_count, check_real
 from ..comparison_view import ComparisonFrame, ComparisonView, check_student
 from ..flows.base import Layer
 from ..grid import Bounds
@@ -57,8 +57,8 @@ class LayerComparison(ControlsMixin, W.VBox):
                  density_max: float = DENSITY_MAX, panel_size: int = 220,
                  redraw_delay: float = 0.0) -> None:
         # Every argument is checked before the first widget model opens.
-        density_max = check_number("density_max", density_max, lo=0, lo_open=True, hi=1e6)
-        panel_size = check_int("panel_size", panel_size, lo=80, hi=1200)
+        density_max = check_real("density_max", density_max, lo=0, lo_open=True, hi=1e6)
+        panel_size = check_count("panel_size", panel_size, lo=80, hi=1200)
         self.view = ComparisonView(reference, student, direction, bounds, resolution)
         self.scheduler = RedrawScheduler(self._draw_now, redraw_delay=redraw_delay)
         super().__init__()

@@ -15,7 +15,7 @@ import bqplot
 import ipywidgets as W
 import numpy as np
 
-from .._arguments import check_int, check_number
+from .._checks import check_count, check_real
 from ..plots import FieldPanel, points_mark, set_points
 from ..posterior_view import PosteriorFrame, PosteriorView
 from ..render import field_to_png
@@ -62,10 +62,10 @@ class PosteriorExplorer(ControlsMixin, W.VBox):
                  coarse_resolution: int | None = None, redraw_delay: float = 0.03,
                  panel_size: int = 250) -> None:
         # Every argument is checked before the first widget model opens.
-        resolution = check_int("resolution", resolution, lo=8, hi=1024)
+        resolution = check_count("resolution", resolution, lo=8, hi=1024)
         if coarse_resolution is not None:
-            coarse_resolution = check_int("coarse_resolution", coarse_resolution, lo=8, hi=1024)
-        panel_size = check_int("panel_size", panel_size, lo=80, hi=1200)
+            coarse_resolution = check_count("coarse_resolution", coarse_resolution, lo=8, hi=1024)
+        panel_size = check_count("panel_size", panel_size, lo=80, hi=1200)
         if vae is None:
             from ..models.pretrained import load_pretrained
 
@@ -165,8 +165,8 @@ class PosteriorExplorer(ControlsMixin, W.VBox):
         """Mark ``z = (z1, z2)`` on every panel and show the decoder's mean image there
         (``z`` must lie in the view, ``bounds``)."""
         (x0, x1), (y0, y1) = self.bounds
-        z1 = check_number("z1", z1, lo=x0, hi=x1)
-        z2 = check_number("z2", z2, lo=y0, hi=y1)
+        z1 = check_real("z1", z1, lo=x0, hi=x1)
+        z2 = check_real("z2", z2, lo=y0, hi=y1)
         try:
             image = self.view.decoded(z1, z2)
         except Exception as err:  # shown to the learner; state kept

@@ -8,7 +8,7 @@ import zlib
 
 import ipywidgets as W
 
-from .._arguments import check_int, check_number, is_integer
+from .._checks import check_count, check_real, is_integer
 from ..sample_view import SampleFrame, SampleView
 from ._lifetime import builds_widgets, close_built, is_built
 from .controls import ControlsMixin
@@ -44,8 +44,8 @@ class SampleGrid(ControlsMixin, W.VBox):
                  pair: tuple[int, int] = (0, 1), redraw_delay: float = 0.03,
                  zoom: int = 2) -> None:
         # Every argument is checked before the first widget model opens.
-        temperature = check_number("temperature", temperature, lo=0.0, hi=MAX_TEMPERATURE)
-        zoom = check_int("zoom", zoom, lo=1, hi=8)
+        temperature = check_real("temperature", temperature, lo=0.0, hi=MAX_TEMPERATURE)
+        zoom = check_count("zoom", zoom, lo=1, hi=8)
         if model is None:
             from ..models.pretrained import load_pretrained
 

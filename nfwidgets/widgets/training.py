@@ -11,7 +11,7 @@ import threading
 import ipywidgets as W
 import torch
 
-from .._arguments import check_int
+from .._checks import check_count, check_real
 from ..flows.compose import Flow
 from ..grid import Bounds, check_bounds
 from ..plots import colorbar, set_lines, set_points
@@ -169,7 +169,7 @@ class TrainingDashboard(TrainingLoop, TrainingControls, TrainingPoints,
         # Settings (mirrored by the controls).
         self._target_name, self._flow_kind = target, flow
         self._layers = len(self._given) if flow == GIVEN else layers
-        self._lr, self._batch, self._seed, self._total = float(lr), batch_size, seed, steps
+        self._lr, self._batch, self._seed, self._total = check_real("lr", lr), batch_size, seed, steps
         self._after: int | None = None  # None: the whole flow
         self._drawn = torch.zeros(0, 2)
         self._n_blobs = 0
@@ -283,7 +283,7 @@ class TrainingDashboard(TrainingLoop, TrainingControls, TrainingPoints,
         """Recompute and draw now (synchronously) at ``resolution`` (default: the full grid);
         errors go to the message area."""
         if resolution is not None:
-            resolution = check_int("resolution", resolution, lo=8, hi=1024)
+            resolution = check_count("resolution", resolution, lo=8, hi=1024)
         with self._lock:
             self._next_resolution = resolution
             self.scheduler.now()

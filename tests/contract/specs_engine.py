@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 import nfwidgets
+from nfwidgets._checks import MAX_DIM, MAX_POINTS, MAX_SEED, MAX_WIDTH
 from nfwidgets.fast import ForwardCache, InverseCache
 from nfwidgets.flows import (
     SCALE_RULES,
@@ -32,7 +33,6 @@ from nfwidgets.flows import (
     SimpleConditioner,
     StandardNormal,
 )
-from nfwidgets.flows._checks import MAX_DIM, MAX_POINTS, MAX_SEED, MAX_WIDTH
 from nfwidgets.grid import (
     LOG_DENSITY_FLOOR,
     DeformedGrid,

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..._scalars import check_count
+from ..._checks import check_count
 from ...flows.base import DiagonalNormal
 from ...flows.compose import Flow
 from ...grid import LOG_DENSITY_FLOOR, DensityGrid, check_bounds, density_grid, grid_points

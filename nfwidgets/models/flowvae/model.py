@@ -21,8 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..._scalars import MAX_SEED, check_count, check_generator
-from ...flows._checks import check_batch
+from ..._checks import MAX_SEED, check_batch, check_count, check_generator
 from ...flows.base import standard_normal_log_prob
 from .. import pretrained
 from .amortised import FLOWS, amortised_forward, n_flow_params, split_flow_params

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from ..._scalars import check_count, check_real
+from ..._checks import check_count, check_real
 
 __all__ = ["ActNorm", "ImageAffineCoupling", "InvConv1x1", "Split", "Squeeze"]
 

@@ -23,8 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from ... import data
-from ..._scalars import MAX_SEED, check_count, check_generator, check_real
-from ...flows._checks import check_batch
+from ..._checks import MAX_SEED, check_batch, check_count, check_generator, check_real
 from ...flows.base import standard_normal_log_prob
 from .. import pretrained
 from .layers import (

@@ -1,8 +1,10 @@
-"""Input and parameter validation shared by the engine (clear errors, no maths).
+"""Argument validation for the whole package (clear errors, no maths): the engine, the models,
+the data and the widgets' constructors all check their parameters here, one call per parameter.
 
 Every check raises ``ValueError`` of the form ``"{owner}: {name} must be {what is allowed};
-got {the value}"`` — the bad-input contract of ``nfwidgets.flows`` (see its docstring). Bools
-are not numbers here (``True`` is refused where a number is expected); numpy scalars are.
+got {the value}"`` (without ``owner``, the message starts at ``name``) — the bad-input contract
+(CONTRIBUTING.md; the engine's table is in ``nfwidgets.flows``' docstring). Bools are not
+numbers here (``True`` is refused where a number is expected); numpy scalars are.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ __all__ = ["MAX_DIM", "MAX_POINTS", "MAX_SEED", "MAX_WIDTH", "as_parameter_tenso
            "check_batch", "check_broadcastable", "check_choice", "check_count",
            "check_device", "check_dtype", "check_finite", "check_finite_rows", "check_flag",
            "check_function", "check_generator", "check_real", "check_same_shape",
-           "check_tensor", "shown"]
+           "check_tensor", "check_text", "is_integer", "is_number", "shown"]
 
 #: The most points one call may draw or evaluate (``n``, ``n_samples``, ``batch_size``): ten
 #: million 2-D points are 160 MB in float64. A typo such as ``10**12`` is refused up front
@@ -51,8 +53,19 @@ def shown(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _fail(owner: str, name: str, allowed: str, value: object) -> ValueError:
-    return ValueError(f"{owner}: {name} must be {allowed}; got {shown(value)}")
+def _fail(owner: str | None, name: str, allowed: str, value: object) -> ValueError:
+    prefix = f"{owner}: " if owner else ""
+    return ValueError(f"{prefix}{name} must be {allowed}; got {shown(value)}")
+
+
+def is_number(value: object) -> bool:
+    """True for a real number (numpy scalars too), False for a bool or anything else."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+
+
+def is_integer(value: object) -> bool:
+    """True for an integer (numpy integers too), False for a bool, a float or anything else."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
 
 
 def _plain(value: object) -> object:
@@ -61,7 +74,7 @@ def _plain(value: object) -> object:
         return value.item()
     if isinstance(value, torch.Tensor) and value.ndim == 0 and not (
             value.is_complex() or value.dtype == torch.bool):
-        return value.item()
+        return value.detach().item()
     return value
 
 
@@ -75,7 +88,7 @@ def _range_text(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool
     return ""
 
 
-def check_real(name: str, value: object, *, owner: str, lo: float | None = None,
+def check_real(name: str, value: object, *, owner: str | None = None, lo: float | None = None,
                hi: float | None = None, lo_open: bool = False, hi_open: bool = False,
                optional: bool = False) -> float | None:
     """A finite real number in the given range (``optional``: ``None`` too), as a float."""
@@ -96,8 +109,8 @@ def check_real(name: str, value: object, *, owner: str, lo: float | None = None,
     return f
 
 
-def check_count(name: str, value: object, *, owner: str, lo: int = 1, hi: int | None = None,
-                optional: bool = False) -> int | None:
+def check_count(name: str, value: object, *, owner: str | None = None, lo: int = 1,
+                hi: int | None = None, optional: bool = False) -> int | None:
     """An integer in ``[lo, hi]`` (sizes, steps, indices; ``optional``: ``None`` too)."""
     if optional and value is None:
         return None
@@ -113,27 +126,37 @@ def check_count(name: str, value: object, *, owner: str, lo: int = 1, hi: int | 
     return int(v)
 
 
-def check_flag(name: str, value: object, *, owner: str) -> bool:
+def check_flag(name: str, value: object, *, owner: str | None = None) -> bool:
     """``True`` or ``False`` (``"False"``, 0/1 and ``None`` are refused)."""
     if not isinstance(value, bool | np.bool_):
         raise _fail(owner, name, "True or False", value)
     return bool(value)
 
 
-def check_choice(name: str, value: object, options: Sequence[str], *, owner: str) -> str:
+def check_choice(name: str, value: object, options: Sequence[str], *,
+                 owner: str | None = None) -> str:
     """One of ``options`` (strings)."""
     if not isinstance(value, str) or value not in options:
         raise _fail(owner, name, "one of " + ", ".join(map(repr, options)), value)
     return value
 
 
-def check_function(name: str, value: object, *, owner: str, what: str = "a function") -> None:
+def check_text(name: str, value: object, *, owner: str | None = None,
+               optional: bool = False) -> str | None:
+    """A string (``optional``: ``None`` too)."""
+    if not (isinstance(value, str) or (optional and value is None)):
+        raise _fail(owner, name, "a string" + (" or None" if optional else ""), value)
+    return value
+
+
+def check_function(name: str, value: object, *, owner: str | None = None,
+                   what: str = "a function") -> None:
     """Something to call."""
     if not callable(value):
         raise _fail(owner, name, what, value)
 
 
-def check_generator(name: str, value: object, *, owner: str) -> None:
+def check_generator(name: str, value: object, *, owner: str | None = None) -> None:
     """``None`` or a ``torch.Generator``."""
     if value is not None and not isinstance(value, torch.Generator):
         raise _fail(owner, name, "a torch.Generator or None", value)
