@@ -27,6 +27,7 @@ from ..models.flowvae.model import FlowVAE, check_binary, elbo_parts
 from ..outliers import roc_auc
 from ._models_mistakes import BITS_PER_DIM, NEGATIVE_ELBO, PAIRWISE_AUC
 from ._report import (
+    SEED_MAX,
     Catalogue,
     CheckFailed,
     a_number,
@@ -92,9 +93,13 @@ def negative_elbo(my_negative_elbo: object, model: FlowVAE | None = None,
         instance_of(model, check, "model", "FlowVAE", "a trained")
     if x is not None:
         x = _one_image(x, check)
-    if not (isinstance(seeds, tuple | list) and 1 <= len(seeds) <= 10):
-        raise refuse(check, "seeds", seeds, "a tuple of 1 to 10 seeds")
-    seeds = tuple(an_integer(s, check, "seeds") for s in seeds)
+    try:
+        if not (isinstance(seeds, tuple | list) and 1 <= len(seeds) <= 10):
+            raise ValueError
+        seeds = tuple(an_integer(s, check, "seeds") for s in seeds)
+    except ValueError:
+        raise refuse(check, "seeds", seeds, f"a tuple of 1 to 10 integer seeds from 0 to "
+                     f"{SEED_MAX}") from None
     if model is None:
         from ..models.pretrained import load_pretrained
 

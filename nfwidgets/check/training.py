@@ -257,7 +257,9 @@ def _objective_cases(g: torch.Generator) -> list[tuple[Tensor, Tensor, float]]:
 def annealed_objective(my_objective: object, seed: int = 0) -> None:
     """Lesson 07: ``my_objective(log_q, u, beta)``, ``log_q`` and ``u`` (N,) at N samples of
     q, ``beta`` a float in (0, 1], returns the mean of ``ln q + β U`` (one number)."""
-    g = torch.Generator().manual_seed(seed)
+    learner_function(my_objective, "annealed_objective", "my_objective",
+                     "my_objective(log_q, u, beta)")
+    g = torch.Generator().manual_seed(an_integer(seed, "annealed_objective", "seed"))
     name = "my_objective"
     for log_q, u, beta in _objective_cases(g):
         shown = f"log_q and u of shape {tuple(log_q.shape)} ({log_q.dtype}), beta={beta}"
