@@ -115,3 +115,28 @@ def test_checks_import_no_widget_module() -> None:
             " 'bqplot'))]; print(bad); assert not bad")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("task, wrong", [("pile_up", "fold_line"), ("fold_line", "pile_up"),
+                                         ("mass_pushed_out", "fold_line"),
+                                         ("area_kept", "mass_pushed_out")])
+def test_another_widget_or_its_layer_is_refused(task, wrong, widgets) -> None:
+    """The widget is the lesson's input, not the answer: the wrong one is a ValueError."""
+    other = widgets(wrong)
+    with pytest.raises(ValueError, match=f"check.{task}: .* must be the lesson's"):
+        getattr(check, task)(other)
+    with pytest.raises(ValueError, match="must be the lesson's"):
+        getattr(check, task)(getattr(other, "layer", None) or other.flow)
+
+
+@pytest.mark.parametrize("task, values, words", [
+    ("pile_up", {"target": 7.0}, r"target must be a number in \[-5, 5\]; got 7.0"),
+    ("pile_up", {"tolerance": 0}, "tolerance must be a number > 0; got 0"),
+    ("pile_up", {"height": True}, r"height must be a number in \(0, 10\]; got True"),
+    ("fold_line", {"level": float("nan")}, "level must be a number in"),
+    ("mass_pushed_out", {"below": 1.5}, r"below must be a number in \(0, 1\]"),
+    ("area_kept", {"layers": 5.0}, "layers must be an integer from 1 to 20; got 5.0"),
+])
+def test_the_tasks_numbers_are_checked(task, values, words, widgets) -> None:
+    with pytest.raises(ValueError, match=words):
+        getattr(check, task)(widgets(task), **values)

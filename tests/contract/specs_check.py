@@ -35,8 +35,7 @@ from nfwidgets.flows.planar import u_hat as engine_u_hat
 from nfwidgets.outliers import roc_auc
 from nfwidgets.targets import ENTROPY_FLOORS, energy, toy_data
 
-from .bad_values import Bad, Kind, bad, batch, choice, count, function, obj, real, \
-    tensor_of_numbers
+from .bad_values import Bad, Kind, bad, batch, choice, count, function, obj, real, tensor_of_numbers
 from .runner import Spec, arg, fresh
 
 # ---- kinds of this area (written here, see COMMON.md; candidates for bad_values.py) ---------
