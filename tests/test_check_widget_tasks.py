@@ -100,13 +100,12 @@ def test_messages_name_the_state_found(widgets) -> None:
     assert f"{float(r.layer.beta_hat):+.3f}" in str(info.value)
 
 
-def test_a_widget_that_never_drew_is_named() -> None:
-    class Blank:
-        last_frame = None
-
+def test_a_widget_that_never_drew_is_named(widgets) -> None:
     for task in TASKS:
+        w = widgets(task)
+        w.last_frame = None  # as before its first picture
         with pytest.raises(CheckFailed, match="has not drawn anything yet"):
-            getattr(check, task)(Blank())
+            getattr(check, task)(w)
 
 
 def test_checks_import_no_widget_module() -> None:

@@ -247,10 +247,10 @@ def both_lobes_covered(dashboard: object, share: float = 0.3) -> None:
     """Lesson 07: a reverse-KL fit of U1 (``dashboard.target.name``), trained past the
     annealing (``dashboard.trainer.beta(step) == 1``), with at least ``share`` of the mass of
     ``dashboard.flow`` (20 000 samples) on each lobe (``diagnostics.mode_masses``);
-    ``share`` in (0, 0.5]."""
+    ``share`` in [0, 0.5]."""
     instance_of(dashboard, "both_lobes_covered", "dashboard", "TrainingDashboard",
                 "the lesson's")
-    share = a_number(share, "both_lobes_covered", "share", lo=0, hi=0.5, lo_open=True)
+    share = a_number(share, "both_lobes_covered", "share", lo=0, hi=0.5)
     task = "both_lobes_covered"
     masses = _u1_masses(task, dashboard)
     lobe, low = min(masses.items(), key=lambda kv: kv[1])

@@ -362,7 +362,7 @@ SPECS: list[Spec] = [
     Spec(check.both_lobes_covered, {
         "dashboard": fresh(widget("dashboard", "flow"), once(lambda: _dashboard(
             "U1", Flow([ElementwiseAffine([math.log(1.3), 0.0], [0.0, 0.0])])))),
-        "share": arg(real(lo=0, hi=0.5, lo_open=True), 0.3)}, examples=1),
+        "share": arg(real(lo=0, hi=0.5), 0.3)}, examples=1),
     Spec(check.collapsed_onto_left_lobe, {
         "dashboard": fresh(widget("dashboard", "flow"), once(lambda: _dashboard(
             "U1", Flow([ElementwiseAffine([math.log(0.4)] * 2, [-2.0, 0.0])])))),
