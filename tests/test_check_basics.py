@@ -121,8 +121,8 @@ def test_an_unsummed_log_det_is_checked_feedback_at_any_batch_size() -> None:
 def test_wrong_shape_and_type_are_named() -> None:
     with pytest.raises(CheckFailed, match="should have shape"):
         check.planar_log_det(lambda layer, z: torch.zeros(z.shape[0], 1))
-    with pytest.raises(CheckFailed, match="should be a function"):
-        check.radial_log_det(3.0)
+    with pytest.raises(ValueError, match="my_log_det must be your function my_log_det"):
+        check.radial_log_det(3.0)  # not an answer at all: refused, not judged
     with pytest.raises(CheckFailed, match="should return an ElementwiseAffine"):
         check.single_affine(lambda flow: (1.0, 2.0))
 
@@ -164,3 +164,17 @@ def test_an_unknown_wrong_log_det_gets_a_pointer_not_the_formula(name, formula) 
     text = str(info.value)
     assert "lesson 0" in text
     assert not [f for f in formula if f in text], text
+
+
+@pytest.mark.parametrize("flow, words", [
+    ("flow", "flow must be an nfwidgets Flow"),
+    (Flow([ElementwiseAffine([0.0] * 3, [0.0] * 3)]), "flow must be a Flow of 2-D points"),
+])
+def test_single_affine_refuses_a_lesson_flow_it_cannot_use(flow, words) -> None:
+    with pytest.raises(ValueError, match=words):
+        check.single_affine(SOLUTIONS["single_affine"][0], flow)
+
+
+def test_single_affine_takes_a_float32_lesson_flow(capsys) -> None:
+    check.single_affine(SOLUTIONS["single_affine"][0], _lesson_flow().float())
+    assert capsys.readouterr().out.startswith("✓")

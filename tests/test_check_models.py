@@ -85,11 +85,23 @@ def test_negative_elbo_every_mistake_has_its_message(key, model, capsys) -> None
 
 @pytest.mark.parametrize("fn, words", [(lambda p: ..., "not written yet"),
                                        (lambda p: 1 / 0, "ZeroDivisionError"),
-                                       (lambda p: elbo_solution(p) + 1.0, "Four terms"),
-                                       (3.0, "function")])
+                                       (lambda p: elbo_solution(p) + 1.0, "Four terms")])
 def test_negative_elbo_names_broken_answers(fn, words, model) -> None:
     with pytest.raises(CheckFailed, match=words):
         check.negative_elbo(fn, model, X)
+
+
+@pytest.mark.parametrize("args, words", [
+    ((3.0,), "my_negative_elbo must be your function"),
+    ((elbo_solution, "vae"), "model must be a trained FlowVAE; got 'vae'"),
+    ((elbo_solution, None, X[:10]), "x must have shape"),
+    ((elbo_solution, None, X * 0.5), "x must hold only 0 and 1"),
+    ((elbo_solution, None, None, 3), "seeds must be a tuple"),
+    ((elbo_solution, None, None, (0, -1)), "seeds must be a tuple of 1 to 10 integer seeds"),
+])
+def test_negative_elbo_refuses_what_is_not_an_answer(args, words) -> None:
+    with pytest.raises(ValueError, match=words):
+        check.negative_elbo(*args)
 
 
 def test_negative_elbo_defaults_to_the_shipped_model(capsys) -> None:
@@ -169,3 +181,32 @@ def test_the_random_cases_have_ties() -> None:
 
     for s_in, s_out in _auc_cases(torch.Generator().manual_seed(0)):
         assert bool((s_in[:, None] == s_out[None, :]).any())
+
+
+@pytest.mark.parametrize("nll", [float("nan"), True, "92.5", 1e6, torch.tensor(92.5)])
+def test_bits_per_dim_refuses_an_nll_that_is_not_a_number_in_range(nll) -> None:
+    """``nll`` is the lesson's number, not the learner's answer: refused, not judged."""
+    with pytest.raises(ValueError, match=r"check.bits_per_dim: nll must be a number in "
+                                         r"\[-10000, 10000\]"):
+        check.bits_per_dim(1.0, nll)
+
+
+@pytest.mark.parametrize("s_in, s_out, words", [
+    (torch.zeros(3), None, "give both s_in and s_out, or neither; got only s_in"),
+    (torch.zeros(3, 2), torch.zeros(3), "s_in must be a 1-D tensor of finite real scores"),
+    (torch.zeros(3), torch.tensor([0.0, float("nan")]), "s_out must be a 1-D tensor"),
+    (torch.zeros(3), torch.zeros(0), "s_out must be a 1-D tensor"),
+])
+def test_pairwise_auc_refuses_scores_it_cannot_use(s_in, s_out, words) -> None:
+    with pytest.raises(ValueError, match=words):
+        check.pairwise_auc(roc_auc_of, s_in, s_out)
+
+
+def roc_auc_of(s_in, s_out):
+    from nfwidgets.outliers import roc_auc
+    return roc_auc(s_in, s_out)
+
+
+def test_pairwise_auc_takes_lists_and_arrays_of_scores(capsys) -> None:
+    check.pairwise_auc(roc_auc_of, [0.1, 0.5, 0.3], np.array([0.4, 0.9]))
+    one_tick(capsys)

@@ -218,8 +218,11 @@ def test_broken_u_hat_and_non_functions() -> None:
         raise NotImplementedError()
 
     assert "u_hat is not written yet" in failure(check.u_hat, not_yet)
-    assert "u_hat should be a function" in failure(check.planar_layer, None, sol.planar_forward)
-    assert "planar_forward should be a function" in failure(check.planar_layer, sol.u_hat, 1)
+    with pytest.raises(ValueError, match=r"check.planar_layer: u_hat must be your function "
+                                         r"u_hat\(w, u\); got None"):
+        check.planar_layer(None, sol.planar_forward)
+    with pytest.raises(ValueError, match=r"planar_forward must be your function .*; got 1"):
+        check.planar_layer(sol.u_hat, 1)
     assert "û should have shape (2,); got shape ()" in failure(check.u_hat, lambda w, u: w @ u)
     text = failure(check.u_hat, lambda w, u: u.half())
     assert "dtype float16, which keeps too few digits" in text

@@ -205,7 +205,8 @@ def test_broken_preimage_radius() -> None:
         raise NotImplementedError()
 
     assert "preimage_radius is not written yet" in failure(check.preimage_radius, not_yet)
-    assert "should be a function" in failure(check.radial_inverse, "r", sol.radial_inverse)
+    with pytest.raises(ValueError, match=r"preimage_radius must be your function .*; got 'r'"):
+        check.radial_inverse("r", sol.radial_inverse)
     assert "got shape ()" in failure(check.preimage_radius, lambda rho, a, b: rho.sum())
     text = failure(check.preimage_radius, lambda rho, a, b: torch.round(rho).long())
     assert "dtype int64, which keeps too few digits" in text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 
 import numpy as np
 import pytest
@@ -104,10 +105,16 @@ def test_a_wrong_gradient_with_the_right_value_fails(capsys):
     (lambda f, u, n, g: f.sample_and_log_prob(n, generator=g)[1], "average them"),
     (lambda f, u, n, g: "F", "should be one number"),
     (lambda f, u, n, g: free_energy(f, u, n, g) * float("nan"), "F is nan"),
-    (None, "should be a function"),
 ])
 def test_broken_free_energy_gives_a_clear_failure(fn, said, capsys):
     assert said in _fails(capsys, check.free_energy, fn)
+
+
+def test_what_is_not_a_function_is_refused():
+    with pytest.raises(ValueError, match=r"free_energy must be your function .*; got None"):
+        check.free_energy(None)
+    with pytest.raises(ValueError, match=r"beta must be your function beta\(step, n_steps\)"):
+        check.annealing(0.5)
 
 
 def test_free_energy_leaves_the_global_rng_alone(capsys):
@@ -181,7 +188,6 @@ def test_missed_mode_takes_an_energy_object(capsys):
     (..., RIGHT_LOBE, "should be the name of a mode"),
     ("none", RIGHT_LOBE, "the flow misses it"),
     ("left", COVERS_U1, "answer 'none'"),
-    ("left", "not a flow", "could not draw"),
 ])
 def test_missed_mode_failures(answer, flow, said, capsys):
     assert said in _fails(capsys, check.missed_mode, answer, flow, "U1")
@@ -199,8 +205,19 @@ def test_missed_mode_on_eight_gaussians(capsys):
 
 
 def test_missed_mode_target_without_modes_is_a_value_error():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"check.missed_mode: energy 'U2' has no separate modes"):
         check.missed_mode("left", RIGHT_LOBE, "U2")
+
+
+@pytest.mark.parametrize(("flow", "energy_", "said"), [
+    ("not a flow", "U1", "flow must be an nfwidgets Flow; got 'not a flow'"),
+    (Flow([ElementwiseAffine([0.0] * 3, [0.0] * 3)]), "U1", "flow must be a Flow of 2-D"),
+    (RIGHT_LOBE, 3, "energy must be a target's name or an Energy; got 3"),
+])
+def test_missed_mode_refuses_what_it_cannot_read(flow, energy_, said):
+    """The flow and the target are the assignment's, not the answer: a ValueError."""
+    with pytest.raises(ValueError, match=re.escape(said)):
+        check.missed_mode("left", flow, energy_)
 
 
 TARGETS = ["U1", "U3", "U4", "eight_gaussians", "two_moons", "rings", "pinwheel",

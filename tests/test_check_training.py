@@ -123,9 +123,11 @@ def test_unwritten_and_broken_code_is_named(name) -> None:
         return None
 
     for fn, words in ((unwritten, "not written yet"), (half_written, "not written yet"),
-                      (none, "None"), ("text", "function")):
+                      (none, "None")):
         with pytest.raises(CheckFailed, match=words):
             getattr(check, name)(fn)
+    with pytest.raises(ValueError, match=r"must be your function .*; got 'text'"):
+        getattr(check, name)("text")  # not an answer at all: refused, not judged
 
 
 def test_an_unknown_wrong_answer_gets_the_hint_and_the_numbers() -> None:
@@ -207,3 +209,43 @@ def test_hints_point_to_the_lesson_without_the_answer() -> None:
     with pytest.raises(CheckFailed) as info:
         check.annealed_objective(lambda log_q, u, beta: (log_q + beta * u).mean() + 0.1)
     assert "the energy scaled by β" not in str(info.value)
+
+
+def _flow():
+    from nfwidgets import ElementwiseAffine, Flow
+    return Flow([ElementwiseAffine([0.0, 0.0], [0.0, 0.0])])
+
+
+def nll_of(flow, x):
+    return -flow.log_prob(x).mean()
+
+
+@pytest.mark.parametrize("flow, x, words", [
+    (None, torch.zeros(3, 2), "give both flow and x, or neither; got only x"),
+    ("flow", torch.zeros(3, 2), "flow must be an nfwidgets Flow"),
+    (_flow(), torch.zeros(3), r"x must be a real tensor of points of shape \(N, 2\)"),
+    (_flow(), torch.tensor([[0.0, float("nan")]]), r"x\[0\] = \[0.0, nan\] is not"),
+])
+def test_average_nll_refuses_a_lesson_flow_or_points_it_cannot_use(flow, x, words) -> None:
+    with pytest.raises(ValueError, match=words):
+        check.average_nll(nll_of, flow, x)
+
+
+def test_average_nll_takes_the_lessons_points_in_any_dtype(capsys) -> None:
+    check.average_nll(nll_of, _flow(), np.zeros((4, 2)))  # float64 array, float32 flow
+    assert capsys.readouterr().out.startswith("✓")
+
+
+@pytest.mark.parametrize("energy_, flow, words", [
+    ("U1", None, "energy must be an Energy; got 'U1'"),
+    (U1, "flow", "flow must be an nfwidgets Flow"),
+])
+def test_one_lobe_free_energy_refuses_what_is_not_an_answer(energy_, flow, words) -> None:
+    with pytest.raises(ValueError, match=words):
+        check.one_lobe_free_energy(math.log(2) - U1.log_z, energy_, flow)
+
+
+@pytest.mark.parametrize("seed", [-1, 2.0, True, "0", 2**40])
+def test_a_bad_seed_is_refused(seed) -> None:
+    with pytest.raises(ValueError, match=r"check.annealed_objective: seed must be an integer"):
+        check.annealed_objective(lambda log_q, u, beta: (log_q + beta * u).mean(), seed)

@@ -135,13 +135,12 @@ def test_the_margin_and_share_are_the_learners_to_set(widgets, capsys) -> None:
     assert capsys.readouterr().out.startswith("✓ ")
 
 
-def test_a_widget_that_never_drew_is_named() -> None:
-    class Blank:
-        last_frame = None
-
+def test_a_widget_that_never_drew_is_named(widgets) -> None:
     for task in TASKS:
+        w = widgets(task)
+        w.last_frame = None  # as before its first picture
         with pytest.raises(CheckFailed, match="has not drawn anything yet"):
-            getattr(check, task)(Blank())
+            getattr(check, task)(w)
 
 
 def test_checks_import_no_widget_module() -> None:
@@ -150,3 +149,25 @@ def test_checks_import_no_widget_module() -> None:
             "('nfwidgets.widgets', 'ipywidgets', 'bqplot'))]; print(bad); assert not bad")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_another_widget_is_refused(widgets) -> None:
+    """The widget is the lesson's input, not the answer: the wrong one is a ValueError."""
+    explorer = widgets("volume_preserving_coupling")
+    for task in ("near_entropy_floor", "both_lobes_covered", "collapsed_onto_left_lobe"):
+        with pytest.raises(ValueError, match=f"check.{task}: dashboard must be the lesson's "
+                                             "TrainingDashboard; got CouplingExplorer"):
+            getattr(check, task)(explorer)
+    with pytest.raises(ValueError, match="explorer must be the lesson's CouplingExplorer"):
+        check.volume_preserving_coupling(explorer.layer)
+
+
+@pytest.mark.parametrize("task, values, words", [
+    ("near_entropy_floor", {"target": "two_moons"}, "target must be one of"),
+    ("near_entropy_floor", {"margin": -0.3}, "margin must be a number > 0; got -0.3"),
+    ("both_lobes_covered", {"share": 0.7}, r"share must be a number in \[0, 0.5\]"),
+    ("collapsed_onto_left_lobe", {"share": 0.4}, r"share must be a number in \(0.5, 1\]"),
+])
+def test_the_tasks_numbers_are_checked(task, values, words, widgets) -> None:
+    with pytest.raises(ValueError, match=words):
+        getattr(check, task)(widgets("both_lobes_covered"), **values)

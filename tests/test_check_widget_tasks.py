@@ -100,13 +100,12 @@ def test_messages_name_the_state_found(widgets) -> None:
     assert f"{float(r.layer.beta_hat):+.3f}" in str(info.value)
 
 
-def test_a_widget_that_never_drew_is_named() -> None:
-    class Blank:
-        last_frame = None
-
+def test_a_widget_that_never_drew_is_named(widgets) -> None:
     for task in TASKS:
+        w = widgets(task)
+        w.last_frame = None  # as before its first picture
         with pytest.raises(CheckFailed, match="has not drawn anything yet"):
-            getattr(check, task)(Blank())
+            getattr(check, task)(w)
 
 
 def test_checks_import_no_widget_module() -> None:
@@ -115,3 +114,28 @@ def test_checks_import_no_widget_module() -> None:
             " 'bqplot'))]; print(bad); assert not bad")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("task, wrong", [("pile_up", "fold_line"), ("fold_line", "pile_up"),
+                                         ("mass_pushed_out", "fold_line"),
+                                         ("area_kept", "mass_pushed_out")])
+def test_another_widget_or_its_layer_is_refused(task, wrong, widgets) -> None:
+    """The widget is the lesson's input, not the answer: the wrong one is a ValueError."""
+    other = widgets(wrong)
+    with pytest.raises(ValueError, match=f"check.{task}: .* must be the lesson's"):
+        getattr(check, task)(other)
+    with pytest.raises(ValueError, match="must be the lesson's"):
+        getattr(check, task)(getattr(other, "layer", None) or other.flow)
+
+
+@pytest.mark.parametrize("task, values, words", [
+    ("pile_up", {"target": 7.0}, r"target must be a number in \[-5, 5\]; got 7.0"),
+    ("pile_up", {"tolerance": 0}, "tolerance must be a number > 0; got 0"),
+    ("pile_up", {"height": True}, r"height must be a number in \(0, 10\]; got True"),
+    ("fold_line", {"level": float("nan")}, "level must be a number in"),
+    ("mass_pushed_out", {"below": 1.5}, r"below must be a number in \(0, 1\]"),
+    ("area_kept", {"layers": 5.0}, "layers must be an integer from 1 to 20; got 5.0"),
+])
+def test_the_tasks_numbers_are_checked(task, values, words, widgets) -> None:
+    with pytest.raises(ValueError, match=words):
+        getattr(check, task)(widgets(task), **values)

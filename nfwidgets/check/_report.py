@@ -11,6 +11,16 @@ The catalogue: every typical mistake is a *wrong implementation* with the learne
 registered with ``@catalogue.mistake(target, key, message)``. The checker runs it on the same
 inputs as the learner's function to recognise the misconception; the nbgrader round-trip test
 pastes its source into a submission to prove the check catches it with its own message.
+
+What a check judges and what it refuses. The learner's function is judged whatever it does: it
+raising, or returning the wrong type, shape or NaN, is a wrong answer (``CheckFailed``); but a
+value that is not callable at all (``3``, ``"f"``, ``None``) is no answer, a ``ValueError``. An
+answer the learner types (a number, a mode's name) is judged whatever it is, wrong type included
+(``CheckFailed``). What the lesson hands the check to work with (a widget, a trained flow, a
+target's name, a margin, a seed) is input: the wrong class, type or value is a ``ValueError``
+naming the parameter and the value (``learner_function``, ``instance_of``, ``a_flow``,
+``a_number``, ``an_integer``, ``one_of``) — only the state the check exists to judge (how well
+the flow fits, where the sliders stand) gets ``CheckFailed``.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import numbers
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,8 +36,11 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-__all__ = ["CATALOGUES", "Catalogue", "CheckFailed", "Mistake", "agree", "call", "close", "fmt",
-           "judged_dtype", "passed", "quietly", "to_tensor", "tolerance"]
+from ..flows.compose import Flow
+
+__all__ = ["CATALOGUES", "SEED_MAX", "Catalogue", "CheckFailed", "Mistake", "a_flow", "a_number",
+           "agree", "an_integer", "call", "close", "fmt", "instance_of", "judged_dtype",
+           "learner_function", "one_of", "passed", "quietly", "to_tensor", "tolerance"]
 
 
 class CheckFailed(AssertionError):
@@ -103,6 +117,85 @@ class Catalogue:
 
 #: Every catalogue by name (filled when the checker modules are imported).
 CATALOGUES: dict[str, Catalogue] = {}
+
+
+# ---- input that is not an answer: ValueError naming the parameter and the value ---------------
+
+#: The largest seed a check takes (NumPy's and most libraries' range).
+SEED_MAX = 2**32 - 1
+
+
+def _shown(value: object) -> str:
+    """``value`` for a message: its repr, after its type's name unless it is a plain number,
+    a string or None (so a long repr cut short still says what it was)."""
+    if value is None or isinstance(value, str | int | float | complex):
+        return _short(value, 60)
+    return f"{type(value).__name__} {_short(value, 60)}"
+
+
+def refuse(check: str, name: str, value: object, allowed: str) -> ValueError:
+    """The one way a check refuses input: ``check.<check>: <name> must be <allowed>; got …``."""
+    return ValueError(f"check.{check}: {name} must be {allowed}; got {_shown(value)}")
+
+
+def learner_function(value: object, check: str, name: str, signature: str) -> None:
+    """``value`` must be callable: the learner's function ``signature`` (what it then does is
+    judged, not refused)."""
+    if not callable(value):
+        raise refuse(check, name, value, f"your function {signature}")
+
+
+def instance_of(value: object, check: str, name: str, cls: str, what: str = "") -> None:
+    """``value`` must be an object of the package's class named ``cls`` (by name, so that the
+    checks import no widget module); ``what`` says where it comes from."""
+    if not any(k.__name__ == cls and k.__module__.startswith("nfwidgets")
+               for k in type(value).__mro__):
+        raise refuse(check, name, value, f"{what or 'a'} {cls}".strip())
+
+
+def a_flow(value: object, check: str, name: str, dim: int | None = 2) -> Flow:
+    """``value`` must be an nfwidgets ``Flow`` (of dimension ``dim``, when given)."""
+    if not isinstance(value, Flow):
+        raise refuse(check, name, value, "an nfwidgets Flow")
+    if dim is not None and value.dim != dim:
+        raise refuse(check, name, value, f"a Flow of {dim}-D points, not {value.dim}-D")
+    return value
+
+
+def a_number(value: object, check: str, name: str, *, lo: float | None = None,
+             hi: float | None = None, lo_open: bool = False) -> float:
+    """``value`` must be a finite real number (Python or NumPy; not a bool, not a tensor) in
+    ``[lo, hi]`` (``lo_open``: ``lo`` excluded)."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and lo is not None:
+        ok = value > lo if lo_open else value >= lo
+    if ok and hi is not None:
+        ok = value <= hi
+    if not ok:
+        left = "(" if lo_open else "["
+        allowed = ("a number" if lo is None and hi is None else
+                   f"a number > {lo:g}" if hi is None else
+                   f"a number ≤ {hi:g}" if lo is None else
+                   f"a number in {left}{lo:g}, {hi:g}]")
+        raise refuse(check, name, value, allowed)
+    return float(value)
+
+
+def an_integer(value: object, check: str, name: str, *, lo: int = 0, hi: int = SEED_MAX) -> int:
+    """``value`` must be an integer (Python or NumPy; not a bool, not a float) in ``[lo, hi]``."""
+    if not (isinstance(value, numbers.Integral) and not isinstance(value, bool)
+            and lo <= value <= hi):
+        raise refuse(check, name, value, f"an integer from {lo} to {hi}")
+    return int(value)
+
+
+def one_of(value: object, check: str, name: str, options: list[str]) -> str:
+    """``value`` must be one of the names ``options`` (case ignored); returns the option."""
+    if isinstance(value, str):
+        for option in options:
+            if option.lower() == value.lower():
+                return option
+    raise refuse(check, name, value, f"one of {sorted(options)}")
 
 
 def quietly(fn: Callable, args: tuple, *, grad: bool = False) -> object:

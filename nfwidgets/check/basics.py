@@ -40,7 +40,19 @@ from ._basics_mistakes import (
     RADIAL_LOG_DET,
     SINGLE_AFFINE,
 )
-from ._report import Catalogue, CheckFailed, call, close, fmt, passed, to_tensor
+from ._report import (
+    Catalogue,
+    CheckFailed,
+    a_flow,
+    an_integer,
+    call,
+    close,
+    fmt,
+    learner_function,
+    passed,
+    refuse,
+    to_tensor,
+)
 
 __all__ = ["affine_log_prob", "density_at_image", "planar_log_det", "radial_log_det",
            "single_affine"]
@@ -128,7 +140,8 @@ def _affine_cases(g: torch.Generator) -> list[tuple]:
 def affine_log_prob(my_log_prob: object, seed: int = 0) -> None:
     """Lesson 00: ``my_log_prob(x, s, t)``, x (N, 2), s and t (2,), returns log p_x(x) (N,) for
     one ``ElementwiseAffine(log_scale=s, shift=t)`` on a 2-D standard normal."""
-    g = torch.Generator().manual_seed(seed)
+    learner_function(my_log_prob, "affine_log_prob", "my_log_prob", "my_log_prob(x, s, t)")
+    g = torch.Generator().manual_seed(an_integer(seed, "affine_log_prob", "seed"))
     for x, s, t in _affine_cases(g):
         args = (x, s, t)
         shown = f"x of shape {tuple(x.shape)} ({x.dtype}), s={fmt(s)}, t={fmt(t)}"
@@ -162,7 +175,9 @@ def _planar_1d_cases(g: torch.Generator) -> list[tuple]:
 def density_at_image(my_density_at_image: object, seed: int = 0) -> None:
     """Lesson 01: ``my_density_at_image(z, w, u_hat, b)``, z (N,), w, u_hat, b floats with
     wû > -1, returns p_x(f(z)) (N,) for ``f(z) = z + û tanh(wz + b)``, z ~ N(0, 1)."""
-    g = torch.Generator().manual_seed(seed)
+    learner_function(my_density_at_image, "density_at_image", "my_density_at_image",
+                     "my_density_at_image(z, w, u_hat, b)")
+    g = torch.Generator().manual_seed(an_integer(seed, "density_at_image", "seed"))
     name = "my_density_at_image"
     for z, w, u_hat, b in _planar_1d_cases(g):
         args = (z, w, u_hat, b)
@@ -221,7 +236,8 @@ def _layer_check(cat: Catalogue, fn: object, cases: list[tuple], describe: Calla
 def planar_log_det(my_log_det: object, seed: int = 0) -> None:
     """Lesson 02: ``my_log_det(layer, z)`` for a ``Planar`` layer (constrained or not) and z
     (N, 2), returns log|det J_f(z)| (N,)."""
-    g = torch.Generator().manual_seed(seed)
+    learner_function(my_log_det, "planar_log_det", "my_log_det", "my_log_det(layer, z)")
+    g = torch.Generator().manual_seed(an_integer(seed, "planar_log_det", "seed"))
 
     def describe(layer: Planar) -> str:
         return (f"Planar(w={fmt(layer.w)}, u={fmt(layer.u)}, b={fmt(float(layer.b.detach()))}, "
@@ -252,7 +268,8 @@ def _radial_cases(g: torch.Generator) -> list[tuple]:
 def radial_log_det(my_log_det: object, seed: int = 0) -> None:
     """Lesson 03: ``my_log_det(layer, z)`` for a 2-D ``Radial`` layer (β̂ ≥ -α) and z (N, 2),
     returns log|det J_f(z)| (N,)."""
-    g = torch.Generator().manual_seed(seed)
+    learner_function(my_log_det, "radial_log_det", "my_log_det", "my_log_det(layer, z)")
+    g = torch.Generator().manual_seed(an_integer(seed, "radial_log_det", "seed"))
 
     def describe(layer: Radial) -> str:
         return (f"Radial(z0={fmt(layer.z0)}, alpha={fmt(float(layer.alpha.detach()))}, "
@@ -292,8 +309,14 @@ def _same_layer(got: object, wrong: object) -> bool:
 def single_affine(my_single_layer: object, flow: Flow | None = None, seed: int = 0) -> None:
     """Lesson 04: ``my_single_layer(flow)`` for a ``Flow`` of 2-D ``ElementwiseAffine`` layers
     returns one ``ElementwiseAffine`` equal to the stack. Checked on random stacks of 2–4
-    layers, then on ``flow`` (the lesson's) if given."""
-    g = torch.Generator().manual_seed(seed)
+    layers, then on ``flow`` (the lesson's) if given: a ``ValueError`` when it is not a
+    ``Flow`` of 2-D ``ElementwiseAffine`` layers."""
+    learner_function(my_single_layer, "single_affine", "my_single_layer",
+                     "my_single_layer(flow)")
+    if flow is not None and not all(isinstance(ly, ElementwiseAffine) for ly in a_flow(
+            flow, "single_affine", "flow").layers):
+        raise refuse("single_affine", "flow", flow, "a Flow of ElementwiseAffine layers only")
+    g = torch.Generator().manual_seed(an_integer(seed, "single_affine", "seed"))
     stacks = [_stack(g, k) for k in (3, 2, 4)] + ([flow] if flow is not None else [])
     name = "my_single_layer"
     for stack in stacks:
@@ -305,16 +328,17 @@ def single_affine(my_single_layer: object, flow: Flow | None = None, seed: int =
         layers = list(stack.layers)
         want_s = sum(torch.as_tensor(ly.log_scale).detach().double() for ly in layers)
         with torch.no_grad():
-            want_t = stack(torch.zeros(1, 2, dtype=torch.float64))[0][0]
+            dtype = layers[0].log_scale.dtype  # the lesson's flow may be float32
+            want_t = stack(torch.zeros(1, 2, dtype=dtype))[0][0].double()
         m = SINGLE_AFFINE.diagnose(name, layer, args, _same_layer)
-        if not close(s, want_s):
+        if not close(s, want_s, dtype):
             text = (f"{where}: the stack's log|det J| is Σ of all log-scales = "
                     f"{fmt(float(want_s.sum()), 6)}; your layer's log-scales {fmt(s)} differ "
                     f"from the stack's per-coordinate ones {fmt(want_s)}.")
             raise CheckFailed(f"{text}\n" + (m.message if m else
                               "Follow one coordinate through the stack: each layer rescales "
                               "it in turn. What does that do to its log-scale?"))
-        if not close(t, want_t):
+        if not close(t, want_t, dtype):
             text = (f"{where}: the log-scales are right; the stack moves the origin to "
                     f"{fmt(want_t)}, your layer to {fmt(t)}.")
             raise CheckFailed(f"{text}\n" + (m.message if m else

@@ -50,7 +50,21 @@ from nfwidgets.flows import AffineCoupling
 from nfwidgets.targets import ENTROPY_FLOORS, entropy_floor, toy_data
 
 from . import _coupling_mistakes
-from ._report import CheckFailed, Mistake, call, close, fmt, passed, quietly, to_tensor, tolerance
+from ._report import (
+    CheckFailed,
+    Mistake,
+    a_flow,
+    a_number,
+    call,
+    close,
+    fmt,
+    learner_function,
+    one_of,
+    passed,
+    quietly,
+    to_tensor,
+    tolerance,
+)
 
 __all__ = [
     "FixedConditioner",
@@ -267,6 +281,10 @@ def coupling_layer(coupling_forward: object, coupling_inverse: object) -> None:
     ``nfwidgets.flows.AffineCoupling`` (see the module docstring for the convention). Prints one
     ✓ line or raises ``CheckFailed`` naming the point, the expected and the got value and the
     typical mistake that gives exactly this answer."""
+    learner_function(coupling_forward, "coupling_layer", "coupling_forward",
+                     "coupling_forward(z, mask, conditioner)")
+    learner_function(coupling_inverse, "coupling_layer", "coupling_inverse",
+                     "coupling_inverse(x, mask, conditioner)")
     fwd, inv = forward_cases(), inverse_cases()
     _judge(coupling_forward, "coupling_forward", "z", ("x", "log_det"), fwd)
     _judge(coupling_inverse, "coupling_inverse", "x", ("z", "log_det"), inv)
@@ -302,22 +320,14 @@ def fits_entropy_floor(flow: object, target: str, margin: float) -> None:
     errors *below* the floor is impossible for a normalised density and fails too.
 
     Raises:
-        ValueError: ``target`` has no known entropy or ``margin`` is not a number > 0 (the
-            exercise's author passes these).
+        ValueError: ``flow`` is not a 2-D nfwidgets ``Flow``, ``target`` has no known entropy
+            or ``margin`` is not a number > 0 (the exercise's author passes these).
         CheckFailed: the flow cannot be evaluated, or is too far from the floor.
     """
-    if target not in ENTROPY_FLOORS and not (isinstance(target, str)
-                                            and target.lower() in ENTROPY_FLOORS):
-        raise ValueError(f"fits_entropy_floor: target must be a toy data set with a known "
-                         f"entropy, one of {sorted(ENTROPY_FLOORS)}; got {target!r}")
-    if not (isinstance(margin, int | float) and not isinstance(margin, bool)
-            and math.isfinite(margin) and margin > 0):
-        raise ValueError(f"fits_entropy_floor: margin must be a number of nats > 0; "
-                         f"got {margin!r}")
+    a_flow(flow, "fits_entropy_floor", "flow")
+    target = one_of(target, "fits_entropy_floor", "target", list(ENTROPY_FLOORS))
+    margin = a_number(margin, "fits_entropy_floor", "margin", lo=0, lo_open=True)
     floor = entropy_floor(target)
-    if not callable(getattr(flow, "log_prob", None)) or not hasattr(flow, "parameters"):
-        raise CheckFailed(f"fits_entropy_floor: flow should be a trained nfwidgets Flow (with "
-                          f"log_prob); got {type(flow).__name__}")
     x = toy_data(target, HELD_OUT_N, seed=HELD_OUT_SEED, dtype=_flow_dtype(flow))
     log_q = call(flow.log_prob, "flow.log_prob", (x,),
                          f"{HELD_OUT_N} fresh {target} points")

@@ -23,10 +23,20 @@ import torch
 from torch import Tensor
 
 from .. import data
-from ..models.flowvae.model import FlowVAE, elbo_parts
+from ..models.flowvae.model import FlowVAE, check_binary, elbo_parts
 from ..outliers import roc_auc
 from ._models_mistakes import BITS_PER_DIM, NEGATIVE_ELBO, PAIRWISE_AUC
-from ._report import Catalogue, CheckFailed, passed
+from ._report import (
+    SEED_MAX,
+    Catalogue,
+    CheckFailed,
+    a_number,
+    an_integer,
+    instance_of,
+    learner_function,
+    passed,
+    refuse,
+)
 from .training import _run, as_number
 
 __all__ = ["bits_per_dim", "negative_elbo", "pairwise_auc"]
@@ -58,11 +68,38 @@ def _wrong(cat: Catalogue, target: str, value: float, args: tuple, text: str, hi
 
 
 # --- lesson 09 ---------------------------------------------------------------------------
+def _one_image(x: object, check: str) -> Tensor:
+    """``x`` as one binarised image (64,): a tensor, an array or a list of 0s and 1s."""
+    try:
+        t = torch.as_tensor(x.detach() if isinstance(x, Tensor) else x)
+    except (TypeError, ValueError, RuntimeError):
+        raise refuse(check, "x", x, "one binarised image, 64 pixels of 0 or 1") from None
+    if t.is_complex() or t.ndim != 1:
+        raise refuse(check, "x", x, "one binarised image, a tensor of shape (64,)")
+    return check_binary(t, f"check.{check}: x")[0]
+
+
 def negative_elbo(my_negative_elbo: object, model: FlowVAE | None = None,
                   x: Tensor | None = None, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
     """Lesson 09: ``my_negative_elbo(parts)`` on draws ``elbo_parts(model, x, 500, seed)`` for
     each of ``seeds`` (default model: the shipped ``flowvae-digits``; default x: test digit 0)
-    must equal the mean of ``ln q₀ − Σ ln|det J| − ln p(x|z_K) − ln p(z_K)``."""
+    must equal the mean of ``ln q₀ − Σ ln|det J| − ln p(x|z_K) − ln p(z_K)``.
+
+    ``model`` (a ``FlowVAE``), ``x`` (one binarised image, 64 pixels of 0 or 1) and ``seeds``
+    (1 to 10 seeds) are the lesson's: anything else is a ``ValueError``."""
+    check = "negative_elbo"
+    learner_function(my_negative_elbo, check, "my_negative_elbo", "my_negative_elbo(parts)")
+    if model is not None:
+        instance_of(model, check, "model", "FlowVAE", "a trained")
+    if x is not None:
+        x = _one_image(x, check)
+    try:
+        if not (isinstance(seeds, tuple | list) and 1 <= len(seeds) <= 10):
+            raise ValueError
+        seeds = tuple(an_integer(s, check, "seeds") for s in seeds)
+    except ValueError:
+        raise refuse(check, "seeds", seeds, f"a tuple of 1 to 10 integer seeds from 0 to "
+                     f"{SEED_MAX}") from None
     if model is None:
         from ..models.pretrained import load_pretrained
 
@@ -89,8 +126,9 @@ def negative_elbo(my_negative_elbo: object, model: FlowVAE | None = None,
 # --- lesson 10 ---------------------------------------------------------------------------
 def bits_per_dim(my_bpd: object, nll: object) -> None:
     """Lesson 10: ``my_bpd`` is the bits per pixel of a model whose mean −ln p(v) on
-    dequantised 8×8 images is ``nll`` nats per image."""
-    nll = as_number(nll, "nll")
+    dequantised 8×8 images is ``nll`` nats per image (the lesson's number: a ``ValueError``
+    unless it is a number from -10⁴ to 10⁴); ``my_bpd`` is judged whatever it is."""
+    nll = a_number(nll, "bits_per_dim", "nll", lo=-1e4, hi=1e4)
     where = "my_bpd"
     value = as_number(my_bpd, where, "a number (bits per pixel)")
     want = float(data.bits_per_dim(nll))
@@ -116,11 +154,32 @@ def _auc_cases(g: torch.Generator) -> list[tuple[Tensor, Tensor]]:
     return cases
 
 
+def _scores(value: object, check: str, name: str) -> Tensor:
+    """``value`` as a 1-D float64 tensor of at least one finite real score."""
+    try:
+        t = torch.as_tensor(value.detach() if isinstance(value, Tensor) else value)
+    except (TypeError, ValueError, RuntimeError):
+        t = None
+    if (t is None or t.ndim != 1 or len(t) == 0 or t.is_complex() or t.dtype == torch.bool
+            or not bool(torch.isfinite(t.double()).all())):
+        raise refuse(check, name, value, "a 1-D tensor of finite real scores, at least one")
+    return t.double()
+
+
 def pairwise_auc(my_auc: object, s_in: Tensor | None = None, s_out: Tensor | None = None,
                  seed: int = 0) -> None:
     """Lesson 11: ``my_auc(s_in, s_out)`` (scores (n,) and (m,)) returns the AUC, checked on
-    random scores with ties, then on ``s_in``, ``s_out`` (the lesson's) if given."""
-    g = torch.Generator().manual_seed(seed)
+    random scores with ties, then on ``s_in``, ``s_out`` (the lesson's) if given: both or
+    neither, each a 1-D tensor (or array, list) of finite real scores, else ``ValueError``."""
+    check = "pairwise_auc"
+    learner_function(my_auc, check, "my_auc", "my_auc(s_in, s_out)")
+    if (s_in is None) != (s_out is None):
+        given = "s_in" if s_out is None else "s_out"
+        raise ValueError(f"check.{check}: give both s_in and s_out, or neither; got only "
+                         f"{given}")
+    if s_in is not None:
+        s_in, s_out = _scores(s_in, check, "s_in"), _scores(s_out, check, "s_out")
+    g = torch.Generator().manual_seed(an_integer(seed, check, "seed"))
     cases = _auc_cases(g) + ([(s_in, s_out)] if s_in is not None and s_out is not None else [])
     name = "my_auc"
     for a, b in cases:

@@ -31,7 +31,7 @@ from nfwidgets.flows.planar import u_hat as reference_u_hat
 
 from . import _planar_mistakes
 from ._cases import Case, Output, count, run
-from ._report import fmt, passed
+from ._report import fmt, learner_function, passed
 
 __all__ = ["layers", "planar_forward_cases", "planar_layer", "u_hat", "u_hat_cases"]
 
@@ -126,6 +126,7 @@ def _check_u_hat(u_hat_fn: object) -> int:
 def u_hat(u_hat_fn: object) -> None:
     """Check the learner's ``u_hat(w, u) -> û``: the reparametrised u of App. A.1 that makes
     the planar layer invertible. Prints one ✓ line or raises ``CheckFailed``."""
+    learner_function(u_hat_fn, "u_hat", "u_hat", "u_hat(w, u)")
     n = _check_u_hat(u_hat_fn)
     wtu = [float(w @ u) for w, u, _, _ in layers()]
     norms = [float(w.norm()) for w, _, _, _ in layers()]
@@ -138,6 +139,9 @@ def planar_layer(u_hat_fn: object, planar_forward_fn: object) -> None:
     """Check ``u_hat`` first, then ``planar_forward(z, w, u, b) -> (x, log_det)``: x and
     ln|det ∂x/∂z| per point, on layers and points chosen so that every catalogued mistake
     shows. Prints one ✓ line or raises ``CheckFailed``."""
+    learner_function(u_hat_fn, "planar_layer", "u_hat", "u_hat(w, u)")
+    learner_function(planar_forward_fn, "planar_layer", "planar_forward",
+                     "planar_forward(z, w, u, b)")
     n_pairs = _check_u_hat(u_hat_fn)
     cases = planar_forward_cases()
     run(planar_forward_fn, "planar_forward", "z, w, u, b", cases,

@@ -33,7 +33,7 @@ from nfwidgets.flows import Radial
 
 from . import _radial_mistakes
 from ._cases import Case, Output, count, run
-from ._report import fmt, passed
+from ._report import fmt, learner_function, passed
 
 __all__ = ["layers", "preimage_radius", "preimage_radius_cases", "radial_inverse",
            "radial_inverse_cases"]
@@ -145,6 +145,8 @@ def _check_preimage_radius(fn: object) -> int:
 def preimage_radius(preimage_radius_fn: object) -> None:
     """Check the learner's ``preimage_radius(rho, alpha, beta) -> r``, the radius of the
     preimage under the radial map. Prints one ✓ line or raises ``CheckFailed``."""
+    learner_function(preimage_radius_fn, "preimage_radius", "preimage_radius",
+                     "preimage_radius(rho, alpha, beta)")
     n = _check_preimage_radius(preimage_radius_fn)
     top = max(float(c.args[0].max()) for c in preimage_radius_cases())
     passed(f"preimage_radius agrees with the reference at {n} radii from 0 to {top:.3g}, "
@@ -155,6 +157,10 @@ def radial_inverse(preimage_radius_fn: object, radial_inverse_fn: object) -> Non
     """Check ``preimage_radius`` first, then ``radial_inverse(x, z0, alpha, beta) -> (z,
     log_det)``: z and ln|det ∂z/∂x| per point, in 2-D and 3-D. Prints one ✓ line or raises
     ``CheckFailed``."""
+    learner_function(preimage_radius_fn, "radial_inverse", "preimage_radius",
+                     "preimage_radius(rho, alpha, beta)")
+    learner_function(radial_inverse_fn, "radial_inverse", "radial_inverse",
+                     "radial_inverse(x, z0, alpha, beta)")
     n_radii = _check_preimage_radius(preimage_radius_fn)
     cases = radial_inverse_cases()
     run(radial_inverse_fn, "radial_inverse", "x, z0, alpha, beta", cases,

@@ -50,7 +50,18 @@ from nfwidgets.targets import energy as named_energy
 from nfwidgets.train import annealing_schedule
 
 from . import _reverse_kl_mistakes
-from ._report import CheckFailed, Mistake, call, fmt, passed, quietly
+from ._report import (
+    CheckFailed,
+    Mistake,
+    a_flow,
+    call,
+    fmt,
+    instance_of,
+    learner_function,
+    passed,
+    quietly,
+    refuse,
+)
 
 __all__ = ["annealing", "free_energy", "free_energy_cases", "missed_mode", "tiny_flow"]
 
@@ -191,6 +202,8 @@ def free_energy(free_energy_fn: object) -> None:
     """Check ``free_energy(flow, energy, n_samples, generator) -> F`` (a 0-d tensor carrying
     gradients) on small coupling flows, U1 and a Gaussian bowl, float32 and float64, n = 256,
     7 and 1. Prints one ✓ line or raises ``CheckFailed``."""
+    learner_function(free_energy_fn, "free_energy", "free_energy",
+                     "free_energy(flow, energy, n_samples, generator)")
     flows = {dt: tiny_flow(dt) for dt in (torch.float32, torch.float64)}
     cases = free_energy_cases()
     statistical = 0
@@ -259,6 +272,7 @@ def annealing(beta_fn: object) -> None:
     """Check ``beta(step, n_steps) -> β_t = min(1, 0.01 + t/T)`` (Rezende & Mohamed 2015,
     sec. 6.1) against ``nfwidgets.train.annealing_schedule``; a float, an int or a 0-d tensor
     is accepted (float32 precision suffices). Prints one ✓ line or raises ``CheckFailed``."""
+    learner_function(beta_fn, "annealing", "beta", "beta(step, n_steps)")
     cases = annealing_cases()
     for step, n_steps in cases:
         shown = f"step={step}, n_steps={n_steps}"
@@ -311,19 +325,28 @@ def match_mode(answer: str, names: list[str]) -> str | None:
 def missed_mode(answer: object, flow: object, energy: object) -> None:
     """Check the learner's ``answer``, the name of the mode that ``flow`` missed on the target
     ``energy`` (an ``Energy`` or a name with modes). See the module docstring for what
-    "missed" means and how names are matched. Prints one ✓ line or raises ``CheckFailed``."""
-    names = mode_names(energy)  # ValueError for a target without modes
+    "missed" means and how names are matched. Prints one ✓ line or raises ``CheckFailed``;
+    ``flow`` (a 2-D ``Flow`` that can be sampled) and ``energy`` are the assignment's, and
+    anything else is a ``ValueError``. ``answer`` is judged whatever it is."""
+    check = "missed_mode"
+    a_flow(flow, check, "flow")
+    if not isinstance(energy, str):
+        instance_of(energy, check, "energy", "Energy", "a target's name or an")
+    try:
+        names = mode_names(energy)
+    except ValueError as err:
+        raise ValueError(f"check.{check}: energy {err}") from None
     listing = ", ".join(repr(n) for n in names)
-    if answer is Ellipsis or not isinstance(answer, str):
-        raise CheckFailed(f"missed_mode: the answer should be the name of a mode (a string), "
-                          f"one of {listing}; got {answer!r:.60}")
     try:
         samples = copy.deepcopy(flow).sample(N_MODES, generator=torch.Generator().manual_seed(
             MODES_SEED))
         masses = mode_masses(energy, samples.detach())
-    except Exception as err:  # a flow that cannot be sampled is feedback, not a crash
-        raise CheckFailed(f"missed_mode: could not draw {N_MODES} samples from the flow: "
-                          f"{type(err).__name__}: {err}") from None
+    except Exception as err:  # not the answer: the flow the check reads
+        raise refuse(check, "flow", flow, f"a flow that can be sampled ({type(err).__name__}: "
+                     f"{err})") from None
+    if answer is Ellipsis or not isinstance(answer, str):
+        raise CheckFailed(f"missed_mode: the answer should be the name of a mode (a string), "
+                          f"one of {listing}; got {answer!r:.60}")
     ref = reference_mode_masses(energy)
     missed = [n for n in names if masses[n] < MISSED_SHARE * ref[n]]
     said = f"{N_MODES} samples drawn from the flow"

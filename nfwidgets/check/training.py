@@ -31,7 +31,20 @@ from ..flows.affine import ElementwiseAffine
 from ..flows.compose import Flow
 from ..flows.conditioners import SimpleConditioner
 from ..flows.coupling import AffineCoupling
-from ._report import Catalogue, CheckFailed, call, close, fmt, passed, to_tensor
+from ._report import (
+    Catalogue,
+    CheckFailed,
+    a_flow,
+    an_integer,
+    call,
+    close,
+    fmt,
+    instance_of,
+    learner_function,
+    passed,
+    refuse,
+    to_tensor,
+)
 from ._training_mistakes import (
     ANNEALED_OBJECTIVE,
     AVERAGE_NLL,
@@ -127,7 +140,8 @@ def _coupling_cases(g: torch.Generator) -> list[tuple[AffineCoupling, Tensor]]:
 def coupling_inverse(my_inverse: object, seed: int = 0) -> None:
     """Lesson 05: ``my_inverse(layer, x)`` for an ``AffineCoupling([1, 0], SimpleConditioner,
     scale="exp")`` and points x (N, 2) returns z (N, 2) with ``layer(z)[0] == x``."""
-    g = torch.Generator().manual_seed(seed)
+    learner_function(my_inverse, "coupling_inverse", "my_inverse", "my_inverse(layer, x)")
+    g = torch.Generator().manual_seed(an_integer(seed, "coupling_inverse", "seed"))
     name = "my_inverse"
     for layer, x in _coupling_cases(g):
         c = {k: float(getattr(layer.conditioner, k).detach()) for k in
@@ -171,12 +185,41 @@ def _nll_cases(g: torch.Generator) -> list[tuple[Flow, Tensor]]:
     return cases
 
 
+def _lesson_points(flow: Flow, x: object, check: str) -> tuple[Flow, Tensor]:
+    """``(flow, x)`` with ``x`` as a batch (N ≥ 1, 2) in the flow's dtype at which the flow's
+    log-density is finite."""
+    try:
+        t = torch.as_tensor(x.detach() if isinstance(x, Tensor) else x)
+    except (TypeError, ValueError, RuntimeError):
+        raise refuse(check, "x", x, "a tensor of points of shape (N, 2)") from None
+    if t.ndim != 2 or t.shape[1] != 2 or t.shape[0] == 0 or t.is_complex() or \
+            t.dtype == torch.bool:
+        raise refuse(check, "x", x, f"a real tensor of points of shape (N, 2); shape "
+                     f"{tuple(t.shape)}, dtype {t.dtype} is not")
+    t = t.to(next((p.dtype for p in flow.parameters()), torch.get_default_dtype()))
+    with torch.no_grad():
+        finite = torch.isfinite(t).all(1) & torch.isfinite(flow.log_prob(t))
+    if not bool(finite.all()):
+        i = int((~finite).nonzero()[0])
+        raise refuse(check, "x", x, f"points where the flow's log-density is finite; x[{i}] = "
+                     f"{t[i].tolist()} is not")
+    return flow, t
+
+
 def average_nll(average_nll: object, flow: Flow | None = None, x: Tensor | None = None,
                 seed: int = 0) -> None:
     """Lesson 06: ``average_nll(flow, x)`` returns ``-mean(log q(x))`` in nats (one number).
-    Checked on small random flows, then on ``flow`` and ``x`` (the lesson's) if given."""
-    g = torch.Generator().manual_seed(seed)
-    cases = _nll_cases(g) + ([(flow, x)] if flow is not None and x is not None else [])
+    Checked on small random flows, then on ``flow`` and ``x`` (the lesson's) if given: both
+    or neither, a 2-D ``Flow`` and points (N, 2) at which it has a finite log-density. A NaN or
+    inf in ``x`` is refused (``ValueError`` naming the row): no average of it can be judged."""
+    check = "average_nll"
+    learner_function(average_nll, check, "average_nll", "average_nll(flow, x)")
+    if (flow is None) != (x is None):
+        given = "flow" if x is None else "x"
+        raise ValueError(f"check.{check}: give both flow and x, or neither; got only {given}")
+    lesson = [] if flow is None else [_lesson_points(a_flow(flow, check, "flow"), x, check)]
+    g = torch.Generator().manual_seed(an_integer(seed, check, "seed"))
+    cases = _nll_cases(g) + lesson
     name = "average_nll"
     for fl, pts in cases:
         shown = f"a flow of {len(fl)} layers, x of shape {tuple(pts.shape)} ({pts.dtype})"
@@ -214,7 +257,9 @@ def _objective_cases(g: torch.Generator) -> list[tuple[Tensor, Tensor, float]]:
 def annealed_objective(my_objective: object, seed: int = 0) -> None:
     """Lesson 07: ``my_objective(log_q, u, beta)``, ``log_q`` and ``u`` (N,) at N samples of
     q, ``beta`` a float in (0, 1], returns the mean of ``ln q + β U`` (one number)."""
-    g = torch.Generator().manual_seed(seed)
+    learner_function(my_objective, "annealed_objective", "my_objective",
+                     "my_objective(log_q, u, beta)")
+    g = torch.Generator().manual_seed(an_integer(seed, "annealed_objective", "seed"))
     name = "my_objective"
     for log_q, u, beta in _objective_cases(g):
         shown = f"log_q and u of shape {tuple(log_q.shape)} ({log_q.dtype}), beta={beta}"
@@ -242,8 +287,13 @@ def one_lobe_free_energy(expected_F: object, energy: object, flow: Flow | None =
     """Lesson 08: ``expected_F`` is F = KL(q‖p) − ln Z of a q that equals p restricted to one
     of two equal lobes, renormalised (q = 2p there): ``ln 2 − ln Z`` with ``ln Z =
     energy.log_z``. With ``flow`` (the collapsed flow the lesson trained), the ✓ line also
-    gives that flow's F (``diagnostics.variational_bound``, 20 000 samples)."""
-    where = "expected_F"
+    gives that flow's F (``diagnostics.variational_bound``, 20 000 samples). ``energy`` must
+    be an ``Energy`` and ``flow`` a 2-D ``Flow`` (else ``ValueError``); ``expected_F`` is
+    judged whatever it is."""
+    check, where = "one_lobe_free_energy", "expected_F"
+    instance_of(energy, check, "energy", "Energy", "an")
+    if flow is not None:
+        a_flow(flow, check, "flow")
     log_z = float(energy.log_z)
     value = as_number(expected_F, where, "a number (written from u1.log_z and math.log)")
     want = math.log(2) - log_z

@@ -1,8 +1,10 @@
 r"""Checks for the tasks done *with* a widget in lessons 05–08: the check reads the widget's state
 (its layer, its flow, its target, its trainer) and says what it found.
 
-Duck-typed: nothing here imports a widget module. A check reads only the attributes named in its
-docstring and measures with the engine (``flows``, ``targets``, ``diagnostics``).
+Nothing here imports a widget module: a check makes sure it was given the lesson's widget (by
+its class's name, ``_report.instance_of``), reads only the attributes named in its docstring and
+measures with the engine (``flows``, ``targets``, ``diagnostics``). The task's numbers and names
+(``target``, ``margin``, ``share``) are the lesson's: a wrong one is a ``ValueError``.
 
 - ``volume_preserving_coupling(explorer)`` — lesson 05, ``CouplingExplorer``: a coupling layer
   that keeps every area, :math:`\log|\det J| = \ell(z_c) = 0` everywhere, and still bends the
@@ -30,8 +32,8 @@ from dataclasses import dataclass
 import torch
 
 from ..diagnostics import mode_masses
-from ..targets import entropy_floor, toy_data
-from ._report import CheckFailed, passed
+from ..targets import ENTROPY_FLOORS, entropy_floor, toy_data
+from ._report import CheckFailed, a_number, instance_of, one_of, passed
 
 __all__ = ["TASKS", "WrongState", "both_lobes_covered", "collapsed_onto_left_lobe",
            "near_entropy_floor", "volume_preserving_coupling"]
@@ -149,6 +151,8 @@ def volume_preserving_coupling(explorer: object) -> None:
     """Lesson 05: ``explorer.layer`` (an ``AffineCoupling``: ``forward``, ``mask``,
     ``conditioner.s_slope``) after the learner's slider moves must have log|det J| = 0 at every
     point of a grid over [-3, 3]² and a shift that varies by more than 0.3 across it."""
+    instance_of(explorer, "volume_preserving_coupling", "explorer", "CouplingExplorer",
+                "the lesson's")
     _drawn(explorer, "explorer")
     task, layer = "volume_preserving_coupling", explorer.layer
     ticks = torch.linspace(-3.0, 3.0, 41)
@@ -184,7 +188,12 @@ def near_entropy_floor(dashboard: object, target: str = "eight_gaussians",
     """Lesson 06: ``dashboard.target.name`` must be ``target``; the held-out NLL of
     ``dashboard.flow`` (20 000 fresh points of the target) within ``margin`` nats of
     ``targets.entropy_floor(target)``. Reads ``dashboard.trainer.step_count`` and
-    ``.trainer.nll``, ``dashboard.target.data`` and the ``lr`` control."""
+    ``.trainer.nll``, ``dashboard.target.data`` and the ``lr`` control. ``target`` is a
+    toy data set with a known entropy, ``margin`` a number of nats > 0."""
+    check = "near_entropy_floor"
+    instance_of(dashboard, check, "dashboard", "TrainingDashboard", "the lesson's")
+    target = one_of(target, check, "target", list(ENTROPY_FLOORS))
+    margin = a_number(margin, check, "margin", lo=0, lo_open=True)
     _drawn(dashboard, "dashboard")
     task, found = "near_entropy_floor", dashboard.target.name
     if found != target:
@@ -215,7 +224,7 @@ def _u1_masses(task: str, dashboard: object) -> dict[str, float]:
     if found != "U1":
         _fail(task, "not_u1", found=found)
     trainer = dashboard.trainer
-    step = trainer.step_count
+    step = 0 if trainer is None else trainer.step_count
     if step == 0:
         _fail(task, "untrained")
     if trainer.beta(step) < 1.0:
@@ -237,7 +246,11 @@ def _kind(flow: object) -> tuple[int, str]:
 def both_lobes_covered(dashboard: object, share: float = 0.3) -> None:
     """Lesson 07: a reverse-KL fit of U1 (``dashboard.target.name``), trained past the
     annealing (``dashboard.trainer.beta(step) == 1``), with at least ``share`` of the mass of
-    ``dashboard.flow`` (20 000 samples) on each lobe (``diagnostics.mode_masses``)."""
+    ``dashboard.flow`` (20 000 samples) on each lobe (``diagnostics.mode_masses``);
+    ``share`` in [0, 0.5]."""
+    instance_of(dashboard, "both_lobes_covered", "dashboard", "TrainingDashboard",
+                "the lesson's")
+    share = a_number(share, "both_lobes_covered", "share", lo=0, hi=0.5)
     task = "both_lobes_covered"
     masses = _u1_masses(task, dashboard)
     lobe, low = min(masses.items(), key=lambda kv: kv[1])
@@ -251,7 +264,10 @@ def both_lobes_covered(dashboard: object, share: float = 0.3) -> None:
 
 def collapsed_onto_left_lobe(dashboard: object, share: float = 0.9) -> None:
     """Lesson 08: a reverse-KL fit of U1 past the annealing with at least ``share`` of the
-    mass of ``dashboard.flow`` on the left lobe (z₁ < 0)."""
+    mass of ``dashboard.flow`` on the left lobe (z₁ < 0); ``share`` in (0.5, 1]."""
+    instance_of(dashboard, "collapsed_onto_left_lobe", "dashboard", "TrainingDashboard",
+                "the lesson's")
+    share = a_number(share, "collapsed_onto_left_lobe", "share", lo=0.5, hi=1, lo_open=True)
     task = "collapsed_onto_left_lobe"
     masses = _u1_masses(task, dashboard)
     left, right = masses["left lobe"], masses["right lobe"]

@@ -1,8 +1,10 @@
 r"""Checks for the tasks done *with* a widget in lessons 01–04: the check reads the widget's
 state (its layer's parameters, its controls, its last frame) and says what it found.
 
-Duck-typed: nothing here imports a widget module; a check reads only the attributes named in
-its docstring, so it also works on any object that has them.
+Nothing here imports a widget module: a check makes sure it was given the lesson's widget (by
+its class's name, ``_report.instance_of``) and reads only the attributes named in its docstring.
+The task's numbers (``target``, ``tolerance``…) are the lesson's: a value that is not a number
+in range is a ``ValueError``; the widget's state is what is judged.
 
 - ``pile_up(cov)`` — lesson 01, ``ChangeOfVariables1D``: a planar 1-D map that piles p_x up at
   x = 1. The squeeze of :math:`f(z) = z + \hat u\tanh(wz + b)` is strongest on the line
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._report import CheckFailed, passed
+from ._report import CheckFailed, a_number, an_integer, instance_of, passed
 
 __all__ = ["TASKS", "WrongState", "area_kept", "fold_line", "mass_pushed_out", "pile_up"]
 
@@ -161,7 +163,13 @@ def pile_up(cov: object, target: float = 1.0, tolerance: float = 0.2,
             height: float = 0.5) -> None:
     """Lesson 01: ``cov`` (a ``ChangeOfVariables1D``) shows a planar 1-D map whose p_x peaks
     above ``height`` within ``tolerance`` of x = ``target``. Reads ``cov.kind``, ``cov.layer``
-    (``w``, ``b``, ``wtu_hat``) and ``cov.last_frame`` (``x``, ``density``, ``abs_det``)."""
+    (``w``, ``b``, ``wtu_hat``) and ``cov.last_frame`` (``x``, ``density``, ``abs_det``).
+    ``target`` must lie in the widget's x range, ``tolerance`` be > 0, ``height`` in (0, 10]."""
+    instance_of(cov, "pile_up", "cov", "ChangeOfVariables1D", "the lesson's")
+    lo, hi = cov.x_range
+    target = a_number(target, "pile_up", "target", lo=lo, hi=hi)
+    tolerance = a_number(tolerance, "pile_up", "tolerance", lo=0, lo_open=True)
+    height = a_number(height, "pile_up", "height", lo=0, hi=10, lo_open=True)
     frame = _frame(cov, "the widget")
     kind = getattr(cov, "kind", None)
     if kind != "planar":
@@ -186,7 +194,12 @@ def pile_up(cov: object, target: float = 1.0, tolerance: float = 0.2,
 def fold_line(explorer: object, level: float = 1.0, tolerance: float = 0.1) -> None:
     """Lesson 02: ``explorer`` (a ``PlanarExplorer``) shows an unconstrained planar layer that
     folds the plane along the line x₂ = ``level``. Reads ``explorer.layer`` (``w``, ``u``,
-    ``b``, ``constrain``, ``wtu_hat``) and ``explorer.last_frame.invertible``."""
+    ``b``, ``constrain``, ``wtu_hat``) and ``explorer.last_frame.invertible``. ``level``
+    must lie in the view's x₂ range, ``tolerance`` be > 0."""
+    instance_of(explorer, "fold_line", "explorer", "PlanarExplorer", "the lesson's")
+    lo, hi = explorer.bounds[1]
+    level = a_number(level, "fold_line", "level", lo=lo, hi=hi)
+    tolerance = a_number(tolerance, "fold_line", "tolerance", lo=0, lo_open=True)
     frame = _frame(explorer, "the explorer")
     layer = explorer.layer
     w1, w2 = _vector(layer.w)
@@ -215,7 +228,9 @@ def mass_pushed_out(explorer: object, below: float = 0.9) -> None:
     (β̂ ≥ −α) with mass in view below ``below``, pushed out (β̂ > 0). Reads ``explorer.layer``
     (``z0``, ``alpha``, ``beta_hat``) and ``explorer.last_frame`` (``mass``, ``invertible``).
     With the constraint on, β̂ → −α never brings the readout below 0.9, so a pull cannot
-    pass by a spike the grid undercounts."""
+    pass by a spike the grid undercounts. ``below`` is a share of the mass, in (0, 1]."""
+    instance_of(explorer, "mass_pushed_out", "explorer", "RadialExplorer", "the lesson's")
+    below = a_number(below, "mass_pushed_out", "below", lo=0, hi=1, lo_open=True)
     frame = _frame(explorer, "the explorer")
     layer = explorer.layer
     beta_hat, alpha = _value(layer.beta_hat), _value(layer.alpha)
@@ -234,7 +249,10 @@ def area_kept(builder: object, layers: int = 5, tolerance: float = 0.011) -> Non
     """Lesson 04: ``builder`` (a ``FlowBuilder``) holds ``layers`` elementwise affine layers
     whose log-scales add up to 0 (so log|det J| = 0 and the peak is back at 1/2π), shown after
     the last layer. Reads ``builder.flow.layers`` (``log_scale``), ``builder.after_layer`` and
-    ``builder.last_frame.peak``."""
+    ``builder.last_frame.peak``. ``layers`` is a count from 1 to 20, ``tolerance`` > 0."""
+    instance_of(builder, "area_kept", "builder", "FlowBuilder", "the lesson's")
+    layers = an_integer(layers, "area_kept", "layers", lo=1, hi=20)
+    tolerance = a_number(tolerance, "area_kept", "tolerance", lo=0, lo_open=True)
     frame = _frame(builder, "the builder")
     stack = list(builder.flow.layers)
     if len(stack) != layers or not all(hasattr(ly, "log_scale") for ly in stack):
