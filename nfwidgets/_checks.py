@@ -20,7 +20,7 @@ __all__ = ["MAX_DIM", "MAX_POINTS", "MAX_SEED", "MAX_WIDTH", "as_parameter_tenso
            "check_batch", "check_broadcastable", "check_choice", "check_count",
            "check_device", "check_dtype", "check_finite", "check_finite_rows", "check_flag",
            "check_function", "check_generator", "check_real", "check_same_shape",
-           "check_tensor", "check_text", "is_integer", "is_number", "shown"]
+           "check_tensor", "check_text", "is_integer", "is_number", "refusal", "shown"]
 
 #: The most points one call may draw or evaluate (``n``, ``n_samples``, ``batch_size``): ten
 #: million 2-D points are 160 MB in float64. A typo such as ``10**12`` is refused up front
@@ -53,7 +53,7 @@ def shown(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _fail(owner: str | None, name: str, allowed: str, value: object) -> ValueError:
+def refusal(owner: str | None, name: str, allowed: str, value: object) -> ValueError:
     prefix = f"{owner}: " if owner else ""
     return ValueError(f"{prefix}{name} must be {allowed}; got {shown(value)}")
 
@@ -98,14 +98,14 @@ def check_real(name: str, value: object, *, owner: str | None = None, lo: float 
                                      "or None" if optional else ""]))
     v = _plain(value)
     if not isinstance(v, numbers.Real) or isinstance(v, bool):
-        raise _fail(owner, name, allowed, value)
+        raise refusal(owner, name, allowed, value)
     try:
         f = float(v)
     except OverflowError:  # an int beyond float's range
-        raise _fail(owner, name, allowed, value) from None
+        raise refusal(owner, name, allowed, value) from None
     if not math.isfinite(f) or (lo is not None and (f <= lo if lo_open else f < lo)) or (
             hi is not None and (f >= hi if hi_open else f > hi)):
-        raise _fail(owner, name, allowed, value)
+        raise refusal(owner, name, allowed, value)
     return f
 
 
@@ -122,14 +122,14 @@ def check_count(name: str, value: object, *, owner: str | None = None, lo: int =
     v = value.item() if isinstance(value, np.integer) else value
     if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < lo or (
             hi is not None and v > hi):
-        raise _fail(owner, name, allowed, value)
+        raise refusal(owner, name, allowed, value)
     return int(v)
 
 
 def check_flag(name: str, value: object, *, owner: str | None = None) -> bool:
     """``True`` or ``False`` (``"False"``, 0/1 and ``None`` are refused)."""
     if not isinstance(value, bool | np.bool_):
-        raise _fail(owner, name, "True or False", value)
+        raise refusal(owner, name, "True or False", value)
     return bool(value)
 
 
@@ -137,7 +137,7 @@ def check_choice(name: str, value: object, options: Sequence[str], *,
                  owner: str | None = None) -> str:
     """One of ``options`` (strings)."""
     if not isinstance(value, str) or value not in options:
-        raise _fail(owner, name, "one of " + ", ".join(map(repr, options)), value)
+        raise refusal(owner, name, "one of " + ", ".join(map(repr, options)), value)
     return value
 
 
@@ -145,7 +145,7 @@ def check_text(name: str, value: object, *, owner: str | None = None,
                optional: bool = False) -> str | None:
     """A string (``optional``: ``None`` too)."""
     if not (isinstance(value, str) or (optional and value is None)):
-        raise _fail(owner, name, "a string" + (" or None" if optional else ""), value)
+        raise refusal(owner, name, "a string" + (" or None" if optional else ""), value)
     return value
 
 
@@ -153,19 +153,19 @@ def check_function(name: str, value: object, *, owner: str | None = None,
                    what: str = "a function") -> None:
     """Something to call."""
     if not callable(value):
-        raise _fail(owner, name, what, value)
+        raise refusal(owner, name, what, value)
 
 
 def check_generator(name: str, value: object, *, owner: str | None = None) -> None:
     """``None`` or a ``torch.Generator``."""
     if value is not None and not isinstance(value, torch.Generator):
-        raise _fail(owner, name, "a torch.Generator or None", value)
+        raise refusal(owner, name, "a torch.Generator or None", value)
 
 
 def check_dtype(name: str, value: object, *, owner: str) -> torch.dtype:
     """A real floating-point ``torch.dtype`` (``torch.float32``, ``torch.float64``)."""
     if not isinstance(value, torch.dtype) or not value.is_floating_point:
-        raise _fail(owner, name, "a floating-point torch.dtype such as torch.float32", value)
+        raise refusal(owner, name, "a floating-point torch.dtype such as torch.float32", value)
     return value
 
 
@@ -177,7 +177,7 @@ def check_device(name: str, value: object, *, owner: str) -> torch.device | None
         device = torch.device(value)
         torch.empty(0, device=device)
     except (RuntimeError, TypeError, ValueError, AssertionError):
-        raise _fail(owner, name, "None or a device this machine has, such as 'cpu'",
+        raise refusal(owner, name, "None or a device this machine has, such as 'cpu'",
                     value) from None
     return device
 
@@ -194,21 +194,21 @@ def as_parameter_tensor(name: str, value: float | Sequence[float] | torch.Tensor
         ndim, "finite numbers")
     if isinstance(value, bool | np.bool_) or getattr(value, "dtype", None) in (torch.bool,
                                                                                np.bool_):
-        raise _fail(owner, name, allowed + " (not bools)", value)
+        raise refusal(owner, name, allowed + " (not bools)", value)
     given = isinstance(value, torch.Tensor | np.ndarray)
     try:  # Python numbers are read by numpy (in float64), so an overflow below is seen as one
         t = torch.as_tensor(value if given else np.asarray(value)).detach().clone()
     except (TypeError, ValueError, RuntimeError, OverflowError):
-        raise _fail(owner, name, allowed, value) from None
+        raise refusal(owner, name, allowed, value) from None
     if t.dtype == torch.bool:
-        raise _fail(owner, name, allowed + " (not bools)", value)
+        raise refusal(owner, name, allowed + " (not bools)", value)
     if t.is_complex() or not (t.is_floating_point() or t.dtype in (
             torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)):
-        raise _fail(owner, name, allowed + " (real-valued)", value)
+        raise refusal(owner, name, allowed + " (real-valued)", value)
     if ndim == 0 and t.numel() == 1:
         t = t.reshape(())
     if ndim is not None and (t.ndim != ndim or (ndim == 1 and t.numel() == 0)):
-        raise _fail(owner, name, allowed, value)
+        raise refusal(owner, name, allowed, value)
     check_finite(name, t, owner=owner, value=value)
     target = dtype or (t.dtype if given and t.is_floating_point() else torch.get_default_dtype())
     out = t.to(target)
@@ -221,7 +221,7 @@ def as_parameter_tensor(name: str, value: float | Sequence[float] | torch.Tensor
 def check_finite(name: str, t: torch.Tensor, *, owner: str, value: object = None) -> None:
     """Raise ``ValueError`` if ``t`` holds NaN or ±inf (``value``: what to show, if not ``t``)."""
     if not bool(torch.isfinite(t).all()):
-        raise _fail(owner, name, "finite (no NaN or inf)", t if value is None else value)
+        raise refusal(owner, name, "finite (no NaN or inf)", t if value is None else value)
 
 
 def check_finite_rows(name: str, x: torch.Tensor, *, owner: str) -> None:
@@ -254,7 +254,7 @@ def check_same_shape(owner: str, **tensors: torch.Tensor) -> None:
 def check_tensor(name: str, value: object, *, owner: str) -> None:
     """A real floating-point tensor of any shape (the input of an elementwise formula)."""
     if not isinstance(value, torch.Tensor) or not value.is_floating_point():
-        raise _fail(owner, name, "a floating-point torch.Tensor", value)
+        raise refusal(owner, name, "a floating-point torch.Tensor", value)
 
 
 def check_batch(x: object, dim: int | None, *, owner: str, name: str = "x",

@@ -183,10 +183,10 @@ def test_the_random_cases_have_ties() -> None:
         assert bool((s_in[:, None] == s_out[None, :]).any())
 
 
-@pytest.mark.parametrize("nll", [float("nan"), True, "92.5", 1e6, torch.tensor(92.5)])
+@pytest.mark.parametrize("nll", [float("nan"), True, "92.5", 1e6, torch.tensor([92.5, 1.0])])
 def test_bits_per_dim_refuses_an_nll_that_is_not_a_number_in_range(nll) -> None:
     """``nll`` is the lesson's number, not the learner's answer: refused, not judged."""
-    with pytest.raises(ValueError, match=r"check.bits_per_dim: nll must be a number in "
+    with pytest.raises(ValueError, match=r"check.bits_per_dim: nll must be a finite number in "
                                          r"\[-10000, 10000\]"):
         check.bits_per_dim(1.0, nll)
 

@@ -164,9 +164,9 @@ def test_another_widget_is_refused(widgets) -> None:
 
 @pytest.mark.parametrize("task, values, words", [
     ("near_entropy_floor", {"target": "two_moons"}, "target must be one of"),
-    ("near_entropy_floor", {"margin": -0.3}, "margin must be a number > 0; got -0.3"),
-    ("both_lobes_covered", {"share": 0.7}, r"share must be a number in \[0, 0.5\]"),
-    ("collapsed_onto_left_lobe", {"share": 0.4}, r"share must be a number in \(0.5, 1\]"),
+    ("near_entropy_floor", {"margin": -0.3}, "margin must be a finite number > 0; got -0.3"),
+    ("both_lobes_covered", {"share": 0.7}, r"share must be a finite number in \[0, 0.5\]"),
+    ("collapsed_onto_left_lobe", {"share": 0.4}, r"share must be a finite number in \(0.5, 1\]"),
 ])
 def test_the_tasks_numbers_are_checked(task, values, words, widgets) -> None:
     with pytest.raises(ValueError, match=words):

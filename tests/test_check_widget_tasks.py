@@ -129,12 +129,12 @@ def test_another_widget_or_its_layer_is_refused(task, wrong, widgets) -> None:
 
 
 @pytest.mark.parametrize("task, values, words", [
-    ("pile_up", {"target": 7.0}, r"target must be a number in \[-5, 5\]; got 7.0"),
-    ("pile_up", {"tolerance": 0}, "tolerance must be a number > 0; got 0"),
-    ("pile_up", {"height": True}, r"height must be a number in \(0, 10\]; got True"),
-    ("fold_line", {"level": float("nan")}, "level must be a number in"),
-    ("mass_pushed_out", {"below": 1.5}, r"below must be a number in \(0, 1\]"),
-    ("area_kept", {"layers": 5.0}, "layers must be an integer from 1 to 20; got 5.0"),
+    ("pile_up", {"target": 7.0}, r"target must be a finite number in \[-5, 5\]; got 7.0"),
+    ("pile_up", {"tolerance": 0}, "tolerance must be a finite number > 0; got 0"),
+    ("pile_up", {"height": True}, r"height must be a finite number in \(0, 10\]; got True"),
+    ("fold_line", {"level": float("nan")}, "level must be a finite number in"),
+    ("mass_pushed_out", {"below": 1.5}, r"below must be a finite number in \(0, 1\]"),
+    ("area_kept", {"layers": 5.0}, "layers must be a positive integer ≤ 20; got 5.0"),
 ])
 def test_the_tasks_numbers_are_checked(task, values, words, widgets) -> None:
     with pytest.raises(ValueError, match=words):

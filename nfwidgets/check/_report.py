@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import numbers
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from .._checks import MAX_SEED, check_count, check_function, check_real, refusal
 from ..flows.compose import Flow
 
 __all__ = ["CATALOGUES", "SEED_MAX", "Catalogue", "CheckFailed", "Mistake", "a_flow", "a_number",
@@ -121,28 +121,20 @@ CATALOGUES: dict[str, Catalogue] = {}
 
 # ---- input that is not an answer: ValueError naming the parameter and the value ---------------
 
-#: The largest seed a check takes (NumPy's and most libraries' range).
-SEED_MAX = 2**32 - 1
-
-
-def _shown(value: object) -> str:
-    """``value`` for a message: its repr, after its type's name unless it is a plain number,
-    a string or None (so a long repr cut short still says what it was)."""
-    if value is None or isinstance(value, str | int | float | complex):
-        return _short(value, 60)
-    return f"{type(value).__name__} {_short(value, 60)}"
+#: The largest seed a check takes (the package's, NumPy's and most libraries' range).
+SEED_MAX = MAX_SEED
 
 
 def refuse(check: str, name: str, value: object, allowed: str) -> ValueError:
-    """The one way a check refuses input: ``check.<check>: <name> must be <allowed>; got …``."""
-    return ValueError(f"check.{check}: {name} must be {allowed}; got {_shown(value)}")
+    """The one way a check refuses input: ``check.<check>: <name> must be <allowed>; got …``
+    (the package's message, ``nfwidgets._checks``)."""
+    return refusal(f"check.{check}", name, allowed, value)
 
 
 def learner_function(value: object, check: str, name: str, signature: str) -> None:
     """``value`` must be callable: the learner's function ``signature`` (what it then does is
     judged, not refused)."""
-    if not callable(value):
-        raise refuse(check, name, value, f"your function {signature}")
+    check_function(name, value, owner=f"check.{check}", what=f"your function {signature}")
 
 
 def instance_of(value: object, check: str, name: str, cls: str, what: str = "") -> None:
@@ -164,29 +156,14 @@ def a_flow(value: object, check: str, name: str, dim: int | None = 2) -> Flow:
 
 def a_number(value: object, check: str, name: str, *, lo: float | None = None,
              hi: float | None = None, lo_open: bool = False) -> float:
-    """``value`` must be a finite real number (Python or NumPy; not a bool, not a tensor) in
-    ``[lo, hi]`` (``lo_open``: ``lo`` excluded)."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    if ok and lo is not None:
-        ok = value > lo if lo_open else value >= lo
-    if ok and hi is not None:
-        ok = value <= hi
-    if not ok:
-        left = "(" if lo_open else "["
-        allowed = ("a number" if lo is None and hi is None else
-                   f"a number > {lo:g}" if hi is None else
-                   f"a number ≤ {hi:g}" if lo is None else
-                   f"a number in {left}{lo:g}, {hi:g}]")
-        raise refuse(check, name, value, allowed)
-    return float(value)
+    """``value`` must be a finite real number (not a bool) in ``[lo, hi]`` (``lo_open``: ``lo``
+    excluded)."""
+    return check_real(name, value, owner=f"check.{check}", lo=lo, hi=hi, lo_open=lo_open)
 
 
 def an_integer(value: object, check: str, name: str, *, lo: int = 0, hi: int = SEED_MAX) -> int:
     """``value`` must be an integer (Python or NumPy; not a bool, not a float) in ``[lo, hi]``."""
-    if not (isinstance(value, numbers.Integral) and not isinstance(value, bool)
-            and lo <= value <= hi):
-        raise refuse(check, name, value, f"an integer from {lo} to {hi}")
-    return int(value)
+    return check_count(name, value, owner=f"check.{check}", lo=lo, hi=hi)
 
 
 def one_of(value: object, check: str, name: str, options: list[str]) -> str:

@@ -169,7 +169,8 @@ class TrainingDashboard(TrainingLoop, TrainingControls, TrainingPoints,
         # Settings (mirrored by the controls).
         self._target_name, self._flow_kind = target, flow
         self._layers = len(self._given) if flow == GIVEN else layers
-        self._lr, self._batch, self._seed, self._total = check_real("lr", lr), batch_size, seed, steps
+        self._lr = check_real("lr", lr)  # a float, also from a 0-d tensor
+        self._batch, self._seed, self._total = batch_size, seed, steps
         self._after: int | None = None  # None: the whole flow
         self._drawn = torch.zeros(0, 2)
         self._n_blobs = 0
