@@ -3,6 +3,7 @@ plots show exactly the engine's density of the first k layers, one redraw per us
 
 from __future__ import annotations
 
+import ipywidgets as W
 import numpy as np
 import pytest
 import torch
@@ -464,6 +465,24 @@ def test_set_and_edit_layer_change_several_controls_with_one_redraw() -> None:
         b.edit_layer(0, w1=1.0)
     with pytest.raises(ValueError, match=r"index must be an integer in \[0, 2\]; got 3"):
         b.edit_layer(3, alpha=1.0)
+
+
+def test_a_refused_edit_layer_changes_nothing_not_even_the_selection() -> None:
+    b = make(preset="radial_x3")
+    layer = b.flow.layers[2]
+    state = (b.selected_layer, b.frame, b.status.value, b.message.value,
+             float(layer.alpha.detach()), float(layer.beta.detach()))
+    controls = {k: w.value for k, w in b.controls.items() if not isinstance(w, W.Button)}
+    for values in ({"alpha": 99.0}, {"alpha": "x"}, {"beta": 1.0, "constrain": "no"},
+                   {"alpha": float("nan")}):
+        with pytest.raises(ValueError, match=r"layer\.(alpha|constrain) must be"):
+            b.edit_layer(2, **values)
+        assert (b.selected_layer, b.frame, b.status.value, b.message.value,
+                float(layer.alpha.detach()), float(layer.beta.detach())) == state
+        assert {k: w.value for k, w in b.controls.items()
+                if not isinstance(w, W.Button)} == controls
+    b.edit_layer(2, alpha=1.5)  # a good value still selects the layer and draws once
+    assert b.selected_layer == 2 and b.frame == state[1] + 1
 
 
 def test_the_browser_snapping_a_shown_value_is_not_an_edit() -> None:
