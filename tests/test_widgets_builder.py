@@ -3,6 +3,8 @@ plots show exactly the engine's density of the first k layers, one redraw per us
 
 from __future__ import annotations
 
+import html
+
 import ipywidgets as W
 import numpy as np
 import pytest
@@ -22,6 +24,7 @@ from nfwidgets import (
 from nfwidgets.flows.base import Layer
 from nfwidgets.grid import deformed_grid, density_grid
 from nfwidgets.widgets import FlowBuilder
+from nfwidgets.widgets.controls import typed_value
 from nfwidgets.widgets.stack_presets import FIVE_AFFINE, PRESETS
 
 RES = 32
@@ -483,6 +486,25 @@ def test_a_refused_edit_layer_changes_nothing_not_even_the_selection() -> None:
                 if not isinstance(w, W.Button)} == controls
     b.edit_layer(2, alpha=1.5)  # a good value still selects the layer and draws once
     assert b.selected_layer == 2 and b.frame == state[1] + 1
+
+
+def test_the_after_layer_box_takes_integers_in_the_range_of_the_current_stack() -> None:
+    b = make(preset="radial_x3")
+    box = typed_value(b.controls["after_layer"])
+    frame = b.frame
+    for text, got in (("abc", "'abc'"), ("1.5", "1.5"), ("4", "4"), ("-1", "-1")):
+        box.text.set_state({"value": text})  # typed in the browser, then Enter
+        assert html.escape(f"after_layer must be an integer in [0, 3]; got {got}"
+                           ) in b.message.value
+        assert box.text.value == "3" and b.after_layer == 3 and b.frame == frame
+    box.text.set_state({"value": " 1 "})
+    assert b.after_layer == 1 and b.frame == frame + 1 and b.message.value == ""
+    b.controls["layers"].value = 0
+    b.controls["remove"].click()  # the stack is now 2 layers: the box's range follows
+    box.text.set_state({"value": "3"})
+    assert "after_layer must be an integer in [0, 2]; got 3" in b.message.value
+    box.text.set_state({"value": "2"})
+    assert b.after_layer == 2 and box.text.value == "2"
 
 
 def test_the_browser_snapping_a_shown_value_is_not_an_edit() -> None:
