@@ -3,6 +3,9 @@ plots show exactly the engine's density of the first k layers, one redraw per us
 
 from __future__ import annotations
 
+import html
+
+import ipywidgets as W
 import numpy as np
 import pytest
 import torch
@@ -21,6 +24,7 @@ from nfwidgets import (
 from nfwidgets.flows.base import Layer
 from nfwidgets.grid import deformed_grid, density_grid
 from nfwidgets.widgets import FlowBuilder
+from nfwidgets.widgets.controls import typed_value
 from nfwidgets.widgets.stack_presets import FIVE_AFFINE, PRESETS
 
 RES = 32
@@ -464,6 +468,43 @@ def test_set_and_edit_layer_change_several_controls_with_one_redraw() -> None:
         b.edit_layer(0, w1=1.0)
     with pytest.raises(ValueError, match=r"index must be an integer in \[0, 2\]; got 3"):
         b.edit_layer(3, alpha=1.0)
+
+
+def test_a_refused_edit_layer_changes_nothing_not_even_the_selection() -> None:
+    b = make(preset="radial_x3")
+    layer = b.flow.layers[2]
+    state = (b.selected_layer, b.frame, b.status.value, b.message.value,
+             float(layer.alpha.detach()), float(layer.beta.detach()))
+    controls = {k: w.value for k, w in b.controls.items() if not isinstance(w, W.Button)}
+    for values in ({"alpha": 99.0}, {"alpha": "x"}, {"beta": 1.0, "constrain": "no"},
+                   {"alpha": float("nan")}):
+        with pytest.raises(ValueError, match=r"layer\.(alpha|constrain) must be"):
+            b.edit_layer(2, **values)
+        assert (b.selected_layer, b.frame, b.status.value, b.message.value,
+                float(layer.alpha.detach()), float(layer.beta.detach())) == state
+        assert {k: w.value for k, w in b.controls.items()
+                if not isinstance(w, W.Button)} == controls
+    b.edit_layer(2, alpha=1.5)  # a good value still selects the layer and draws once
+    assert b.selected_layer == 2 and b.frame == state[1] + 1
+
+
+def test_the_after_layer_box_takes_integers_in_the_range_of_the_current_stack() -> None:
+    b = make(preset="radial_x3")
+    box = typed_value(b.controls["after_layer"])
+    frame = b.frame
+    for text, got in (("abc", "'abc'"), ("1.5", "1.5"), ("4", "4"), ("-1", "-1")):
+        box.text.set_state({"value": text})  # typed in the browser, then Enter
+        assert html.escape(f"after_layer must be an integer in [0, 3]; got {got}"
+                           ) in b.message.value
+        assert box.text.value == "3" and b.after_layer == 3 and b.frame == frame
+    box.text.set_state({"value": " 1 "})
+    assert b.after_layer == 1 and b.frame == frame + 1 and b.message.value == ""
+    b.controls["layers"].value = 0
+    b.controls["remove"].click()  # the stack is now 2 layers: the box's range follows
+    box.text.set_state({"value": "3"})
+    assert "after_layer must be an integer in [0, 2]; got 3" in b.message.value
+    box.text.set_state({"value": "2"})
+    assert b.after_layer == 2 and box.text.value == "2"
 
 
 def test_the_browser_snapping_a_shown_value_is_not_an_edit() -> None:

@@ -23,6 +23,7 @@ from ipywidgets.widgets.widget import _instances  # the open widget models (Widg
 import nfwidgets
 from nfwidgets.widgets import PlanarExplorer
 from nfwidgets.widgets.controls import control_class, control_row, typed_value
+from nfwidgets.widgets.typed_values import TYPED_WIDTH
 
 FUZZ_STATES = 1000
 
@@ -433,23 +434,84 @@ def test_the_typed_box_follows_the_slider_and_shows_a_log_sliders_value() -> Non
     assert float(explorer.layer.alpha.detach()) == pytest.approx(0.123)
 
 
-@pytest.mark.parametrize("name", sorted(FACTORIES))
+def _public_widget(name: str) -> W.Widget:
+    """A small instance of public widget ``name`` (small untrained models: fast)."""
+    from nfwidgets.flows import Flow, Planar
+
+    cls = getattr(nfwidgets.widgets, name)
+    small = {"redraw_delay": 0, "resolution": 16}
+    torch.manual_seed(0)
+    if name in ("PlanarExplorer", "RadialExplorer", "CouplingExplorer", "FlowBuilder"):
+        return cls(**small)
+    if name == "Explorer":
+        return cls(Flow([Planar([1.0, 0.0], [0.5, 0.0], 0.0)]), **small)
+    if name == "ChangeOfVariables1D":
+        return cls(redraw_delay=0)
+    if name == "LayerComparison":
+        return cls(lambda z: (z, z[:, 0] * 0), Planar([1.0, 0.0], [0.5, 0.0], 0.0), **small)
+    if name == "TrainingDashboard":
+        return cls(target="eight_gaussians", flow="coupling", layers=3, n_data=300,
+                   panel_size=200, **small)
+    if name == "PosteriorExplorer":
+        from nfwidgets.models.flowvae import FlowVAE
+
+        return cls(FlowVAE(layers=4, hidden=16), **small)
+    if name == "SampleGrid":
+        from nfwidgets.models.glow import Glow
+
+        model = Glow(levels=2, depth=2, hidden=8)
+        with torch.no_grad():  # data-dependent initialisation
+            model.log_prob(nfwidgets.data.dequantize(nfwidgets.data.digits("train")[:64]))
+        return cls(model.eval(), redraw_delay=0)
+    raise AssertionError(f"{name}: a public widget this test does not build yet")
+
+
+#: The sliders each widget makes itself (not from ``controls_for``): type, range, step, the
+#: format of the value shown and the width of slider + box (the slider's width with
+#: ipywidgets' readout, as before the typed boxes).
+OWN_SLIDERS = {
+    "FlowBuilder": {"after_layer": (W.IntSlider, 0, 8, 1, "d", 420)},
+    "SampleGrid": {"temperature": (W.FloatSlider, 0.0, 1.2, 0.05, ".2f", 340),
+                   "first": (W.IntSlider, 0, 359, 1, "d", 340),
+                   "second": (W.IntSlider, 0, 359, 1, "d", 340)},
+    "PosteriorExplorer": {"index": (W.IntSlider, 0, 359, 1, "d", 320),
+                          "k": (W.IntSlider, 0, 4, 1, "d", 320)},
+    "TrainingDashboard": {"layers": (W.IntSlider, 1, 32, 1, "d", 290),
+                          "lr": (W.FloatLogSlider, -4, 0, 0.1, ".1e", 320),
+                          "after_layer": (W.IntSlider, 0, 3, 1, "d", 300)},
+}
+
+
+@pytest.mark.parametrize("name", nfwidgets.widgets.__all__)
 def test_every_slider_has_a_typed_box_laid_out_next_to_it(name: str) -> None:
-    widget = _make(name, redraw_delay=0, resolution=16)
+    """Every slider of every public widget: ipywidgets' readout (which clamps and drops typed
+    values in the browser) off, our typed box next to it, laid out, showing the value in use;
+    the widgets' own sliders keep their range, step, format and width."""
+    widget = _public_widget(name)
     hidden = list(getattr(widget, "_boxes", {}).values())  # the 1-D view's other maps' boxes
     shown = {id(w) for root in [widget, *hidden] for w in _walk(root)}
     sliders = {n: w for n, w in widget.controls.items()
-               if isinstance(w, W.FloatSlider | W.FloatLogSlider)}
-    assert sliders
+               if isinstance(w, W.FloatSlider | W.FloatLogSlider | W.IntSlider)}
+    assert sliders or name in ("Explorer", "LayerComparison"), name  # no controls of their own
+    assert set(OWN_SLIDERS.get(name, {})) <= set(sliders)
     for control, slider in sliders.items():
         typed = typed_value(slider)
         assert typed is not None, f"{control}: no typed box"
         assert not slider.readout, f"{control}: ipywidgets' readout is still shown"
         assert {"nfw-typed", control_class(control)} <= set(typed.text._dom_classes)
-        assert not typed.text.continuous_update
+        assert not typed.text.continuous_update and typed.name == control
+        assert typed.text.value == format(slider.value, slider.readout_format)
         row = control_row(slider)
         assert list(row.children) == [slider, typed.text]
         assert id(slider) in shown and id(typed.text) in shown, f"{control}: not laid out"
+        if control in OWN_SLIDERS.get(name, {}):
+            cls, lo, hi, step, fmt, width = OWN_SLIDERS[name][control]
+            assert type(slider) is cls and (slider.min, slider.max) == (lo, hi)
+            assert slider.step == step and slider.readout_format == fmt
+            assert int(slider.layout.width.removesuffix("px")) + TYPED_WIDTH == width
+    widget.close()
+
+
 # --- a refused constructor leaves nothing behind -----------------------------------------------
 #: Each widget with one bad argument its constructor refuses (after building nothing, or after
 #: building some of its models: both must leave no open widget model and print nothing).

@@ -3,6 +3,7 @@ are shown and state is kept, one slider move sends one update per changed model.
 
 from __future__ import annotations
 
+import html
 import random
 from collections import Counter
 
@@ -14,6 +15,7 @@ import torch
 from helpers import image_png
 
 from nfwidgets.models.flowvae import FlowVAE
+from nfwidgets.widgets.controls import typed_value
 from nfwidgets.widgets.posterior import PosteriorExplorer
 
 N = 32
@@ -50,6 +52,22 @@ def test_sliders_drive_the_view(explorer: PosteriorExplorer) -> None:
     explorer.controls["k"].value = 0
     assert explorer.panels["qk"].digest() != before
     assert f"{explorer.last_frame.gap:.3f}" in explorer.readout.value
+
+
+def test_typed_values_are_checked_and_move_the_sliders(explorer: PosteriorExplorer) -> None:
+    index, k = typed_value(explorer.controls["index"]), typed_value(explorer.controls["k"])
+    assert (index.text.value, k.text.value) == ("3", "2")
+    frame, picture = explorer.frame, explorer.panels["qk"].digest()
+    for box, text, message in ((k, "abc", "k must be an integer in [0, 4]; got 'abc'"),
+                               (k, "5", "k must be an integer in [0, 4]; got 5"),
+                               (index, "nan", "index must be an integer in [0, 359]; got nan")):
+        box.text.set_state({"value": text})  # typed in the browser, then Enter
+        assert html.escape(message) in explorer.message.value
+        assert explorer.frame == frame and explorer.panels["qk"].digest() == picture
+    assert (index.text.value, k.text.value) == ("3", "2")
+    k.text.set_state({"value": "4"})
+    assert explorer.last_frame.k == 4 and explorer.frame == frame + 1
+    assert explorer.message.value == "" and explorer.panels["qk"].digest() != picture
 
 
 def test_slider_fuzz_never_shows_nan() -> None:

@@ -14,6 +14,7 @@ import torch
 from nfwidgets import data
 from nfwidgets.models.glow import Glow
 from nfwidgets.sample_view import SampleView
+from nfwidgets.widgets.controls import typed_value
 from nfwidgets.widgets.sample_grid import SampleGrid
 
 
@@ -64,6 +65,24 @@ def test_set_moves_the_row_and_temperature(grid: SampleGrid) -> None:
     np.testing.assert_array_equal(frame.interpolation[-1], grid.view.test[20].numpy())
     with pytest.raises(ValueError, match="unknown control"):
         grid.set(colour=1)
+
+
+def test_typed_values_are_checked_and_move_the_sliders(grid: SampleGrid) -> None:
+    boxes = {n: typed_value(grid.controls[n]) for n in ("temperature", "first", "second")}
+    assert [b.text.value for b in boxes.values()] == ["0.70", "0", "1"]
+    frame, picture = grid.frame, grid.image.value
+    for name, text, allowed in (("temperature", "abc", "a number in [0, 1.2]"),
+                                ("temperature", "1.5", "a number in [0, 1.2]"),
+                                ("first", "7.5", "an integer in [0, 359]"),
+                                ("second", "-1", "an integer in [0, 359]")):
+        boxes[name].text.set_state({"value": text})  # typed in the browser, then Enter
+        assert f"{name} must be {allowed}; got" in grid.message.value
+        assert grid.frame == frame and grid.image.value == picture
+    assert [b.text.value for b in boxes.values()] == ["0.70", "0", "1"]
+    boxes["temperature"].text.set_state({"value": "0.35"})
+    boxes["second"].text.set_state({"value": "12"})
+    assert grid.last_frame.temperature == pytest.approx(0.35) and grid.last_frame.pair == (0, 12)
+    assert grid.message.value == "" and grid.frame == frame + 2
 
 
 def test_engine_error_is_shown_and_state_kept(grid: SampleGrid, monkeypatch) -> None:

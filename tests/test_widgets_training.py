@@ -8,6 +8,7 @@ import asyncio
 import copy
 import math
 import random
+import re
 import threading
 from collections import Counter
 
@@ -24,6 +25,7 @@ from nfwidgets.grid import density_grid
 from nfwidgets.targets import energy, toy_data
 from nfwidgets.train import MaximumLikelihood, ReverseKL
 from nfwidgets.training_setup import make_flow
+from nfwidgets.widgets.controls import typed_value
 
 SMALL = dict(resolution=16, redraw_delay=0, n_data=300, panel_size=200)
 
@@ -250,6 +252,29 @@ def test_after_layer_shows_the_truncated_flow() -> None:
                                   density_grid(d.flow, d.bounds, 16).density)
 
 
+def test_typed_values_follow_the_sliders_rules_and_their_current_ranges() -> None:
+    d = _rkl_dashboard()
+    boxes = {n: typed_value(d.controls[n]) for n in ("layers", "lr", "after_layer")}
+    assert [b.text.value for b in boxes.values()] == ["4", "2.0e-02", "4"]
+    frame = d.frame
+    for name, text, allowed in (("lr", "abc", r"a number in \[0\.0001, 1\]"),
+                                ("lr", "5", r"a number in \[0\.0001, 1\]"),
+                                ("layers", "2.5", r"an integer in \[1, 32\]"),
+                                ("after_layer", "5", r"an integer in \[0, 4\]")):
+        boxes[name].text.set_state({"value": text})  # typed in the browser, then Enter
+        assert re.search(f"{name} must be {allowed}; got", d.message.value), d.message.value
+        assert d.frame == frame and boxes[name].text.value == format(
+            d.controls[name].value, d.controls[name].readout_format)
+    boxes["lr"].text.set_state({"value": "1e-3"})  # applies to the trainer, no reset
+    assert d.trainer.lr == pytest.approx(1e-3) and boxes["lr"].text.value == "1.0e-03"
+    boxes["after_layer"].text.set_state({"value": "2"})
+    assert d.last_frame.after_layer == 2 and d.message.value == ""
+    boxes["layers"].text.set_state({"value": "3"})  # a new flow: "after layer" now ends at 3
+    assert len(d.flow) == 3 and boxes["after_layer"].text.value == "3"
+    boxes["after_layer"].text.set_state({"value": "4"})
+    assert "after_layer must be an integer in [0, 3]; got 4" in d.message.value
+
+
 def test_a_given_flow_is_trained_in_place_and_a_builder_is_copied() -> None:
     g = torch.Generator().manual_seed(0)
     flow = Flow([Planar(torch.randn(2, generator=g), torch.randn(2, generator=g), 0.0)
@@ -257,6 +282,7 @@ def test_a_given_flow_is_trained_in_place_and_a_builder_is_copied() -> None:
     initial = _params(flow)
     d = TrainingDashboard("U1", flow=flow, **SMALL)
     assert d.flow is flow and d.controls["layers"].disabled
+    assert typed_value(d.controls["layers"]).text.disabled  # its box too
     with pytest.raises(ValueError, match="the given flow has 3 layers"):
         d.set(layers=2)  # a given flow's length is fixed: refused, the slider snaps back
     assert d.controls["layers"].value == 3 and len(d.flow) == 3 and d.message.value == ""

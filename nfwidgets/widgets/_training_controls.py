@@ -12,6 +12,7 @@ from ..train import MaximumLikelihood, ReverseKL
 from ..training_setup import FLOW_KINDS, TARGETS
 from ._training_loop import MAX_STEPS
 from ._training_plots import LossPanel
+from .controls import control_row, typed_slider
 
 __all__ = ["GIVEN", "MAX_LAYERS", "MAX_STEPS", "TrainingControls"]
 
@@ -58,18 +59,15 @@ class TrainingControls:
         self._control("flow", W.Dropdown(options=flow_options, value=self._flow_kind,
                                       description="flow", style=style, layout=box(width="290px")),
                    self._set_flow)
-        self._control("layers", W.IntSlider(value=self._layers, min=1, max=MAX_LAYERS,
-                                         description="layers K", continuous_update=False,
-                                         disabled=self._flow_kind == GIVEN, style=style,
-                                         layout=box(width="290px")),
-                   self._set_layers)
+        self._control("layers", typed_slider(W.IntSlider(
+            value=self._layers, min=1, max=MAX_LAYERS, description="layers K",
+            continuous_update=False, disabled=self._flow_kind == GIVEN, style=style,
+            layout=box(width="290px"))), self._set_layers)
         lo, hi = min(-4, math.floor(math.log10(self._lr))), max(0, math.ceil(math.log10(self._lr)))
-        self._control("lr", W.FloatLogSlider(value=self._lr, base=10, min=lo, max=hi, step=0.1,
-                                          description="learning rate", readout_format=".1e",
-                                          continuous_update=False,
-                                          style={"description_width": "90px"},
-                                          layout=box(width="320px")),
-                   self._set_lr)
+        self._control("lr", typed_slider(W.FloatLogSlider(
+            value=self._lr, base=10, min=lo, max=hi, step=0.1, description="learning rate",
+            continuous_update=False, style={"description_width": "90px"},
+            layout=box(width="320px")), ".1e"), self._set_lr)
         self._control("batch_size", W.Dropdown(options=batch_options, value=self._batch,
                                             description="batch", style=style,
                                             layout=box(width="170px")),
@@ -84,11 +82,9 @@ class TrainingControls:
                                                                          "40px"},
                                              layout=box(width="160px")),
                    self._set_total)
-        self._control("after_layer", W.IntSlider(value=self._layers, min=0, max=self._layers,
-                                              description="after layer",
-                                              continuous_update=True, style=style,
-                                              layout=box(width="300px")),
-                   self._set_after)
+        self._control("after_layer", typed_slider(W.IntSlider(
+            value=self._layers, min=0, max=self._layers, description="after layer",
+            continuous_update=True, style=style, layout=box(width="300px"))), self._set_after)
         self._control("show_target", W.Checkbox(value=True, description="show target",
                                              indent=False, layout=box(width="110px")),
                    lambda _v: self._draw_overlay(force=True))
@@ -124,14 +120,14 @@ class TrainingControls:
 
         c = self.controls
         self.children = [
-            W.HBox([c["target"], c["flow"], c["layers"]]),
-            W.HBox([c["lr"], c["batch_size"], c["seed"], c["steps"]]),
+            W.HBox([c["target"], c["flow"], control_row(c["layers"])]),
+            W.HBox([control_row(c["lr"]), c["batch_size"], c["seed"], c["steps"]]),
             W.HBox([c["play"], c["pause"], c["step"], c["reset"], c["clear_points"],
                     self.progress, self.rate], layout=box(align_items="center")),
             self.readout, self.hint, self.message,
             W.HBox([self.panel.widget, self.loss_panel.widget, self.modes],
                    layout=box(flex_flow="row wrap")),
-            W.HBox([c["after_layer"], c["show_target"], self.status],
+            W.HBox([control_row(c["after_layer"]), c["show_target"], self.status],
                    layout=box(align_items="center")),
         ]
 

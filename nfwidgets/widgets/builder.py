@@ -16,6 +16,7 @@ from ..layer_controls import LAYER_KIND_LABELS, controls_for, kind_of, layer_lab
 from ..view_2d import PrefixView
 from ._lifetime import builds_widgets
 from .base import Explorer
+from .controls import control_row, typed_slider
 from .layer_editors import LayerEditor
 from .readouts import describe
 from .slider_snap import is_display_snap
@@ -112,12 +113,10 @@ class FlowBuilder(Explorer):
             button = W.Button(description=label, icon=icon, tooltip=tip,
                               layout=box(width="92px"))
             self._bind(name, button, lambda _none, act=actions[name]: act(), redraw=False)
-        self._bind("after_layer", W.IntSlider(value=self._after, min=0, max=len(flow),
-                                                 description="show after layer",
-                                                 continuous_update=True,
-                                                 style={"description_width": "110px"},
-                                                 layout=box(width="420px")),
-                   self._on_after, redraw=False)
+        self._bind("after_layer", typed_slider(W.IntSlider(
+            value=self._after, min=0, max=len(flow), description="show after layer",
+            continuous_update=True, style={"description_width": "110px"},
+            layout=box(width="420px"))), self._on_after, redraw=False)
         options = [("custom stack", "custom")] + [(v, k) for k, v in PRESET_LABELS.items()]
         self._bind("preset", W.Dropdown(options=options, value=preset_key,
                                            description="preset",
@@ -133,7 +132,7 @@ class FlowBuilder(Explorer):
         structure = W.VBox([c["add_kind"], W.HBox([c["add"], c["remove"]]),
                             W.HBox([c["up"], c["down"]])])
         self._layout([W.HBox([c["layers"], structure, W.VBox([self.params, self.editor_area])]),
-                      W.HBox([c["after_layer"], c["preset"]])])
+                      W.HBox([control_row(c["after_layer"]), c["preset"]])])
         self._refresh()
         self.redraw()
 
@@ -154,7 +153,8 @@ class FlowBuilder(Explorer):
 
     def edit_layer(self, index: int, **values: object) -> None:
         """Select layer ``index`` (0-based) and set its controls, named without the ``layer.``
-        prefix, then redraw once, synchronously: ``builder.edit_layer(2, t_amplitude=1.0)``."""
+        prefix, then redraw once, synchronously: ``builder.edit_layer(2, t_amplitude=1.0)``.
+        A refused value raises ``ValueError`` and changes nothing, not even the selection."""
         if not (is_integer(index) and 0 <= index < len(self.flow.layers)):
             raise ValueError(f"index must be an integer in [0, {len(self.flow.layers) - 1}]; "
                              f"got {index!r}")
@@ -164,10 +164,15 @@ class FlowBuilder(Explorer):
         if unknown:
             raise ValueError(f"layer {index + 1} ({layer_label(self.flow.layers[index])}) "
                              f"has no control(s) {unknown}; it has {allowed}")
+        selected = self.controls["layers"].value
         with self.scheduler.mute():  # set() below draws once
             self.controls["layers"].value = int(index)
-        # the values are checked (and refused with ValueError) as set() checks every control
-        self.set(**{f"layer.{name}": value for name, value in values.items()})
+        try:  # the values are checked (and refused with ValueError) as set() checks a control
+            self.set(**{f"layer.{name}": value for name, value in values.items()})
+        except ValueError:  # refused: nothing changed, so the selection does not move either
+            with self.scheduler.mute():
+                self.controls["layers"].value = selected
+            raise
 
     # --- user actions ------------------------------------------------------------------------
     def _on_select(self, index: int | None) -> None:

@@ -31,14 +31,15 @@ import ipywidgets as W
 from ..layer_controls import ControlSpec
 from .scheduler import RedrawScheduler
 from .slider_snap import is_display_snap
-from .typed_values import TypedValue, check_value
+from .typed_values import TYPED_WIDTH, TypedValue, check_value
 
 __all__ = ["ControlsMixin", "control_class", "control_row",
-           "controls_box", "make_control", "set_note", "show_value", "typed_value"]
+           "controls_box", "make_control", "set_note", "show_value", "typed_slider",
+           "typed_value"]
 
 _STYLE = {"description_width": "80px"}
-#: A slider and its text box together are as wide as a slider with ipywidgets' readout was.
-_SLIDER_WIDTH = "222px"
+#: A layer control's slider with ipywidgets' readout (``typed_slider`` makes room for its box).
+_SLIDER_WIDTH = "280px"
 
 
 def control_class(name: str) -> str:
@@ -70,10 +71,9 @@ def make_control(spec: ControlSpec, value: object,
         cls = W.FloatLogSlider if spec.widget == "log_slider" else W.FloatSlider
         extra = {"base": 10} if spec.widget == "log_slider" else {}
         widget = cls(step=spec.step, description=spec.label, continuous_update=True,
-                     readout=False, readout_format=spec.readout, style=_STYLE,
-                     layout=W.Layout(width=_SLIDER_WIDTH), **extra)
+                     style=_STYLE, layout=W.Layout(width=_SLIDER_WIDTH), **extra)
         show_value(widget, spec, value, bounds)
-        widget._nfw_typed = TypedValue(name, widget, spec.readout, on_error)
+        typed_slider(widget, spec.readout, name=name, on_error=on_error)
     else:
         raise ValueError(f"widget must be 'slider', 'log_slider', 'toggle' or 'choice'; "
                          f"got {spec.widget!r}")
@@ -81,8 +81,33 @@ def make_control(spec: ControlSpec, value: object,
     return widget
 
 
+def typed_slider(slider: W.FloatSlider | W.FloatLogSlider | W.IntSlider, fmt: str | None = None,
+                 *, name: str = "", on_error: Callable[[BaseException], None] | None = None
+                 ) -> W.ValueWidget:
+    """``slider`` with ipywidgets' readout off and a text box of ours (``TypedValue``) in its
+    place; returns the slider. Every slider of every widget is made this way (``make_control``
+    for layer controls, the widgets' own sliders directly), so they all follow ``check_value``.
+
+    ``fmt`` (a format spec; default: the slider's own, ``"d"`` for an ``IntSlider``) formats
+    the value in the box. The slider's ``layout.width`` (in px: its width with the readout) is
+    shared by slider and box, so layouts keep their width. ``name`` and ``on_error`` default to
+    the control's name and the widget's ``_show_error`` when the slider is bound
+    (``ControlsMixin._bind``). Lay the pair out with ``control_row``."""
+    if not isinstance(slider, W.FloatSlider | W.FloatLogSlider | W.IntSlider):
+        raise ValueError(f"slider must be a FloatSlider, FloatLogSlider or IntSlider; "
+                         f"got {slider!r:.80}")
+    width = slider.layout.width
+    if width and width.endswith("px"):
+        slider.layout.width = f"{int(float(width[:-2])) - TYPED_WIDTH}px"
+    if fmt is not None:
+        slider.readout_format = fmt  # ipywidgets' readout is off; the box shows this format
+    slider.readout = False
+    slider._nfw_typed = TypedValue(name, slider, on_error)
+    return slider
+
+
 def typed_value(widget: W.Widget) -> TypedValue | None:
-    """The text box of a slider made by ``make_control`` (``None`` for other widgets)."""
+    """The text box of a slider made by ``typed_slider`` (``None`` for other widgets)."""
     return getattr(widget, "_nfw_typed", None)
 
 

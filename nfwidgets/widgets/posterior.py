@@ -21,7 +21,7 @@ from ..posterior_view import PosteriorFrame, PosteriorView
 from ..render import field_to_png
 from ._handles import click_point
 from ._lifetime import builds_widgets, close_built, is_built
-from .controls import ControlsMixin
+from .controls import ControlsMixin, control_row, typed_slider
 from .scheduler import RedrawScheduler
 
 __all__ = ["PosteriorExplorer"]
@@ -98,19 +98,20 @@ class PosteriorExplorer(ControlsMixin, W.VBox):
             panel.mark.on_element_click(self._clicked)
             self._markers.append(marker)
 
-        self._bind("index", W.IntSlider(value=index, min=0, max=self.view.n_images - 1,
-                                        description="test digit", style=_STYLE,
-                                        layout=W.Layout(width="320px")), lambda v: None)
-        self._bind("k", W.IntSlider(value=k, min=0, max=self.view.layers,
-                                    description="layers k", style=_STYLE,
-                                    layout=W.Layout(width="320px")), lambda v: None)
+        self._bind("index", typed_slider(W.IntSlider(
+            value=index, min=0, max=self.view.n_images - 1, description="test digit",
+            style=_STYLE, layout=W.Layout(width="320px"))), lambda v: None)
+        self._bind("k", typed_slider(W.IntSlider(
+            value=k, min=0, max=self.view.layers, description="layers k", style=_STYLE,
+            layout=W.Layout(width="320px"))), lambda v: None)
         self.thumbnail = W.HTML()
         self.thumbnail.add_class("nfw-posterior-digit")
         self.decoded_html = W.HTML(_image_html(np.zeros((8, 8), np.float32),
                                                "click a panel: decoded mean at z"))
         self.decoded_html.add_class("nfw-posterior-decoded")
         self._make_text_areas()
-        controls = W.VBox([self.controls["index"], self.controls["k"], self.readout])
+        controls = W.VBox([control_row(self.controls["index"]), control_row(self.controls["k"]),
+                           self.readout])
         self.children = [
             W.HBox([self.thumbnail, controls, self.decoded_html]),
             W.HBox([p.widget for p in self.panels.values()]),

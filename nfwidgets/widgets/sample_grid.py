@@ -11,7 +11,7 @@ import ipywidgets as W
 from .._checks import check_count, check_real, is_integer
 from ..sample_view import SampleFrame, SampleView
 from ._lifetime import builds_widgets, close_built, is_built
-from .controls import ControlsMixin
+from .controls import ControlsMixin, control_row, typed_slider
 from .scheduler import RedrawScheduler
 
 __all__ = ["SampleGrid"]
@@ -63,25 +63,26 @@ class SampleGrid(ControlsMixin, W.VBox):
         self.press = 0
         self.last_frame: SampleFrame | None = None
         self.controls: dict[str, W.ValueWidget] = {}
-        self._bind("temperature", W.FloatSlider(
+        self._bind("temperature", typed_slider(W.FloatSlider(
             value=temperature, min=0.0, max=MAX_TEMPERATURE, step=0.05, description="temperature T",
-            readout_format=".2f", style=_STYLE, continuous_update=True,
-            layout=W.Layout(width="340px")), lambda _v: None)
+            style=_STYLE, continuous_update=True, layout=W.Layout(width="340px")), ".2f"),
+            lambda _v: None)
         self._bind("new_samples", W.Button(description="new samples", icon="refresh"),
                    self._new_samples)
         for name, label, value in (("first", "row from test #", pair[0]),
                                    ("second", "to test #", pair[1])):
-            self._bind(name, W.IntSlider(value=value, min=0, max=last, description=label,
-                                         style=_STYLE, continuous_update=True,
-                                         layout=W.Layout(width="340px")), lambda _v: None)
+            self._bind(name, typed_slider(W.IntSlider(
+                value=value, min=0, max=last, description=label, style=_STYLE,
+                continuous_update=True, layout=W.Layout(width="340px"))), lambda _v: None)
         self.image = W.Image(format="png")
         self.image.add_class("nfw-figure-samples")
         self.figures = {"samples": self.image}
         self._zoom = zoom
         self._make_text_areas()
         c = self.controls
-        self.children = [W.HBox([c["temperature"], c["new_samples"]]),
-                         W.HBox([c["first"], c["second"]]), self.message, self.image,
+        self.children = [W.HBox([control_row(c["temperature"]), c["new_samples"]]),
+                         W.HBox([control_row(c["first"]), control_row(c["second"])]),
+                         self.message, self.image,
                          self.readout, self.status]
         self.add_class(self.css_class)
         self.redraw()

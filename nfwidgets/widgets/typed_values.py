@@ -17,10 +17,11 @@ import numpy as np
 
 from .slider_snap import is_display_snap
 
-__all__ = ["TypedValue", "check_value"]
+__all__ = ["TYPED_WIDTH", "TypedValue", "check_value"]
 
-#: A slider and its text box together are as wide as a slider with ipywidgets' readout was.
-_TYPED_WIDTH = "58px"
+#: The text box's width (a slider and its box together are as wide as the slider with
+#: ipywidgets' readout was: ``controls.typed_slider`` narrows the slider by this).
+TYPED_WIDTH = 58
 
 
 #: Widgets that take one of their options.
@@ -101,39 +102,48 @@ def check_value(name: str, widget: W.Widget, value: object) -> object:
     raise ValueError(f"{name} is a {type(widget).__name__}: it cannot be set to {value!r}")
 
 
-def _typed_number(text: str) -> object:
-    """Typed text as a float if it reads as one (Python's rules; "−" is a minus), else the
-    text itself (``check_value`` then says what is allowed)."""
-    try:
-        return float(text.strip().replace("\u2212", "-"))
-    except ValueError:
-        return text
+def _typed_number(text: str, integer: bool = False) -> object:
+    """Typed text as a number if it reads as one (Python's rules; "−" is a minus): an int for a
+    control that counts (``integer``) when the text is an integer, else a float; text that is
+    no number stays text (``check_value`` then says what is allowed)."""
+    text = text.strip().replace("\u2212", "-")
+    for kind in (int, float) if integer else (float,):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 class TypedValue:
-    """The text box next to a slider: it shows the slider's value (the value in use) in the
-    control's readout format, and a value typed into it (Enter or leaving the box) moves the
-    slider, the same path as a learner's drag. A value ``check_value`` refuses goes to
-    ``on_error`` and the box shows the value in use again.
+    """The text box next to a slider (``FloatSlider``, ``FloatLogSlider`` or ``IntSlider``): it
+    shows the slider's value (the value in use) in the slider's ``readout_format``, and a value
+    typed into it (Enter or leaving the box) moves the slider, the same path as a learner's
+    drag. A value ``check_value`` refuses (checked against the slider's range at that moment,
+    so a range that changes at run time is followed) goes to ``on_error`` and the box shows the
+    value in use again. The box is disabled whenever the slider is.
 
     Attributes:
         text: the ``ipywidgets.Text`` (CSS classes ``nfw-typed`` and the control's class).
         row: the slider and the box side by side (made by ``control_row``).
     """
 
-    def __init__(self, name: str, slider: W.ValueWidget, fmt: str,
+    def __init__(self, name: str, slider: W.ValueWidget,
                  on_error: Callable[[BaseException], None] | None) -> None:
-        self.name, self.slider, self.fmt, self.on_error = name, slider, fmt, on_error
+        self.name, self.slider, self.on_error = name, slider, on_error
+        self.integer = isinstance(slider, W.IntSlider)
         self.row: W.HBox | None = None
         self._syncing = False
         self.text = W.Text(value=self._format(slider.value), continuous_update=False,
-                           layout=W.Layout(width=_TYPED_WIDTH))
+                           disabled=slider.disabled,
+                           layout=W.Layout(width=f"{TYPED_WIDTH}px"))
         self.text.add_class("nfw-typed")
+        W.dlink((slider, "disabled"), (self.text, "disabled"))
         slider.observe(self._slider_moved, "value")
         self.text.observe(self._typed, "value")
 
     def _format(self, value: float) -> str:
-        return format(float(value), self.fmt)
+        return format(int(value) if self.integer else float(value), self.slider.readout_format)
 
     def show(self) -> None:
         """Show the slider's value."""
@@ -151,7 +161,8 @@ class TypedValue:
         if self._syncing:
             return
         try:
-            value = check_value(self.name, self.slider, _typed_number(change["new"]))
+            value = check_value(self.name, self.slider,
+                                _typed_number(change["new"], self.integer))
         except ValueError as err:
             if self.on_error is not None:
                 self.on_error(err)

@@ -1,5 +1,6 @@
-"""Typed values in a real JupyterLab, in headless Chromium: every explorer with sliders, a value
-typed into a slider's text box (``.nfw-typed``) and Enter.
+"""Typed values in a real JupyterLab, in headless Chromium: every widget with sliders (the
+explorers, and SampleGrid, PosteriorExplorer and TrainingDashboard with their pretrained models),
+a value typed into a slider's text box (``.nfw-typed``) and Enter.
 
 A non-number and an out-of-range number are explained in the widget's message area (naming the
 control), the box shows the value in use again and the picture does not change (the
@@ -18,15 +19,21 @@ from nfwidgets.widgets.controls import control_class
 
 from .checks import assert_no_errors, bh, nb7
 
-#: Widget (its class in the notebook) → control to type into, a value out of its range, a good
-#: value and how the box shows it (the control's readout format).
+#: Widget (its class in the notebook) → control to type into, a value out of its range (and how
+#: the message quotes it), a good value and how the box shows it (the control's format).
 WIDGETS = {
-    "PlanarExplorer": ("b", "99", "0.5", "0.50"),
-    "RadialExplorer": ("alpha", "-3", "2.5", "2.5"),  # a log slider: the value, not 10^x
-    "CouplingExplorer": ("s_slope", "1e3", "-0.75", "-0.75"),
-    "FlowBuilder": ("layer.b", "-7.5", "1.25", "1.25"),  # the selected layer's editor
-    "ChangeOfVariables1D": ("shift", "4", "-1.5", "-1.50"),
+    "PlanarExplorer": ("b", "99", "99.0", "0.5", "0.50"),
+    "RadialExplorer": ("alpha", "-3", "-3.0", "2.5", "2.5"),  # a log slider: the value, not 10^x
+    "CouplingExplorer": ("s_slope", "1e3", "1000.0", "-0.75", "-0.75"),
+    "FlowBuilder": ("layer.b", "-7.5", "-7.5", "1.25", "1.25"),  # the selected layer's editor
+    "ChangeOfVariables1D": ("shift", "4", "4.0", "-1.5", "-1.50"),
+    "SampleGrid": ("temperature", "5", "5.0", "0.35", "0.35"),  # pretrained Glow
+    "PosteriorExplorer": ("k", "9", "9", "3", "3"),  # an IntSlider; pretrained FlowVAE
+    "TrainingDashboard": ("after_layer", "-1", "-1", "3", "3"),  # 0..K, K set at run time
 }
+#: Code run on ``w`` before it is shown (a flow at its start is close to the identity: train it
+#: a little, so that the density after 3 layers differs from the whole flow's).
+SETUP = {"TrainingDashboard": "w.train(40)\n"}
 
 #: ms to wait for the kernel's answer to one typed value (it takes well under a second)
 ANSWER_MS = 20_000
@@ -53,7 +60,7 @@ def page(tmp_path_factory: pytest.TempPathFactory, browser: object) -> Iterator[
     folder = tmp_path_factory.mktemp("bad_input")
     cells = ["import nfwidgets"]
     for name in WIDGETS:
-        cells.append(f"w = nfwidgets.{name}()\nw.add_class({_css(name)!r})\nw")
+        cells.append(f"w = nfwidgets.{name}()\n{SETUP.get(name, '')}w.add_class({_css(name)!r})\nw")
     bh.write_notebook(folder / "bad_input.ipynb", cells)
     with bh.lab_server(folder) as lab:
         page = bh.open_notebook(browser, lab, "bad_input.ipynb")
@@ -74,7 +81,7 @@ def _type(box: object, text: str) -> None:
 
 @pytest.mark.parametrize("name", list(WIDGETS))
 def test_typed_values_are_checked_explained_and_applied(page: object, name: str) -> None:
-    control, out_of_range, good, good_shown = WIDGETS[name]
+    control, out_of_range, quoted, good, good_shown = WIDGETS[name]
     root = page.locator(f".{_css(name)}")
     el = root.element_handle()
     typed = root.locator(f".nfw-typed.{control_class(control)} input")
@@ -84,7 +91,7 @@ def test_typed_values_are_checked_explained_and_applied(page: object, name: str)
     before = el.evaluate(_STATE_JS)
     assert before["frame"] > 0 and not before["shown"], (name, before)
 
-    for text, got in (("abc", "got 'abc'"), (out_of_range, f"got {float(out_of_range)!r}"),
+    for text, got in (("abc", "got 'abc'"), (out_of_range, f"got {quoted}"),
                       ("nan", "got nan")):
         _type(typed, text)
         page.wait_for_function(
