@@ -205,7 +205,8 @@ def test_missed_mode_on_eight_gaussians(capsys):
 
 
 def test_missed_mode_target_without_modes_is_a_value_error():
-    with pytest.raises(ValueError, match=r"check.missed_mode: energy target 'U2' has no separate modes"):
+    with pytest.raises(ValueError,
+                       match=r"check.missed_mode: energy target 'U2' has no separate modes"):
         check.missed_mode("left", RIGHT_LOBE, "U2")
 
 
