@@ -140,21 +140,24 @@ def make_target(name: str, n_data: int, seed: int, drawn: Tensor | None = None) 
 def check_settings(*, target: object, lr: object, seed: object, resolution: object,
                    coarse_resolution: object, redraw_share: object,
                    numbers: dict[str, tuple[object, float | None]],
-                   integers: dict[str, tuple[object, int, int]]) -> None:
-    """Raise ``ValueError`` naming the first bad dashboard setting and what is allowed.
+                   integers: dict[str, tuple[object, int, int]]) -> dict[str, object]:
+    """The dashboard's settings as plain Python numbers, by name; ``ValueError`` naming the
+    first bad one and what is allowed.
 
     ``numbers``: name → (value, largest), each a finite number in ``[0, largest]`` (``None``:
     no largest);
     ``integers``: name → (value, least, largest).
     """
     check_choice("target", target, list(TARGETS))
-    check_real("lr", lr, lo=0, lo_open=True, hi=10)
-    check_count("seed", seed, lo=0, hi=2**31 - 1)
-    check_count("resolution", resolution, lo=8, hi=1024)
-    if coarse_resolution is not None:
-        check_count("coarse_resolution", coarse_resolution, lo=8, hi=1024)
-    check_real("redraw_share", redraw_share, lo=0, lo_open=True, hi=1)
+    out: dict[str, object] = {
+        "lr": check_real("lr", lr, lo=0, lo_open=True, hi=10),
+        "seed": check_count("seed", seed, lo=0, hi=2**31 - 1),
+        "resolution": check_count("resolution", resolution, lo=8, hi=1024),
+        "coarse_resolution": check_count("coarse_resolution", coarse_resolution, lo=8,
+                                         hi=1024, optional=True),
+        "redraw_share": check_real("redraw_share", redraw_share, lo=0, lo_open=True, hi=1)}
     for name, (value, largest) in numbers.items():
-        check_real(name, value, lo=0, hi=largest)
+        out[name] = check_real(name, value, lo=0, hi=largest)
     for name, (value, least, largest) in integers.items():
-        check_count(name, value, lo=least, hi=largest)
+        out[name] = check_count(name, value, lo=least, hi=largest)
+    return out

@@ -11,7 +11,7 @@ import threading
 import ipywidgets as W
 import torch
 
-from .._checks import check_count, check_real
+from .._checks import check_count
 from ..flows.compose import Flow
 from ..grid import Bounds, check_bounds
 from ..plots import colorbar, set_lines, set_points
@@ -117,25 +117,31 @@ class TrainingDashboard(TrainingLoop, TrainingControls, TrainingPoints,
                  chunk_seconds: float = 0.05, blob_size: int = 40, blob_std: float = 0.25,
                  plateau_window: int = 200, panel_size: int = 300) -> None:
         # Every argument is checked before the first widget model opens.
-        check_settings(target=target, lr=lr, seed=seed, resolution=resolution,
-                       coarse_resolution=coarse_resolution, redraw_share=redraw_share,
-                       numbers=dict(redraw_every=(redraw_every, None),  # huge: never
-                                    redraw_delay=(redraw_delay, 60.0),
-                                    chunk_seconds=(chunk_seconds, 60.0),
-                                    blob_std=(blob_std, 10.0)),
-                       integers=dict(layers=(layers, 1, MAX_LAYERS),
-                                     steps=(steps, 1, MAX_STEPS),
-                                     batch_size=(batch_size, 1, 100_000),
-                                     n_data=(n_data, 1, 100_000),
-                                     blob_size=(blob_size, 1, 10_000),
-                                     anneal_steps=(anneal_steps, 0, MAX_STEPS),
-                                     plateau_window=(plateau_window, 4, 100_000),
-                                     panel_size=(panel_size, 80, 1200)))
-        layers, steps, batch_size, seed = int(layers), int(steps), int(batch_size), int(seed)
-        n_data, blob_size, anneal_steps = int(n_data), int(blob_size), int(anneal_steps)
-        plateau_window, panel_size, resolution = int(plateau_window), int(panel_size), int(
-            resolution)
-        coarse_resolution = None if coarse_resolution is None else int(coarse_resolution)
+        settings = check_settings(
+            target=target, lr=lr, seed=seed, resolution=resolution,
+            coarse_resolution=coarse_resolution, redraw_share=redraw_share,
+            numbers=dict(redraw_every=(redraw_every, None),  # huge: never
+                         redraw_delay=(redraw_delay, 60.0),
+                         chunk_seconds=(chunk_seconds, 60.0),
+                         blob_std=(blob_std, 10.0)),
+            integers=dict(layers=(layers, 1, MAX_LAYERS),
+                          steps=(steps, 1, MAX_STEPS),
+                          batch_size=(batch_size, 1, 100_000),
+                          n_data=(n_data, 1, 100_000),
+                          blob_size=(blob_size, 1, 10_000),
+                          anneal_steps=(anneal_steps, 0, MAX_STEPS),
+                          plateau_window=(plateau_window, 4, 100_000),
+                          panel_size=(panel_size, 80, 1200)))
+        # From here on, the checked plain numbers (np.int64 → int, a 0-d tensor → float).
+        layers, steps, batch_size, seed, n_data, blob_size, anneal_steps = (
+            settings[k] for k in ("layers", "steps", "batch_size", "seed", "n_data",
+                                  "blob_size", "anneal_steps"))
+        plateau_window, panel_size, resolution, coarse_resolution, lr = (
+            settings[k] for k in ("plateau_window", "panel_size", "resolution",
+                                  "coarse_resolution", "lr"))
+        redraw_every, redraw_share, redraw_delay, chunk_seconds, blob_std = (
+            settings[k] for k in ("redraw_every", "redraw_share", "redraw_delay",
+                                  "chunk_seconds", "blob_std"))
         self._given: Flow | None = None
         if isinstance(flow, FlowBuilder):
             self._given = copy.deepcopy(flow.flow)
@@ -159,17 +165,15 @@ class TrainingDashboard(TrainingLoop, TrainingControls, TrainingPoints,
         self.resolution = resolution
         self.coarse_resolution = (max(8, resolution * 5 // 7) if coarse_resolution is None
                                   else coarse_resolution)
-        self.redraw_every = float(redraw_every)
-        self.redraw_share = float(redraw_share)
-        self.redraw_delay = float(redraw_delay)
-        self.chunk_seconds = float(chunk_seconds)
-        self.blob_size, self.blob_std = blob_size, float(blob_std)
+        self.redraw_every, self.redraw_share = redraw_every, redraw_share
+        self.redraw_delay, self.chunk_seconds = redraw_delay, chunk_seconds
+        self.blob_size, self.blob_std = blob_size, blob_std
         self.n_data, self.anneal_steps = n_data, anneal_steps
         self.plateau_window = plateau_window + plateau_window % 2  # the detector needs it even
         # Settings (mirrored by the controls).
         self._target_name, self._flow_kind = target, flow
         self._layers = len(self._given) if flow == GIVEN else layers
-        self._lr = check_real("lr", lr)  # a float, also from a 0-d tensor
+        self._lr = lr
         self._batch, self._seed, self._total = batch_size, seed, steps
         self._after: int | None = None  # None: the whole flow
         self._drawn = torch.zeros(0, 2)

@@ -165,7 +165,7 @@ def _mentions_value(message: str, value: object) -> bool:
         return True
     if callable(value) and not isinstance(value, type):
         return True
-    shown = {repr(value), str(value)}
+    shown = {repr(value), str(value), repr(value)[:40]}  # (a long repr may be cut short)
     if isinstance(value, float) and math.isfinite(value):
         shown |= {f"{value:g}", f"{value:.6g}"}
     elif not isinstance(value, int | float):
@@ -203,7 +203,8 @@ def attempt(spec: Spec, param: str, value: object, *, label: str, must_fail: boo
                                     f"{before!r} -> {after!r}")
         except Exception as err:
             if spec.judgement is not None and isinstance(err, spec.judgement) and (
-                    param in spec.judged):
+                    param in spec.judged or not must_fail):
+                # a verdict: on a judged answer, or on what an accepted value let it judge
                 if must_pass:
                     problems.append(f"{where}: judged a good value wrong: {err}")
             else:  # the contract break this test exists to find

@@ -483,7 +483,9 @@ SPECS: list[Spec] = [
          owner=_drawn_panel, cleanup=_close_panel),
     Spec(plots.FieldPanel.line_width, {"columns": arg(count(lo=1, hi=100_000), 64)},
          owner=_panel, cleanup=_close_panel),
-    Spec(plots.FieldPanel.add_marks, {}, owner=_panel, cleanup=_close_panel),  # *marks only
+    Spec(plots.FieldPanel.add_marks,
+         {"*marks": fresh(obj("a bqplot mark"), lambda: plots.points_mark(_scales()))},
+         owner=_panel, cleanup=_close_panel, aliases={"*marks": ("marks",)}),
     Spec(plots.colorbar, {"vmin": arg(real(), 0.0), "vmax": arg(real(), 1.0),
                           "cmap": arg(choice(tuple(COLOR_MAPS)), "viridis"),
                           "label": arg(text_kind(), "p"),
