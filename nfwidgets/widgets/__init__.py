@@ -9,8 +9,12 @@ got 2.5``); no other exception, nothing on stderr. ``True`` is not a number; Num
 numbers; sizes (resolutions, sample counts, steps) have upper bounds. A refused constructor
 leaves nothing behind: its arguments are checked before the first widget model opens, and
 whatever it opened before refusing is closed (no open comm, no ``__del__`` message later).
-An error while a learner drags a slider or clicks a plot is shown inside the widget (its
-message area) and the last good picture is kept.
+``set()`` refuses a value its control cannot show (outside the slider's range, not one of the
+options) instead of clamping it, checks every value before writing any, and a refused call
+changes nothing. An error while a learner drags a slider, types into the number box next to it
+(``typed_values.TypedValue``: ipywidgets' own readout would clamp or drop the text silently) or
+clicks a plot is shown inside the widget (its message area), the control goes back to the value
+in use and the last good picture is kept.
 """
 
 from __future__ import annotations
