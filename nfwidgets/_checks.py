@@ -234,7 +234,10 @@ def check_finite_rows(name: str, x: torch.Tensor, *, owner: str) -> None:
 
 
 def check_broadcastable(owner: str, **tensors: torch.Tensor) -> None:
-    """Raise ``ValueError`` unless the given tensors broadcast together."""
+    """Raise ``ValueError`` unless the given values are floating tensors (``check_tensor``)
+    that broadcast together (the inputs of an elementwise formula)."""
+    for name, t in tensors.items():
+        check_tensor(name, t, owner=owner)
     try:
         torch.broadcast_shapes(*(t.shape for t in tensors.values()))
     except RuntimeError:

@@ -322,7 +322,7 @@ def test_confined_energy_samples_leave_the_box_as_often_as_the_tail_mass() -> No
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
-    ({"n": 0}, "n must be an integer"), ({"n": 2.0}, "n must be an integer"),
+    ({"n": 0}, "n must be a positive integer"), ({"n": 2.0}, "n must be a positive integer"),
     ({"n": 3, "seed": 0.5}, "seed must be an integer"),
     ({"n": 3, "dtype": torch.int64}, "dtype must be a floating-point"),
 ])

@@ -578,3 +578,18 @@ def test_nan_rows_propagate_row_wise(constrain, bad):
                 assert torch.equal(g[1:], w), method
         if math.isnan(bad) and not constrain:  # a NaN projection is not marked "unique"
             assert not bool(layer.inverse_where(x)[2][0])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("w1", [1e-30, 1e-320, 1e-10])
+def test_a_tiny_w_gives_a_log_det_that_matches_the_map(dtype, w1):
+    """``u_hat`` and ``one_plus_wtu_hat`` decide "w is zero" by one test (``w_is_zero``), so a
+    ‖w‖ that underflows or is subnormal cannot give a map from one rule and a log-det from the
+    other."""
+    layer = Planar([w1, 0.0], [1.0, 0.0], 0.2).to(dtype)
+    z = torch.tensor([[0.5, 0.3], [-1.0, 2.0]], dtype=dtype)
+    x, log_det = layer(z)
+    assert bool(torch.isfinite(x).all()) and bool(torch.isfinite(log_det).all())
+    jac = torch.autograd.functional.jacobian(lambda v: layer(v)[0].sum(0), z).permute(1, 0, 2)
+    torch.testing.assert_close(log_det, torch.linalg.slogdet(jac)[1].detach(),
+                               rtol=1e-5, atol=1e-5)

@@ -183,7 +183,7 @@ def test_alpha_setter():
     layer.alpha = 2.5
     assert float(layer.alpha.detach()) == pytest.approx(2.5, rel=1e-14)
     for bad in (0.0, -1.0, math.nan, math.inf, "2"):
-        with pytest.raises(ValueError, match=r"alpha must be a finite number in \(0, "):
+        with pytest.raises(ValueError, match=r"alpha must be a finite number > 0; got "):
             layer.alpha = bad
     assert float(layer.alpha.detach()) == pytest.approx(2.5, rel=1e-14)
 
@@ -293,21 +293,21 @@ def test_fold_unique_flags_and_preimages(z0, alpha, beta, seed):
 def test_non_finite_parameters_rejected(name, bad):
     kwargs = {"z0": [0.5, 0.5], "alpha": 1.0, "beta": 0.2}
     kwargs[name] = [0.5, bad] if name == "z0" else bad
-    with pytest.raises(ValueError, match=rf"Radial: {name} must be finite") as info:
+    with pytest.raises(ValueError, match=rf"Radial: {name} must be (a )?finite") as info:
         Radial(**kwargs)
     assert str(bad) in str(info.value)
 
 
 @pytest.mark.parametrize("alpha", [0.0, -0.5, -3.0])
 def test_non_positive_alpha_rejected(alpha):
-    with pytest.raises(ValueError, match=r"alpha must be > 0; got") as info:
+    with pytest.raises(ValueError, match=r"alpha must be a finite number > 0; got") as info:
         Radial([0.0, 0.0], alpha, 0.0)
     assert any(v == alpha for v in _numbers_in(str(info.value)))
 
 
 def test_bad_parameter_shapes_rejected():
     with pytest.raises(ValueError,
-                       match=r"alpha must be a single finite number .*; got \[1.0, 2.0\]"):
+                       match=r"alpha must be a finite number > 0; got \[1.0, 2.0\]"):
         Radial([0.0, 0.0], [1.0, 2.0], 0.0)
     with pytest.raises(ValueError, match=r"z0 must be a 1-D vector of finite numbers"):
         Radial(0.0, 1.0, 0.0)
@@ -361,3 +361,17 @@ def test_nan_rows_propagate_row_wise(constrain, bad):
                     assert torch.equal(g[1:], w), method
         r = layer.radius_of_preimage(torch.tensor([bad, 0.0, 1.0], dtype=F64))
         assert not math.isfinite(float(r[0])) and torch.isfinite(r[1:]).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_alpha_that_the_dtype_cannot_hold_is_refused_not_rounded(dtype):
+    """α is stored as log α: a value that rounds to 0 (or overflows) in the dtype would make
+    every output NaN, so the constructor and the setter refuse it and say why."""
+    tiny = torch.finfo(dtype).tiny
+    with pytest.raises(ValueError, match=rf"alpha = {tiny / 10!r} is too small for {dtype}"):
+        Radial(torch.zeros(2, dtype=dtype), alpha=tiny / 10)
+    layer = Radial(torch.zeros(2, dtype=dtype), alpha=0.5)
+    with pytest.raises(ValueError, match="is too small"):
+        layer.alpha = tiny / 10
+    layer.alpha = tiny  # the smallest normal number is fine
+    assert bool(torch.isfinite(layer(torch.ones(3, 2, dtype=dtype))[0]).all())

@@ -30,22 +30,33 @@ def u_hat(w: Tensor, u: Tensor) -> Tensor:
 
     Works on the last axis, so a stack of K layers, ``w`` and ``u`` of shape (K, D), gives K û
     at once. ``w = 0`` gives ``û = u`` (the map is then a translation). The correction is
-    computed as ``((m - wᵀu)/‖w‖) (w/‖w‖)`` so that a tiny ``‖w‖`` cannot overflow ``‖w‖²``.
+    computed as ``((m - wᵀu)/‖w‖) (w/‖w‖)`` so that a tiny ``‖w‖`` cannot overflow ``‖w‖²``;
+    a ``‖w‖`` below the smallest normal float counts as ``w = 0`` (``w_is_zero``), where
+    ``1/‖w‖`` would overflow.
     """
     wtu = (w * u).sum(-1, keepdim=True)
     norm = torch.linalg.vector_norm(w, dim=-1, keepdim=True)
-    safe = torch.where(norm > 0, norm, torch.ones_like(norm))  # w = 0: no correction
+    zero = w_is_zero(norm)
+    safe = torch.where(zero, torch.ones_like(norm), norm)  # w = 0: no correction
     m = -1.0 + F.softplus(wtu)
-    return u + torch.where(norm > 0, (m - wtu) / safe, 0.0) * (w / safe)
+    return u + torch.where(zero, 0.0, (m - wtu) / safe) * (w / safe)
+
+
+def w_is_zero(norm: Tensor) -> Tensor:
+    """``‖w‖`` too small to reparametrise: 0, or below the dtype's smallest normal number.
+    ``u_hat`` and ``one_plus_wtu_hat`` share this test, so the map and its log-det agree."""
+    return norm < torch.finfo(norm.dtype).tiny
 
 
 def one_plus_wtu_hat(w: Tensor, u: Tensor) -> Tensor:
-    """``1 + wᵀû = softplus(wᵀu)`` (``1`` when ``w = 0``), on the last axis like ``u_hat``.
+    """``1 + wᵀû = softplus(wᵀu)`` (``1`` when ``w = 0``: ``w_is_zero``), on the last axis like
+    ``u_hat``.
 
     Computed directly, not as ``1 + w @ û``: near the boundary wᵀû → -1 that sum would lose
     the small ``1 + wᵀû`` to rounding, and the log-det near the fold line depends on it."""
     wtu = (w * u).sum(-1)
-    return torch.where((w != 0).any(-1), F.softplus(wtu), torch.ones_like(wtu))
+    zero = w_is_zero(torch.linalg.vector_norm(w, dim=-1))
+    return torch.where(zero, torch.ones_like(wtu), F.softplus(wtu))
 
 
 def singular_projections(c: float, b: float) -> tuple[float, float] | None:
@@ -192,8 +203,6 @@ class Planar(Layer):
     def log_abs_det(h: Tensor, c: Tensor, one_plus_c: Tensor) -> Tensor:
         """``log|1 + (1 - h²) c|``, summed as ``(1 + c) - h² c`` so that the small ``1 + c``
         near the boundary c → -1 is not lost to rounding. Elementwise: NaN in, NaN out."""
-        for name, t in (("h", h), ("c", c), ("one_plus_c", one_plus_c)):
-            check_tensor(name, t, owner="Planar.log_abs_det")
         check_broadcastable("Planar.log_abs_det", h=h, c=c, one_plus_c=one_plus_c)
         return torch.log(torch.abs(one_plus_c - h * h * c))
 

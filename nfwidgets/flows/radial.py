@@ -12,7 +12,19 @@ from torch import Tensor, nn
 from .._checks import as_parameter_tensor, check_flag, check_real, check_tensor, shown
 from .base import Layer
 
-__all__ = ["Radial", "beta_hat"]
+__all__ = ["Radial", "beta_hat", "check_alpha"]
+
+
+def check_alpha(value: object, dtype: torch.dtype) -> float:
+    """α as a float: a number > 0 that ``dtype`` holds as a normal number (α is stored as
+    log α and used as exp(log α), which must neither round to 0 nor overflow)."""
+    alpha = check_real("alpha", value, owner="Radial", lo=0, lo_open=True)
+    info = torch.finfo(dtype)
+    if not info.tiny <= alpha <= info.max:
+        raise ValueError(f"Radial: alpha = {shown(value)} is too "
+                         f"{'small' if alpha < info.tiny else 'large'} for {dtype}: alpha must "
+                         f"be in [{info.tiny:.3g}, {info.max:.3g}]")
+    return alpha
 
 
 def beta_hat(alpha: Tensor, beta: Tensor) -> Tensor:
@@ -53,10 +65,8 @@ class Radial(Layer):
                  beta: float | Tensor = 0.0, constrain: bool = True) -> None:
         super().__init__()
         z0_t = as_parameter_tensor("z0", z0, owner="Radial", ndim=1)
-        alpha_t = as_parameter_tensor("alpha", alpha, owner="Radial", ndim=0, dtype=z0_t.dtype)
+        alpha_t = torch.tensor(check_alpha(alpha, z0_t.dtype), dtype=z0_t.dtype)
         beta_t = as_parameter_tensor("beta", beta, owner="Radial", ndim=0, dtype=z0_t.dtype)
-        if not float(alpha_t) > 0:
-            raise ValueError(f"Radial: alpha must be > 0; got {shown(alpha)}")
         self.dim = int(z0_t.shape[0])
         self.z0 = nn.Parameter(z0_t)
         self.log_alpha = nn.Parameter(torch.log(alpha_t))
@@ -73,8 +83,7 @@ class Radial(Layer):
 
     @alpha.setter
     def alpha(self, value: float) -> None:
-        big = torch.finfo(self.log_alpha.dtype).max  # α = exp(log α) must not overflow
-        value = check_real("alpha", value, owner="Radial", lo=0, lo_open=True, hi=big)
+        value = check_alpha(value, self.log_alpha.dtype)
         with torch.no_grad():
             self.log_alpha.fill_(math.log(value))
 
