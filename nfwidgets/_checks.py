@@ -41,6 +41,9 @@ def shown(value: object) -> str:
         value = value.item()
     if isinstance(value, torch.nn.Module):  # (its repr lists every submodule)
         return f"a {type(value).__name__} module"
+    if any(k.__name__ == "Widget" and k.__module__.startswith("ipywidgets")
+           for k in type(value).__mro__):  # (its repr lists every child widget)
+        return f"a {type(value).__name__} widget"
     if isinstance(value, torch.Tensor | np.ndarray):
         kind = "tensor" if isinstance(value, torch.Tensor) else "array"
         if value.size == 0 if kind == "array" else value.numel() == 0:
@@ -48,7 +51,8 @@ def shown(value: object) -> str:
         if value.ndim <= 1 and (value.size if kind == "array" else value.numel()) <= 8:
             data = value.detach().tolist() if kind == "tensor" else value.tolist()
             return f"{data!r} ({kind}, dtype {value.dtype})"
-        return f"a {kind} of shape {tuple(value.shape)} and dtype {value.dtype}"
+        article = "an" if kind == "array" else "a"
+        return f"{article} {kind} of shape {tuple(value.shape)} and dtype {value.dtype}"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -266,8 +270,9 @@ def check_batch(x: object, dim: int | None, *, owner: str, name: str = "x",
     width), in the dtype and on the device of ``like``."""
     shape = f"(N, {'D' if dim is None else dim})"
     if not isinstance(x, torch.Tensor):
-        raise ValueError(f"{owner}: {name} must be a torch.Tensor of shape {shape}; got "
-                         f"{type(x).__name__} {shown(x)}")
+        what = shown(x)  # (with its type, unless it already says what it is: "an array ...")
+        what = what if what.startswith(("a ", "an ")) else f"{type(x).__name__} {what}"
+        raise ValueError(f"{owner}: {name} must be a torch.Tensor of shape {shape}; got {what}")
     if x.ndim != 2 or (dim is not None and x.shape[1] != dim):
         raise ValueError(f"{owner}: {name} must be a batch of shape {shape}; got shape "
                          f"{tuple(x.shape)}")

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import contourpy
 import numpy as np
 
+from ._checks import shown
+
 __all__ = ["contour_lines", "contour_paths", "pad_paths"]
 
 
@@ -33,7 +35,7 @@ def _check(field: np.ndarray, xs: np.ndarray, ys: np.ndarray
 
 def _check_level(level: float) -> float:
     if not (isinstance(level, int | float | np.floating | np.integer) and np.isfinite(level)):
-        raise ValueError(f"level must be a finite number; got {level!r}")
+        raise ValueError(f"level must be a finite number; got {shown(level)}")
     return float(level)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._checks import check_count, check_flag, check_generator
+from ._checks import check_count, check_flag, check_generator, shown
 
 __all__ = ["LEVELS", "N_TEST", "N_TRAIN", "PIXELS", "binarize", "bits_per_dim", "check_images",
            "dequantize", "digits"]
@@ -59,7 +59,7 @@ def digits(split: str = "train", with_labels: bool = False) -> Tensor | tuple[Te
     A new tensor is returned each call, so a learner may change it freely.
     """
     if not isinstance(split, str) or split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}; got {split!r}")
+        raise ValueError(f"split must be one of {SPLITS}; got {shown(split)}")
     with_labels = check_flag("with_labels", with_labels, owner="digits")
     if "all" not in _CACHE:
         _CACHE["all"] = _load()
@@ -80,7 +80,7 @@ def as_image_batch(images: object, name: str = "images") -> Tensor:
     """``images`` (a tensor, numpy array or nested list) as a tensor (N, 8, 8), N ≥ 1, from any
     of ``IMAGE_SHAPES``; its values are not checked. A ``ValueError`` names ``name``."""
     if not isinstance(name, str):
-        raise ValueError(f"name must be a str (the argument's name); got {name!r}")
+        raise ValueError(f"name must be a str (the argument's name); got {shown(name)}")
     if isinstance(images, np.ndarray | list | tuple):
         try:
             images = torch.as_tensor(np.asarray(images))
@@ -133,7 +133,8 @@ def dequantize(images: Tensor, generator: torch.Generator | None = None,
     k = check_images(images)
     check_generator("generator", generator, owner="dequantize")
     if dtype not in (torch.float32, torch.float64):
-        raise ValueError(f"dequantize: dtype must be torch.float32 or torch.float64; got {dtype!r}")
+        raise ValueError(f"dequantize: dtype must be torch.float32 or torch.float64"
+                         f"; got {shown(dtype)}")
     u = torch.rand(k.shape, generator=generator, dtype=dtype)
     return (k.to(dtype) + u) / LEVELS
 
@@ -160,7 +161,7 @@ def bits_per_dim(nll_nats: Tensor | float, dims: int = PIXELS) -> Tensor | float
                              f"{nll_nats.dtype}")
     elif isinstance(nll_nats, bool | np.bool_) or not isinstance(nll_nats, numbers.Real):
         raise ValueError(f"nll_nats must be a number or a float tensor (-ln p(v) in nats); "
-                         f"got {nll_nats!r}")
+                         f"got {shown(nll_nats)}")
     else:
         nll_nats = float(nll_nats)
     return nll_nats / (dims * math.log(2.0)) + math.log2(LEVELS)

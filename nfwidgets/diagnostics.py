@@ -11,7 +11,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from ._checks import check_count, check_flag, check_generator, check_real
+from ._checks import check_count, check_flag, check_generator, check_real, shown
 from .flows.compose import Flow
 from .grid import grid_points
 from .targets import (
@@ -90,7 +90,7 @@ def has_modes(target: Energy | str) -> bool:
         ValueError: for a ``target`` that is neither an ``Energy`` nor a name (a str).
     """
     if not isinstance(target, Energy | str):
-        raise ValueError(f"target must be an Energy or a target's name; got {target!r:.80}")
+        raise ValueError(f"target must be an Energy or a target's name; got {shown(target)}")
     return _target_key(target) in _MULTIMODAL
 
 
@@ -225,7 +225,7 @@ class PlateauDetector:
         owner = "PlateauDetector"
         window = check_count("window", window, owner=owner, lo=4, hi=MAX_WINDOW)
         if window % 2:
-            raise ValueError(f"{owner}: window must be an even integer ≥ 4; got {window!r}")
+            raise ValueError(f"{owner}: window must be an even integer ≥ 4; got {shown(window)}")
         self.window = window
         self.min_improvement = check_real("min_improvement", min_improvement, owner=owner,
                                           lo=0.0, lo_open=True)
@@ -253,7 +253,7 @@ class PlateauDetector:
         if isinstance(loss, Tensor) and loss.ndim == 0 and loss.is_floating_point():
             loss = loss.item()
         if isinstance(loss, bool) or not isinstance(loss, numbers.Real):
-            raise ValueError(f"PlateauDetector.update: loss must be a number; got {loss!r:.80}")
+            raise ValueError(f"PlateauDetector.update: loss must be a number; got {shown(loss)}")
         if self._last_step is not None and step <= self._last_step:
             self.reset()
         self._last_step = step
@@ -296,7 +296,7 @@ def _as_energy(target: object, owner: str) -> Callable[[Tensor], Tensor]:
         return energy(target)
     if not callable(target):
         raise ValueError(f"{owner}: energy must be an Energy, a name in {ENERGY_NAMES} or a "
-                         f"callable U(x) -> (N,); got {target!r}")
+                         f"callable U(x) -> (N,); got {shown(target)}")
     return target
 
 
@@ -378,5 +378,5 @@ def bound_reference(energy: Energy | str) -> float:
 def _energy_by_name(name: object) -> Energy:
     if not isinstance(name, str):
         raise ValueError(f"bound_reference: energy must be an Energy or one of {ENERGY_NAMES}; "
-                         f"got {name!r}")
+                         f"got {shown(name)}")
     return energy(name)

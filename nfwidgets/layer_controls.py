@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ._checks import shown
 from .flows.affine import ElementwiseAffine
 from .flows.base import Layer
 from .flows.conditioners import SimpleConditioner
@@ -101,9 +102,10 @@ def _constrain(text: str) -> ControlSpec:
 def controls_for(kind: str, dim: int = 2) -> tuple[ControlSpec, ...]:
     """The controls of a ``dim``-D layer of ``kind`` (a key of ``LAYER_KIND_LABELS``)."""
     if kind not in LAYER_KIND_LABELS:
-        raise ValueError(f"layer kind must be one of {sorted(LAYER_KIND_LABELS)}; got {kind!r}")
+        raise ValueError(f"layer kind must be one of {sorted(LAYER_KIND_LABELS)}"
+                         f"; got {shown(kind)}")
     if not (isinstance(dim, int) and 1 <= dim <= len(_SUB)):
-        raise ValueError(f"dim must be an integer in [1, {len(_SUB)}]; got {dim!r}")
+        raise ValueError(f"dim must be an integer in [1, {len(_SUB)}]; got {shown(dim)}")
     if kind == "planar":
         return (*_vector("w", "w", dim, -4.0, 4.0), *_vector("u", "u", dim, -4.0, 4.0),
                 ControlSpec("b", "b", "b", lo=-3.0, hi=3.0), _constrain("wᵀû ≥ −1"))
@@ -173,7 +175,7 @@ def write(layer: Layer, spec: ControlSpec, value: object) -> Layer | None:
     """Write ``value`` into ``layer``; returns a new layer when the change needs one (a
     coupling's split fixes its index buffers), else ``None``. Bad values raise ValueError."""
     if spec.widget == "choice" and value not in spec.options:
-        raise ValueError(f"{spec.name} must be one of {list(spec.options)}; got {value!r}")
+        raise ValueError(f"{spec.name} must be one of {list(spec.options)}; got {shown(value)}")
     if spec.target == "split":
         if value == split_of(layer):
             return None
@@ -219,4 +221,4 @@ def new_layer(kind: str, previous: Sequence[Layer] = ()) -> Layer:
                               SimpleConditioner(t_amplitude=0.3, t_frequency=1.5), scale="tanh")
     if kind == "affine":
         return ElementwiseAffine([-0.1, 0.1], [0.0, 0.0])
-    raise ValueError(f"layer kind must be one of {sorted(LAYER_KIND_LABELS)}; got {kind!r}")
+    raise ValueError(f"layer kind must be one of {sorted(LAYER_KIND_LABELS)}; got {shown(kind)}")

@@ -14,7 +14,7 @@ import bqplot
 import ipywidgets
 import numpy as np
 
-from ._checks import check_choice, check_count, check_flag, check_real, check_text
+from ._checks import check_choice, check_count, check_flag, check_real, check_text, shown
 from .grid import check_bounds
 from .render import (
     COLOR_MAPS,
@@ -56,7 +56,7 @@ def _real_array(name: str, value: object, ndims: tuple[int, ...]) -> np.ndarray:
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be an array of numbers; got {value!r:.80}") from err
+        raise ValueError(f"{name} must be an array of numbers; got {shown(value)}") from err
     if arr.dtype.kind not in "iuf" or arr.ndim not in ndims:
         dims = " or ".join(f"{d}-D" for d in ndims)
         raise ValueError(f"{name} must be a {dims} array of real numbers; got dtype "
@@ -68,7 +68,7 @@ def _check_scales(scales: object) -> dict[str, bqplot.Scale]:
     if not (isinstance(scales, dict) and all(isinstance(scales.get(k), bqplot.Scale)
                                              for k in ("x", "y"))):
         raise ValueError(f"scales must be a panel's {{'x': scale, 'y': scale}} (bqplot "
-                         f"scales); got {scales!r:.80}")
+                         f"scales); got {shown(scales)}")
     return scales
 
 

@@ -12,6 +12,7 @@ import zlib
 
 import numpy as np
 
+from ._checks import shown
 from ._colormaps import TABLES
 
 try:  # ISA-L's deflate (the optional ``fast`` extra): the same zlib stream format, faster
@@ -53,7 +54,7 @@ LINE_ALPHA = 0.45
 
 def _check_field(field: np.ndarray, vmin: float, vmax: float, cmap: str) -> np.ndarray:
     if cmap not in COLOR_MAPS:
-        raise ValueError(f"cmap must be one of {sorted(COLOR_MAPS)}; got {cmap!r}")
+        raise ValueError(f"cmap must be one of {sorted(COLOR_MAPS)}; got {shown(cmap)}")
     if not (np.isfinite(vmin) and np.isfinite(vmax) and vmax > vmin):
         raise ValueError(f"need finite vmin < vmax; got vmin={vmin}, vmax={vmax}")
     f = np.asarray(field, dtype=np.float32)
@@ -69,9 +70,9 @@ def palette(cmap: str = "viridis", mask_color: tuple[int, int, int] = MASK_COLOR
     (index ``MASK_INDEX``), then each of those blended with ``line_color`` at opacity
     ``line_alpha``, ``(1 - α) c + α line`` (index ``i | LINE_BIT`` for colour ``i``)."""
     if cmap not in COLOR_MAPS:
-        raise ValueError(f"cmap must be one of {sorted(COLOR_MAPS)}; got {cmap!r}")
+        raise ValueError(f"cmap must be one of {sorted(COLOR_MAPS)}; got {shown(cmap)}")
     if not 0.0 <= line_alpha <= 1.0:
-        raise ValueError(f"line_alpha must be in [0, 1]; got {line_alpha!r}")
+        raise ValueError(f"line_alpha must be in [0, 1]; got {shown(line_alpha)}")
     base = np.concatenate([COLOR_MAPS[cmap], np.asarray([mask_color], dtype=np.uint8)])
     lined = (1.0 - line_alpha) * base + line_alpha * np.asarray(line_color, dtype=np.float64)
     return np.concatenate([base, lined.round().astype(np.uint8)])
@@ -163,7 +164,7 @@ def draw_lines(index: np.ndarray, x: np.ndarray, y: np.ndarray,
     if index.ndim != 2 or index.dtype != np.uint8:
         raise ValueError(f"index must be an (H, W) uint8 array; got {index.shape} {index.dtype}")
     if not (isinstance(width, int | np.integer) and 1 <= width <= 16):
-        raise ValueError(f"width must be an integer in [1, 16] (pixels); got {width!r}")
+        raise ValueError(f"width must be an integer in [1, 16] (pixels); got {shown(width)}")
     xa, ya = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if xa.shape != ya.shape or xa.ndim not in (1, 2):
         raise ValueError("x and y must be 1-D or 2-D arrays of one shape (a row per line); got "
@@ -171,7 +172,7 @@ def draw_lines(index: np.ndarray, x: np.ndarray, y: np.ndarray,
     (x0, x1), (y0, y1) = bounds
     if not (np.isfinite([x0, x1, y0, y1]).all() and x1 > x0 and y1 > y0):
         raise ValueError(f"bounds must be finite ((x0, x1), (y0, y1)) with x0 < x1, y0 < y1; "
-                         f"got {bounds!r}")
+                         f"got {shown(bounds)}")
     h, w = index.shape
     xa, ya = np.atleast_2d(xa), np.atleast_2d(ya)
     if xa.shape[1] < 2:

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from . import data
-from ._checks import check_count
+from ._checks import check_count, shown
 from .models.glow.model import Glow, check_temperature, to_levels
 from .render import encode_png_indexed
 
@@ -107,7 +107,7 @@ class SampleView:
     def unit_noise(self, press: int) -> torch.Tensor:
         """The (grid², 64) standard normal noise of press ``press`` (kept once drawn)."""
         if isinstance(press, bool) or not isinstance(press, int) or press < 0:
-            raise ValueError(f"press must be an integer ≥ 0; got {press!r}")
+            raise ValueError(f"press must be an integer ≥ 0; got {shown(press)}")
         if press not in self._noise:
             gen = torch.Generator().manual_seed(self.seed * 1_000_003 + press)
             self._noise[press] = self.model.latents(self.grid ** 2, 1.0, gen)
@@ -117,7 +117,8 @@ class SampleView:
         """``ε = f(x(v))`` (64,) of test digit ``index`` at its levels' midpoints."""
         n = self.test.shape[0]
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n:
-            raise ValueError(f"test digit index must be an integer in 0–{n - 1}; got {index!r}")
+            raise ValueError(f"test digit index must be an integer in 0–{n - 1}"
+                             f"; got {shown(index)}")
         if index not in self._ends:
             dtype = next(self.model.parameters()).dtype
             v = (self.test[index:index + 1].to(dtype) + 0.5) / data.LEVELS

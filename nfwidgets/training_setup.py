@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ._checks import check_choice, check_count, check_real
+from ._checks import check_choice, check_count, check_real, shown
 from .flows.base import StandardNormal
 from .flows.compose import Flow
 from .flows.conditioners import MLPConditioner
@@ -69,7 +69,7 @@ def make_flow(kind: str, n_layers: int, seed: int, hidden: tuple[int, ...] = (64
         raise ValueError(f"unknown flow kind {kind!r}; choose one of {sorted(FLOW_KINDS)}")
     if not isinstance(n_layers, int) or isinstance(n_layers, bool) or not 1 <= n_layers <= 256:
         raise ValueError(f"the number of layers must be an integer in [1, 256]; "
-                         f"got {n_layers!r}")
+                         f"got {shown(n_layers)}")
     g = torch.Generator().manual_seed(int(seed))
     if kind == "planar":
         layers = [Planar(0.3 * torch.randn(2, generator=g), 0.3 * torch.randn(2, generator=g),

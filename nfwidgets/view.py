@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._checks import check_count
+from ._checks import check_count, shown
 from .fast import ForwardCache, InverseCache, LayerScratch
 from .fast.planar import effective as planar_effective
 from .flows.compose import Flow
@@ -65,7 +65,7 @@ class FlowView:
                  resolution: int = 200, n_lines: int = 17, n_samples: int = 300,
                  seed: int = 0) -> None:
         if not isinstance(flow, Flow) or flow.dim != 2:
-            raise ValueError(f"flow must be a 2-D nfwidgets Flow; got {flow!r:.200}")
+            raise ValueError(f"flow must be a 2-D nfwidgets Flow; got {shown(flow)}")
         self.flow = flow
         self.bounds = check_bounds(bounds)
         self.resolution = check_count("resolution", resolution, lo=8, hi=1024)
@@ -90,7 +90,7 @@ class FlowView:
         if layer is not None and not (isinstance(layer, int) and not isinstance(layer, bool)
                                       and layer >= 0):
             raise ValueError(f"FlowView.invalidate: layer must be None or an integer ≥ 0; "
-                             f"got {layer!r}")
+                             f"got {shown(layer)}")
         for cache in (*self._caches.values(), self._lines_cache, self._samples_cache):
             cache.invalidate(layer)
         self._scratch.invalidate(layer)
@@ -101,7 +101,7 @@ class FlowView:
         the scratch its passes share: derived once per change, and the readouts show exactly
         the numbers the pictures were computed with."""
         if not isinstance(layer, Planar):
-            raise ValueError(f"planar_parameters needs a Planar layer; got {layer!r}")
+            raise ValueError(f"planar_parameters needs a Planar layer; got {shown(layer)}")
         self._scratch.settle(self.flow)
         return planar_effective(layer, self._scratch.of(layer, layer.w))
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._checks import check_count, is_number
+from ._checks import check_count, is_number, shown
 from .flows.compose import Flow
 
 __all__ = ["ABS_DET_RANGE", "Frame1D", "View1D"]
@@ -83,13 +83,13 @@ class View1D:
                  n_points: int = 400, n_samples: int = 1000, bins: int = 50,
                  seed: int = 0) -> None:
         if not isinstance(flow, Flow) or flow.dim != 1:
-            raise ValueError(f"View1D needs a 1-D nfwidgets Flow; got {flow!r}")
+            raise ValueError(f"View1D needs a 1-D nfwidgets Flow; got {shown(flow)}")
         if not (isinstance(x_range, tuple | list) and len(x_range) == 2
                 and all(is_number(v) for v in x_range)):
-            raise ValueError(f"x_range must be (low, high), two numbers; got {x_range!r}")
+            raise ValueError(f"x_range must be (low, high), two numbers; got {shown(x_range)}")
         lo, hi = (float(v) for v in x_range)
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-            raise ValueError(f"x_range needs finite low < high; got {x_range!r}")
+            raise ValueError(f"x_range needs finite low < high; got {shown(x_range)}")
         n_points = check_count("n_points", n_points, lo=8, hi=100_000)
         n_samples = check_count("n_samples", n_samples, lo=1, hi=100_000)
         bins = check_count("bins", bins, lo=1, hi=100_000)

@@ -49,6 +49,7 @@ from nfwidgets.flows import AffineCoupling, Flow, MLPConditioner
 from nfwidgets.targets import energy as named_energy
 from nfwidgets.train import annealing_schedule
 
+from .._checks import shown
 from . import _reverse_kl_mistakes
 from ._report import (
     CheckFailed,
@@ -346,7 +347,7 @@ def missed_mode(answer: object, flow: object, energy: object) -> None:
                      f"{err})") from None
     if answer is Ellipsis or not isinstance(answer, str):
         raise CheckFailed(f"missed_mode: the answer should be the name of a mode (a string), "
-                          f"one of {listing}; got {answer!r:.60}")
+                          f"one of {listing}; got {shown(answer)}")
     ref = reference_mode_masses(energy)
     missed = [n for n in names if masses[n] < MISSED_SHARE * ref[n]]
     said = f"{N_MODES} samples drawn from the flow"

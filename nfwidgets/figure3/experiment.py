@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .._checks import check_count, check_flag, is_integer
+from .._checks import check_count, check_flag, is_integer, shown
 from ..diagnostics import variational_bound
 from ..flows.affine import ElementwiseAffine
 from ..flows.compose import Flow
@@ -95,7 +95,7 @@ MAX_K = 128
 
 def _check_k(k: object, owner: str) -> int:
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-        raise ValueError(f"{owner}: K must be a positive integer; got {k!r}")
+        raise ValueError(f"{owner}: K must be a positive integer; got {shown(k)}")
     return k
 
 
@@ -171,17 +171,18 @@ def _check_names(energies: Sequence[str], ks: Sequence[int]) -> tuple[list[str],
         energies = (energies,)
     if not (isinstance(energies, Sequence) and energies
             and all(isinstance(name, str) for name in energies)):
-        raise ValueError(f"energies must be names among {ENERGY_NAMES}; got {energies!r}")
+        raise ValueError(f"energies must be names among {ENERGY_NAMES}; got {shown(energies)}")
     try:
         names = [energy(name).name for name in energies]
     except ValueError as err:
-        raise ValueError(f"energies must be names among {ENERGY_NAMES}; got {energies!r}") from err
+        raise ValueError(f"energies must be names among {ENERGY_NAMES}"
+                         f"; got {shown(energies)}") from err
     if len(set(names)) != len(names):
         raise ValueError(f"energies must be distinct names among {ENERGY_NAMES}; "
-                         f"got {energies!r}")
+                         f"got {shown(energies)}")
     if not (isinstance(ks, Sequence) and not isinstance(ks, str) and ks
             and all(is_integer(k) and 1 <= k <= MAX_K for k in ks) and len(set(ks)) == len(ks)):
-        raise ValueError(f"ks must be distinct integers in [1, {MAX_K}]; got {ks!r}")
+        raise ValueError(f"ks must be distinct integers in [1, {MAX_K}]; got {shown(ks)}")
     return names, sorted(int(k) for k in ks)
 
 
@@ -236,7 +237,7 @@ def fit_figure3(energies: Sequence[str] = ENERGY_NAMES, ks: Sequence[int] = (2, 
     names, ks = _check_names(energies, ks)
     if not (isinstance(kinds, Sequence) and not isinstance(kinds, str) and kinds
             and all(isinstance(k, str) and k in FLOW_KINDS for k in kinds)):
-        raise ValueError(f"kinds must be among {FLOW_KINDS}; got {kinds!r}")
+        raise ValueError(f"kinds must be among {FLOW_KINDS}; got {shown(kinds)}")
     full = check_flag("full", full)
     seed = check_count("seed", seed, lo=0, hi=2**32 - 1)
     s = settings if settings is not None else (FULL if full else FAST)

@@ -16,6 +16,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .._checks import shown
+
 __all__ = ["CHECKPOINTS", "PRETRAINED", "Pretrained", "checkpoint_path", "from_config",
            "load_pretrained", "save_checkpoint"]
 
@@ -64,11 +66,11 @@ def from_config(cls: type[nn.Module], config: object, keys: tuple[str, ...]) -> 
     owner = cls.__name__
     if not isinstance(config, dict):
         raise ValueError(f"{owner}.from_config: config must be a dict like {owner}().config; "
-                         f"got {config!r}")
+                         f"got {shown(config)}")
     unknown = sorted(map(repr, set(config) - set(keys)))
     if unknown:
         raise ValueError(f"{owner}.from_config: config has unknown keys {', '.join(unknown)}; "
-                         f"allowed: {', '.join(keys)}; got {config!r}")
+                         f"allowed: {', '.join(keys)}; got {shown(config)}")
     try:
         return cls(**config)
     except ValueError as error:
@@ -79,7 +81,7 @@ def from_config(cls: type[nn.Module], config: object, keys: tuple[str, ...]) -> 
 def _check_name(name: object) -> str:
     if not isinstance(name, str) or name not in PRETRAINED:
         raise ValueError(f"name must be a pretrained model, one of {sorted(PRETRAINED)}; "
-                         f"got {name!r}")
+                         f"got {shown(name)}")
     return name
 
 
@@ -106,7 +108,8 @@ def load_pretrained(name: str, path: Path | str | None = None) -> nn.Module:
     or one that is not a checkpoint of model ``name``, is a ``ValueError``."""
     _check_name(name)
     if path is not None and not isinstance(path, str | Path):
-        raise ValueError(f"path must be None or a file path (str or pathlib.Path); got {path!r}")
+        raise ValueError(f"path must be None or a file path (str or pathlib.Path)"
+                         f"; got {shown(path)}")
     file = checkpoint_path(name) if path is None else Path(path)
     if not file.is_file():
         raise ValueError(f"path: no checkpoint file at {str(file)!r}; make it with "

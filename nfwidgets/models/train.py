@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from .._checks import MAX_SEED, check_count
+from .._checks import MAX_SEED, check_count, shown
 from .pretrained import PRETRAINED, _resolve, save_checkpoint
 
 __all__ = ["main", "train"]
@@ -23,7 +23,7 @@ __all__ = ["main", "train"]
 def train(name: str, seed: int = 0, out: Path | None = None) -> Path:
     """Train checkpoint ``name`` from ``seed`` and write it (default: the shipped file)."""
     if not isinstance(name, str) or name not in PRETRAINED:
-        raise ValueError(f"name must be one of {sorted(PRETRAINED)}; got {name!r}")
+        raise ValueError(f"name must be one of {sorted(PRETRAINED)}; got {shown(name)}")
     seed = check_count("seed", seed, owner="train", lo=0, hi=MAX_SEED)
     start = time.perf_counter()
     model, meta = _resolve(PRETRAINED[name].trainer)(seed=seed)

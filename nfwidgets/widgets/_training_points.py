@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._checks import shown
 from ..training_setup import DRAW, Target, blob
 
 __all__ = ["TrainingPoints"]
@@ -20,7 +21,7 @@ def _centres(xy: object) -> torch.Tensor:
         t = torch.as_tensor(np.asarray(xy) if not isinstance(xy, torch.Tensor) else xy)
     except (TypeError, ValueError, RuntimeError) as err:
         raise ValueError(f"add_points: xy must be a point (x, y) or an array of shape (M, 2); "
-                         f"got {xy!r}") from err
+                         f"got {shown(xy)}") from err
     if t.dtype == torch.bool or not (t.is_floating_point() or t.dtype in (
             torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)):
         raise ValueError(f"add_points: xy must hold real numbers; got dtype {t.dtype}")

@@ -7,7 +7,7 @@ import html
 import ipywidgets as W
 import torch
 
-from .._checks import is_integer
+from .._checks import is_integer, shown
 from ..flows.base import StandardNormal
 from ..flows.compose import Flow
 from ..flows.planar import Planar
@@ -79,7 +79,7 @@ class FlowBuilder(Explorer):
     def __init__(self, flow: Flow | None = None, preset: str | None = None,
                  **explorer_kwargs: object) -> None:
         if flow is not None and (not isinstance(flow, Flow) or flow.dim != 2):
-            raise ValueError(f"flow must be a 2-D nfwidgets Flow or None; got {flow!r:.200}")
+            raise ValueError(f"flow must be a 2-D nfwidgets Flow or None; got {shown(flow)}")
         preset_key = resolve_preset(preset) if preset is not None else None
         if flow is not None and preset is not None:
             raise ValueError("FlowBuilder: give a flow or a preset, not both; got "
@@ -157,7 +157,7 @@ class FlowBuilder(Explorer):
         A refused value raises ``ValueError`` and changes nothing, not even the selection."""
         if not (is_integer(index) and 0 <= index < len(self.flow.layers)):
             raise ValueError(f"index must be an integer in [0, {len(self.flow.layers) - 1}]; "
-                             f"got {index!r}")
+                             f"got {shown(index)}")
         kind = kind_of(self.flow.layers[index])
         allowed = sorted(s.name for s in controls_for(kind)) if kind else []
         unknown = sorted(set(values) - set(allowed))

@@ -6,7 +6,7 @@ import bqplot
 import ipywidgets as W
 import numpy as np
 
-from .._checks import check_choice, check_real
+from .._checks import check_choice, check_real, shown
 from ..flows.affine import ElementwiseAffine
 from ..flows.base import Layer, StandardNormal
 from ..flows.compose import Flow
@@ -207,7 +207,7 @@ class ChangeOfVariables1D(ControlsMixin, W.VBox):
 
     def _set_kind(self, kind: str) -> None:
         if kind not in MAP_LABELS_1D:
-            raise ValueError(f"kind must be one of {sorted(MAP_LABELS_1D)}; got {kind!r}")
+            raise ValueError(f"kind must be one of {sorted(MAP_LABELS_1D)}; got {shown(kind)}")
         self.flow.layers[0] = self.layers[kind]
         self._sliders.children = [self._boxes[kind]]
 

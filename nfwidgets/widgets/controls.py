@@ -28,6 +28,7 @@ from contextlib import contextmanager, suppress
 
 import ipywidgets as W
 
+from .._checks import shown
 from ..layer_controls import ControlSpec
 from .scheduler import RedrawScheduler
 from .slider_snap import is_display_snap
@@ -76,7 +77,7 @@ def make_control(spec: ControlSpec, value: object,
         typed_slider(widget, spec.readout, name=name, on_error=on_error)
     else:
         raise ValueError(f"widget must be 'slider', 'log_slider', 'toggle' or 'choice'; "
-                         f"got {spec.widget!r}")
+                         f"got {shown(spec.widget)}")
     _add_control_class(widget, name)
     return widget
 
@@ -95,7 +96,7 @@ def typed_slider(slider: W.FloatSlider | W.FloatLogSlider | W.IntSlider, fmt: st
     (``ControlsMixin._bind``). Lay the pair out with ``control_row``."""
     if not isinstance(slider, W.FloatSlider | W.FloatLogSlider | W.IntSlider):
         raise ValueError(f"slider must be a FloatSlider, FloatLogSlider or IntSlider; "
-                         f"got {slider!r:.80}")
+                         f"got {shown(slider)}")
     width = slider.layout.width
     if width and width.endswith("px"):
         slider.layout.width = f"{int(float(width[:-2])) - TYPED_WIDTH}px"

@@ -9,6 +9,7 @@ import ipywidgets as W
 import numpy as np
 import torch
 
+from .._checks import shown
 from ..flows.compose import Flow
 from ..flows.conditioners import SimpleConditioner
 from ..flows.coupling import AffineCoupling
@@ -70,7 +71,8 @@ class CouplingExplorer(Explorer):
             layer = AffineCoupling([1, 0], SimpleConditioner(s_slope=0.5, t_amplitude=1.0,
                                                              t_frequency=1.5), scale="tanh")
         if not isinstance(layer, AffineCoupling) or layer.dim != 2:
-            raise ValueError(f"CouplingExplorer needs a 2-D AffineCoupling layer; got {layer!r}")
+            raise ValueError(f"CouplingExplorer needs a 2-D AffineCoupling layer"
+                             f"; got {shown(layer)}")
         if not isinstance(layer.conditioner, SimpleConditioner):
             raise ValueError("CouplingExplorer needs a layer with a SimpleConditioner (five "
                              f"sliders); got {type(layer.conditioner).__name__}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipywidgets as W
 import torch
 
+from .._checks import shown
 from ..flows.compose import Flow
 from ..flows.planar import Planar, fold_interval, singular_projections
 from ..plots import lines_mark, set_lines
@@ -36,7 +37,7 @@ class PlanarExplorer(Explorer):
     def __init__(self, layer: Planar | None = None, **kwargs: object) -> None:
         layer = layer if layer is not None else Planar([1.5, 0.0], [1.0, 0.5], 0.0)
         if not isinstance(layer, Planar) or layer.dim != 2:
-            raise ValueError(f"PlanarExplorer needs a 2-D Planar layer; got {layer!r}")
+            raise ValueError(f"PlanarExplorer needs a 2-D Planar layer; got {shown(layer)}")
         super().__init__(Flow([layer]).to(torch.float32), **kwargs)
         controls = self._bind_layer(layer)
         self.params = W.HTML()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipywidgets as W
 import torch
 
+from .._checks import shown
 from ..flows.compose import Flow
 from ..flows.radial import Radial
 from ..plots import lines_mark, set_lines
@@ -45,7 +46,7 @@ class RadialExplorer(Explorer):
     def __init__(self, layer: Radial | None = None, **explorer_kwargs: object) -> None:
         layer = layer if layer is not None else Radial([1.0, 0.5], alpha=0.5, beta=1.0)
         if not isinstance(layer, Radial) or layer.dim != 2:
-            raise ValueError(f"RadialExplorer needs a 2-D Radial layer; got {layer!r}")
+            raise ValueError(f"RadialExplorer needs a 2-D Radial layer; got {shown(layer)}")
         super().__init__(Flow([layer]).to(torch.float32), **explorer_kwargs)
         controls = self._bind_layer(layer)
         self.params = W.HTML()

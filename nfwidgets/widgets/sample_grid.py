@@ -8,7 +8,7 @@ import zlib
 
 import ipywidgets as W
 
-from .._checks import check_count, check_real, is_integer
+from .._checks import check_count, check_real, is_integer, shown
 from ..sample_view import SampleFrame, SampleView
 from ._lifetime import builds_widgets, close_built, is_built
 from .controls import ControlsMixin, control_row, typed_slider
@@ -55,7 +55,7 @@ class SampleGrid(ControlsMixin, W.VBox):
         if not (isinstance(pair, tuple | list) and len(pair) == 2
                 and all(is_integer(i) and 0 <= i <= last for i in pair)):
             raise ValueError(f"pair must be two test digit indices (first, second) in "
-                             f"[0, {last}]; got {pair!r}")
+                             f"[0, {last}]; got {shown(pair)}")
         pair = (int(pair[0]), int(pair[1]))
         self.scheduler = RedrawScheduler(self._draw_now, redraw_delay=redraw_delay, settle=None)
         super().__init__()

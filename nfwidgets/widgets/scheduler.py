@@ -27,6 +27,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from .._checks import shown
+
 __all__ = ["RedrawScheduler"]
 
 
@@ -49,7 +51,7 @@ class RedrawScheduler:
                 continue
             if not (isinstance(value, int | float) and not isinstance(value, bool)
                     and math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a number ≥ 0 (seconds); got {value!r}")
+                raise ValueError(f"{name} must be a number ≥ 0 (seconds); got {shown(value)}")
         self._draw = draw
         self.redraw_delay, self.gap, self.settle = float(redraw_delay), float(gap), settle
         self._clock = clock

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import torch
 
+from .._checks import shown
 from ..flows.affine import ElementwiseAffine
 from ..flows.base import Layer
 from ..flows.conditioners import SimpleConditioner
@@ -98,7 +99,7 @@ def resolve_preset(name: str) -> str:
             if name == label:
                 return key
     allowed = ", ".join(f"{k!r} ({PRESET_LABELS[k]})" for k in PRESETS)
-    raise ValueError(f"preset must be one of {allowed}; got {name!r}")
+    raise ValueError(f"preset must be one of {allowed}; got {shown(name)}")
 
 
 def preset_layers(name: str, dtype: torch.dtype = torch.float32) -> list[Layer]:
@@ -107,5 +108,5 @@ def preset_layers(name: str, dtype: torch.dtype = torch.float32) -> list[Layer]:
     key = resolve_preset(name)
     if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
         raise ValueError(f"dtype must be a floating torch dtype (torch.float32, torch.float64); "
-                         f"got {dtype!r}")
+                         f"got {shown(dtype)}")
     return [layer.to(dtype) for layer in PRESETS[key]()]

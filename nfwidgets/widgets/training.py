@@ -11,7 +11,7 @@ import threading
 import ipywidgets as W
 import torch
 
-from .._checks import check_count
+from .._checks import check_count, shown
 from ..flows.compose import Flow
 from ..grid import Bounds, check_bounds
 from ..plots import colorbar, set_lines, set_points
@@ -151,7 +151,7 @@ class TrainingDashboard(TrainingLoop, TrainingControls, TrainingPoints,
             flow = GIVEN
         elif not isinstance(flow, str) or flow not in FLOW_KINDS:
             raise ValueError(f"flow must be one of {sorted(FLOW_KINDS)}, a 2-D Flow or a "
-                             f"FlowBuilder; got {flow!r}")
+                             f"FlowBuilder; got {shown(flow)}")
         if self._given is not None:
             if self._given.dim != 2:
                 raise ValueError(f"the dashboard trains 2-D flows; got a flow of "

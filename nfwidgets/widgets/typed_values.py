@@ -15,6 +15,7 @@ from collections.abc import Callable
 import ipywidgets as W
 import numpy as np
 
+from .._checks import shown
 from .slider_snap import is_display_snap
 
 __all__ = ["TYPED_WIDTH", "TypedValue", "check_value"]
@@ -70,14 +71,14 @@ def check_value(name: str, widget: W.Widget, value: object) -> object:
     """
     if isinstance(widget, W.ToggleButton | W.Checkbox):
         if not isinstance(value, bool | np.bool_):
-            raise ValueError(f"{name} must be True or False; got {value!r}")
+            raise ValueError(f"{name} must be True or False; got {shown(value)}")
         return bool(value)
     if isinstance(widget, _CHOICES):
         options = _option_values(widget)
         for option in options:
             if _same_option(option, value):
                 return option
-        raise ValueError(f"{name} must be one of {options}; got {value!r}")
+        raise ValueError(f"{name} must be one of {options}; got {shown(value)}")
     integer = isinstance(widget, W.IntSlider | W.BoundedIntText | W.IntText)
     if integer or isinstance(widget, W.FloatSlider | W.FloatLogSlider | W.BoundedFloatText
                              | W.FloatText):
@@ -87,17 +88,17 @@ def check_value(name: str, widget: W.Widget, value: object) -> object:
             allowed += f" in [{span[0]:g}, {span[1]:g}]"
         kind = numbers.Integral if integer else numbers.Real
         if isinstance(value, bool | np.bool_) or not isinstance(value, kind):
-            raise ValueError(f"{name} must be {allowed}; got {value!r}")
+            raise ValueError(f"{name} must be {allowed}; got {shown(value)}")
         number = int(value) if integer else float(value)
         if not math.isfinite(number):
             raise ValueError(f"{name} must be a finite number{allowed.removeprefix('a number')}"
-                             f"; got {value!r}")
+                             f"; got {shown(value)}")
         if span is not None:
             lo, hi = span
             slack = 1e-9 * max(1.0, abs(lo), abs(hi)) if isinstance(
                 widget, W.FloatLogSlider) else 0.0  # base ** exponent is not exact
             if not lo - slack <= number <= hi + slack:
-                raise ValueError(f"{name} must be {allowed}; got {value!r}")
+                raise ValueError(f"{name} must be {allowed}; got {shown(value)}")
         return number
     raise ValueError(f"{name} is a {type(widget).__name__}: it cannot be set to {value!r}")
 

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..._checks import MAX_SEED, check_batch, check_count, check_generator
+from ..._checks import MAX_SEED, check_batch, check_count, check_generator, shown
 from ...flows.base import standard_normal_log_prob
 from .. import pretrained
 from .amortised import FLOWS, amortised_forward, n_flow_params, split_flow_params
@@ -62,7 +62,7 @@ def check_binary(x: object, name: str = "x") -> Tensor:
     image (64,) becomes (1, 64); a bool or integer tensor is converted), or a ``ValueError``
     naming what is wrong (NaN or infinite pixels are refused)."""
     if not isinstance(name, str):
-        raise ValueError(f"name must be a str (the argument's name); got {name!r}")
+        raise ValueError(f"name must be a str (the argument's name); got {shown(name)}")
     if not isinstance(x, Tensor):
         raise ValueError(f"{name} must be a torch tensor (N, 64) of binarised pixels "
                          f"(nfwidgets.data.binarize); got {type(x).__name__}")
@@ -122,7 +122,7 @@ class FlowVAE(nn.Module):
         layers = check_count("layers", layers, owner="FlowVAE", lo=0, hi=MAX_LAYERS)
         hidden = check_count("hidden", hidden, owner="FlowVAE", hi=4096)
         if not isinstance(flow, str) or flow not in FLOWS:
-            raise ValueError(f"FlowVAE: flow must be one of {FLOWS}; got {flow!r}")
+            raise ValueError(f"FlowVAE: flow must be one of {FLOWS}; got {shown(flow)}")
         self.latent_dim, self.flow, self.layers, self.hidden = latent_dim, flow, layers, hidden
         n_out = 2 * latent_dim + layers * n_flow_params(flow, latent_dim)
         self.encoder = _mlp(PIXELS, hidden, n_out)

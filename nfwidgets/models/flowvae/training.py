@@ -19,6 +19,7 @@ import time
 
 import torch
 
+from ..._checks import shown
 from ...data import binarize, digits
 from .model import FlowVAE
 
@@ -40,9 +41,9 @@ def train_flowvae(model: FlowVAE, steps: int = STEPS, batch: int = 100, lr: floa
     for ``steps`` Adam steps with KL warm-up over the first ``warmup`` fraction; returns the
     per-step loss (the warmed-up objective, mean over the batch)."""
     if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive integer; got {steps!r}")
+        raise ValueError(f"steps must be a positive integer; got {shown(steps)}")
     if not 0.0 <= warmup < 1.0:
-        raise ValueError(f"warmup must be a fraction in [0, 1); got {warmup!r}")
+        raise ValueError(f"warmup must be a fraction in [0, 1); got {shown(warmup)}")
     x = binarize(digits("train")) if train is None else train
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
