@@ -2,7 +2,7 @@
 
 A ``Spec`` names an entry point (a public function, a public class's constructor, a method
 defined in the package, or a property setter), gives a good value for every parameter with its
-``Kind`` (``bad_values.py``), and how to build the instance a method is called on. ``attempt``
+``Kind`` (``bad_values``), and how to build the instance a method is called on. ``attempt``
 calls it with one parameter replaced, inside ``Silence`` (stderr at the file-descriptor level,
 warnings, logging and unraisable exceptions such as a failing ``__del__`` are all recorded, and
 ``gc.collect()`` runs before it closes), and returns the problems it saw.

@@ -35,86 +35,35 @@ from nfwidgets.flows.planar import u_hat as engine_u_hat
 from nfwidgets.outliers import roc_auc
 from nfwidgets.targets import ENTROPY_FLOORS, energy, toy_data
 
-from .bad_values import Bad, Kind, bad, batch, choice, count, function, obj, real, tensor_of_numbers
+from .bad_values import (
+    Bad,
+    answer,
+    bad,
+    batch,
+    binary_images,
+    choice,
+    combined,
+    count,
+    flow,
+    learner,
+    obj,
+    real,
+    scores,
+    seed,
+    seeds,
+    widget,
+)
 from .runner import Spec, arg, fresh
 
-# ---- kinds of this area (written here, see COMMON.md; candidates for bad_values.py) ---------
-
-
-def learner(*others: Callable) -> Kind:
-    """The learner's function: ``function()``'s bad values; ``others`` are correct solutions
-    written differently, which must pass too."""
-    base = function()
-    return Kind("learner function", base.bad, None,
-                lambda _good: [(getattr(f, "__name__", "variant"), f) for f in others])
-
-
-def answer(*others: object) -> Kind:
-    """A number the learner types: ``real()``'s bad values (judged), plus the good number as a
-    0-d tensor and a NumPy scalar, which must pass."""
-    base = real()
-    return Kind("typed number", base.bad, base.strategy,
-                lambda good: [("np.float64", np.float64(good)),
-                              ("0-d tensor", torch.tensor(good, dtype=torch.float64)),
-                              *[(repr(o), o) for o in others]])
-
-
-SEED = count(lo=0, hi=SEED_MAX)
-
-
-def _seeds() -> Kind:
-    """A tuple of seeds (``negative_elbo``'s ``seeds``)."""
-    return Kind("seeds", (
-        bad("str", "x"), bad("None", None), Bad("list of str", lambda _g: ["a", "b"]),
-        Bad("dict", lambda _g: {"a": 1}), bad("int, not a tuple", 3), bad("empty", ()),
-        bad("a float seed", (0.5,)), bad("a bool seed", (True,)), bad("negative", (-1,)),
-        bad("huge seed", (10**12,)), bad("too many", tuple(range(1000)))),
-        None, lambda good: [("list", list(good)), ("np.int64", tuple(np.int64(s) for s in good))])
-
-
-def _optional(kind: Kind) -> Kind:
-    """``kind`` for a parameter whose default is ``None`` (``None`` is then good)."""
-    return Kind(kind.name, tuple(b for b in kind.bad if b.label != "None"), kind.strategy,
-                kind.variants)
-
-
-def _vectors(name: str, *extra: Bad, optional: bool = False) -> tuple[Bad, ...]:
-    return (*tensor_of_numbers(name, optional=optional),
-            Bad("2-D", lambda g: torch.stack([torch.as_tensor(g), torch.as_tensor(g)])),
-            Bad("list with a str", lambda g: [*torch.as_tensor(g).tolist()[:-1], "x"]),
-            *extra)
-
-
-def _list_and_numpy(good: object) -> list[tuple[str, object]]:
-    t = torch.as_tensor(good)
-    return [("list", t.tolist()), ("numpy", t.numpy().copy())]
-
-
+SEED = seed(hi=SEED_MAX)
 #: Scores of any length (``pairwise_auc``'s ``s_in``, ``s_out``).
-SCORES = Kind("scores (n,)", _vectors("scores", optional=True), None, _list_and_numpy)
+SCORES = scores(optional=True)
 #: One binarised digit (64,): a bool or int tensor of 0/1 pixels may be accepted.
-PIXELS = Kind("image (64,)", tuple(
-    b if b.label not in ("bool",) else Bad(b.label, b.make, must_fail=False)
-    for b in _vectors("image", Bad("65 pixels", lambda g: torch.cat([g, g[:1]])),
-                      Bad("a grey pixel", lambda g: torch.cat([g[:-1], g.new_tensor([0.5])])),
-                      optional=True)), None, _list_and_numpy)
+PIXELS = binary_images("one", optional=True)
 
 
 def _flow(dim: int = 2) -> Flow:
     return Flow([ElementwiseAffine([math.log(0.4)] * dim, [2.0] + [0.0] * (dim - 1))])
-
-
-def flow_kind(optional: bool = False) -> Kind:
-    """A trained 2-D flow the check reads: a 3-D flow or a bare layer is refused."""
-    return obj("flow", Bad("a 3-D flow", lambda _g: _flow(3)),
-               Bad("a layer, not a Flow", lambda _g: Planar([1.0, 0.0], [0.5, 0.0], 0.0)),
-               optional=optional)
-
-
-def widget(name: str, part: str) -> Kind:
-    """A lesson's widget: wrong types, and the widget's ``part`` (its layer or flow) instead
-    of the widget, a likely slip."""
-    return obj(name, Bad(f"the widget's .{part}", lambda g: getattr(g, part)))
 
 
 # ---- good values --------------------------------------------------------------------------
@@ -258,11 +207,8 @@ SPECS: list[Spec] = [
     Spec(check.single_affine, {
         "my_single_layer": arg(learner(*sb.SOLUTIONS["single_affine"][1:]),
                                sb.SOLUTIONS["single_affine"][0]),
-        "flow": fresh(Kind("lesson 04's flow", (
-            *flow_kind(optional=True).bad,
-            Bad("a flow with a planar layer", lambda _g: Flow([Planar([1.0, 0.0], [0.5, 0.0],
-                                                                      0.0)])))),
-            _lesson_04_flow),
+        "flow": fresh(flow(Bad("a flow with a planar layer", lambda _g: Flow(
+            [Planar([1.0, 0.0], [0.5, 0.0], 0.0)])), optional=True), _lesson_04_flow),
         "seed": arg(SEED, 0)}, examples=1),
     # assignments: the learner's functions only
     Spec(check.u_hat, {"u_hat_fn": arg(learner(engine_u_hat), sol.u_hat)},
@@ -288,21 +234,19 @@ SPECS: list[Spec] = [
                                           sc.beta)}, aliases={"beta_fn": ("beta",)}),
     # a trained flow against the data's entropy: the flow is judged, target/margin are input
     Spec(check.fits_entropy_floor, {
-        "flow": fresh(flow_kind(), lambda: Flow([ElementwiseAffine([math.log(2.0)] * 2,
+        "flow": fresh(flow(), lambda: Flow([ElementwiseAffine([math.log(2.0)] * 2,
                                                                    [0.0, 0.0])])),
-        "target": arg(Kind("entropy target", choice(list(ENTROPY_FLOORS)).bad,
-                           choice(list(ENTROPY_FLOORS)).strategy,
-                           lambda _g: [("upper case", "EIGHT_GAUSSIANS")]), "eight_gaussians"),
+        "target": arg(choice(list(ENTROPY_FLOORS), spellings=[("upper case",
+                                                               "EIGHT_GAUSSIANS")]),
+                      "eight_gaussians"),
         "margin": arg(real(lo=0, lo_open=True), 3.0)}, examples=2),
     Spec(check.missed_mode, {
-        "answer": arg(Kind("a mode's name", choice(["left lobe", "right lobe"]).bad,
-                           choice(["left lobe", "right lobe"]).strategy,
-                           lambda _g: [("capitalised", "Left lobe"),
-                                       ("with 'the'", "the left lobe")]), "left"),
-        "flow": fresh(flow_kind(), _flow),
-        "energy": arg(Kind("target with modes", (*choice(["U1"]).bad,
-                                                 bad("a target without modes", "U2")),
-                           None, lambda _g: [("an Energy", U1)]), "U1")},
+        "answer": arg(choice(["left lobe", "right lobe"], spellings=[
+            ("capitalised", "Left lobe"), ("with 'the'", "the left lobe")]), "left"),
+        "flow": fresh(flow(), _flow),
+        "energy": arg(combined("target with modes", choice(["U1"]),
+                               bad("a target without modes", "U2"),
+                               spellings=[("an Energy", U1)]), "U1")},
          judged=("answer",), examples=2, **JUDGED),
     # lessons 05–08
     Spec(check.coupling_inverse, {"my_inverse": arg(learner(coupling_inverse_engine),
@@ -310,8 +254,8 @@ SPECS: list[Spec] = [
                                   "seed": arg(SEED, 0)}, examples=1),
     Spec(check.average_nll, {
         "average_nll": arg(learner(average_nll_numpy), average_nll),
-        "flow": fresh(flow_kind(optional=True), lambda: _flow()),
-        "x": fresh(_optional(batch(2, nonfinite="reject")),
+        "flow": fresh(flow(optional=True), lambda: _flow()),
+        "x": fresh(batch(2, nonfinite="reject", optional=True),
                    lambda: toy_data("checkerboard", 200, seed=1)),
         "seed": arg(SEED, 0)}, examples=1),
     Spec(check.annealed_objective, {"my_objective": arg(learner(annealed_objective_sum),
@@ -320,7 +264,7 @@ SPECS: list[Spec] = [
     Spec(check.one_lobe_free_energy, {
         "expected_F": arg(answer(), math.log(2) - U1.log_z),
         "energy": arg(obj("energy", bad("a name, not an Energy", "U1")), U1),
-        "flow": fresh(flow_kind(optional=True), _flow)},
+        "flow": fresh(flow(optional=True), _flow)},
          judged=("expected_F",), examples=2, **JUDGED),
     # lessons 09–11
     Spec(check.negative_elbo, {
@@ -328,7 +272,7 @@ SPECS: list[Spec] = [
         "model": arg(obj("model", Bad("a flow, not a FlowVAE", lambda _g: _flow()),
                          optional=True), VAE),
         "x": fresh(PIXELS, DIGIT.clone),
-        "seeds": arg(_seeds(), (0,))}, examples=1),
+        "seeds": arg(seeds(), (0,))}, examples=1),
     Spec(check.bits_per_dim, {"my_bpd": arg(answer(), float(data.bits_per_dim(BPD_NLL))),
                               "nll": arg(real(lo=-1e4, hi=1e4), BPD_NLL)},
          judged=("my_bpd",), examples=2, **JUDGED),

@@ -2,7 +2,7 @@
 
 For every public name (``PUBLIC_MODULES``' ``__all__``) this walks every entry point — the
 function, the constructor, each method with parameters defined in the package, each property
-setter — and feeds each parameter every bad value of its kind (``bad_values.py``) plus random
+setter — and feeds each parameter every bad value of its kind (``bad_values``) plus random
 ones drawn by hypothesis. A call must raise ``ValueError`` naming the parameter and the value,
 or (for values that may be fine) succeed; no other exception, nothing on stderr, no warning, no
 ``__del__`` noise under ``gc.collect()``. How each entry point is called is in
