@@ -141,9 +141,8 @@ def mode_masses(target: Energy | str, samples: Tensor) -> dict[str, float]:
     """
     _, modes = _modes_of(target)
     if not isinstance(samples, Tensor) or samples.ndim != 2 or samples.shape[1] != 2:
-        got = tuple(samples.shape) if isinstance(samples, Tensor) else type(samples).__name__
-        raise ValueError(f"mode_masses: samples must be a tensor of shape (N, 2); got {got}"
-                         + (f" {samples!r:.60}" if not isinstance(samples, Tensor) else ""))
+        got = f"shape {tuple(samples.shape)}" if isinstance(samples, Tensor) else shown(samples)
+        raise ValueError(f"mode_masses: samples must be a tensor of shape (N, 2); got {got}")
     if not samples.is_floating_point():
         raise ValueError(f"mode_masses: samples must be floating point; got {samples.dtype}")
     z = samples.detach().to("cpu", _F64)

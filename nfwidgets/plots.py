@@ -59,8 +59,7 @@ def _real_array(name: str, value: object, ndims: tuple[int, ...]) -> np.ndarray:
         raise ValueError(f"{name} must be an array of numbers; got {shown(value)}") from err
     if arr.dtype.kind not in "iuf" or arr.ndim not in ndims:
         dims = " or ".join(f"{d}-D" for d in ndims)
-        raise ValueError(f"{name} must be a {dims} array of real numbers; got dtype "
-                         f"{arr.dtype}, shape {arr.shape}: {value!r:.80}")
+        raise ValueError(f"{name} must be a {dims} array of real numbers; got {shown(value)}")
     return arr
 
 
@@ -231,8 +230,7 @@ class FieldPanel:
             mask = np.asarray(mask)
             if mask.dtype.kind not in "biu" or mask.shape != field.shape:
                 raise ValueError(f"mask must be None or a bool array of the field's shape "
-                                 f"{field.shape}; got dtype {mask.dtype}, shape {mask.shape}: "
-                                 f"{mask!r:.80}")
+                                 f"{field.shape}; got {shown(mask)}")
         _check_lines(lines)
         self._index = colorize_index(field, self.vmin, self.vmax, mask, self.cmap)
         self.show_lines(lines)
@@ -314,8 +312,8 @@ def _rows(a: np.ndarray | Sequence, name: str) -> list[np.ndarray]:
         try:
             return _array_rows(_real_array(name, a, (1, 2)))
         except ValueError:
-            if isinstance(a, np.ndarray) or not all(isinstance(r, Sequence | np.ndarray)
-                                                    for r in a):
+            if isinstance(a, np.ndarray) or not all(
+                    isinstance(r, Sequence | np.ndarray) and not isinstance(r, str) for r in a):
                 raise
         return [_real_array(f"{name} (a row)", r, (1,)) for r in a]  # rows of different lengths
     raise ValueError(f"{name} must be polylines, one row per line (a 1-D or 2-D array); got "

@@ -31,7 +31,7 @@ def _centres(xy: object) -> torch.Tensor:
     t = t.detach().reshape(-1, 2).to(torch.float32)
     if not 1 <= t.shape[0] <= MAX_CENTRES or not bool(torch.isfinite(t).all()):
         raise ValueError(f"add_points: xy must hold 1 to {MAX_CENTRES} points, all finite; "
-                         f"got shape {tuple(t.shape)}: {xy!r}")
+                         f"got shape {tuple(t.shape)}, not all finite")
     return t
 
 

@@ -17,6 +17,7 @@ import io
 import logging
 import math
 import os
+import re
 import sys
 import tempfile
 import traceback
@@ -158,6 +159,16 @@ class _Recorder(logging.Handler):
         self._problems.append(f"log {record.levelname}: {record.getMessage()[:300]}")
 
 
+#: A refusal is one line a learner reads at a glance (a repr of a widget or module is not).
+MAX_MESSAGE = 400
+
+
+def _names(message: str, name: str) -> bool:
+    """True if ``message`` has ``name`` as a word of its own (``"u"`` is not named by
+    ``"must"``); ``"*marks"`` counts as ``marks``."""
+    return re.search(rf"(?<!\w){re.escape(name.lstrip('*'))}(?!\w)", message) is not None
+
+
 def _mentions_value(message: str, value: object) -> bool:
     """True if ``message`` shows ``value``: its repr or str, or for a value that is not a real
     number its type's name or shape (tensors and arrays: not checked)."""
@@ -192,10 +203,12 @@ def attempt(spec: Spec, param: str, value: object, *, label: str, must_fail: boo
             names = (param, *spec.aliases.get(param, ()))
             if must_pass:
                 problems.append(f"{where}: refused a good value: ValueError: {message}")
-            elif not any(n in message for n in names):
+            elif not any(_names(message, n) for n in names):
                 problems.append(f"{where}: ValueError does not name {names}: {message!r}")
             elif not _mentions_value(message, value):
                 problems.append(f"{where}: ValueError does not show the value: {message!r}")
+            elif "\n" in message or len(message) > MAX_MESSAGE:
+                problems.append(f"{where}: the message is not one short line: {message!r}")
             if spec.state is not None and owner is not None:
                 after = spec.state(owner)
                 if after != before:
