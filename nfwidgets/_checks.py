@@ -20,7 +20,8 @@ __all__ = ["MAX_DIM", "MAX_POINTS", "MAX_SEED", "MAX_WIDTH", "as_parameter_tenso
            "check_batch", "check_broadcastable", "check_choice", "check_count",
            "check_device", "check_dtype", "check_finite", "check_finite_rows", "check_flag",
            "check_function", "check_generator", "check_real", "check_same_shape",
-           "check_tensor", "check_text", "is_integer", "is_number", "refusal", "shown"]
+           "check_tensor", "check_text", "is_integer", "is_number", "number_text", "refusal",
+           "shown"]
 
 #: The most points one call may draw or evaluate (``n``, ``n_samples``, ``batch_size``): ten
 #: million 2-D points are 160 MB in float64. A typo such as ``10**12`` is refused up front
@@ -82,13 +83,21 @@ def _plain(value: object) -> object:
     return value
 
 
+def number_text(x: float) -> str:
+    """A bound as a learner reads it: ``2147483647``, not ``2.14748e+09``; ``0.05``; ``1e-05``."""
+    if float(x).is_integer() and abs(x) < 1e16:
+        return str(int(x))
+    return f"{x:g}"
+
+
 def _range_text(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool) -> str:
+    lo_t, hi_t = (None if v is None else number_text(v) for v in (lo, hi))
     if lo is not None and hi is not None:
-        return f"in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+        return f"in {'(' if lo_open else '['}{lo_t}, {hi_t}{')' if hi_open else ']'}"
     if lo is not None:
-        return f"{'>' if lo_open else '≥'} {lo:g}"
+        return f"{'>' if lo_open else '≥'} {lo_t}"
     if hi is not None:
-        return f"{'<' if hi_open else '≤'} {hi:g}"
+        return f"{'<' if hi_open else '≤'} {hi_t}"
     return ""
 
 
@@ -270,8 +279,8 @@ def check_batch(x: object, dim: int | None, *, owner: str, name: str = "x",
     width), in the dtype and on the device of ``like``."""
     shape = f"(N, {'D' if dim is None else dim})"
     if not isinstance(x, torch.Tensor):
-        what = shown(x)  # (with its type, unless it already says what it is: "an array ...")
-        what = what if what.startswith(("a ", "an ")) else f"{type(x).__name__} {what}"
+        what = shown(x)  # with its type: "ndarray (an array of shape ...)", "list [[0.5, 1.0]]"
+        what = f"{type(x).__name__} " + (f"({what})" if what.startswith(("a ", "an ")) else what)
         raise ValueError(f"{owner}: {name} must be a torch.Tensor of shape {shape}; got {what}")
     if x.ndim != 2 or (dim is not None and x.shape[1] != dim):
         raise ValueError(f"{owner}: {name} must be a batch of shape {shape}; got shape "

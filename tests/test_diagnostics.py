@@ -98,9 +98,9 @@ def test_targets_without_modes_say_which_have_them(target: object) -> None:
 
 
 @pytest.mark.parametrize(("samples", "match"), [
-    (torch.zeros(3, 3), r"shape \(N, 2\); got \(3, 3\)"),
-    (torch.zeros(3), r"shape \(N, 2\); got \(3,\)"),
-    ([[0.0, 0.0]], "got list"),
+    (torch.zeros(3, 3), r"shape \(N, 2\); got shape \(3, 3\)"),
+    (torch.zeros(3), r"shape \(N, 2\); got shape \(3,\)"),
+    ([[0.0, 0.0]], r"got \[\[0.0, 0.0\]\]"),
     (torch.zeros(3, 2, dtype=torch.long), "floating point"),
 ])
 def test_bad_samples_raise(samples: object, match: str) -> None:

@@ -21,6 +21,7 @@ from helpers import image_png
 from ipywidgets.widgets.widget import _instances  # the open widget models (Widget.widgets)
 
 import nfwidgets
+from nfwidgets._checks import shown
 from nfwidgets.widgets import PlanarExplorer
 from nfwidgets.widgets.controls import control_class, control_row, typed_value
 from nfwidgets.widgets.typed_values import TYPED_WIDTH
@@ -266,27 +267,27 @@ def _assert_same_state(before: tuple, after: tuple) -> None:
 
 #: (widget, control, refused value, what the message must say besides the control's name)
 REFUSED = [
-    ("planar", "w1", "x", "a number in [-4, 4]"),
-    ("planar", "w1", None, "a number"),
-    ("planar", "w1", ["a"], "a number"),
-    ("planar", "w1", {}, "a number"),
-    ("planar", "w1", 1 + 2j, "a number"),
-    ("planar", "b", True, "a number in [-3, 3]"),
-    ("planar", "b", np.bool_(False), "a number"),
+    ("planar", "w1", "x", "number in [-4, 4]"),
+    ("planar", "w1", None, "number"),
+    ("planar", "w1", ["a"], "number"),
+    ("planar", "w1", {}, "number"),
+    ("planar", "w1", 1 + 2j, "number"),
+    ("planar", "b", True, "number in [-3, 3]"),
+    ("planar", "b", np.bool_(False), "number"),
     ("planar", "b", float("nan"), "finite number in [-3, 3]"),
     ("planar", "b", float("inf"), "finite"),
     ("planar", "b", -float("inf"), "finite"),
-    ("planar", "b", 3.5, "a number in [-3, 3]"),
-    ("planar", "b", np.float64(-3.01), "a number in [-3, 3]"),
+    ("planar", "b", 3.5, "number in [-3, 3]"),
+    ("planar", "b", np.float64(-3.01), "number in [-3, 3]"),
     ("planar", "constrain", "no", "True or False"),
     ("planar", "constrain", 1, "True or False"),
-    ("radial", "alpha", -3.0, "a number in [0.05, 4]"),
-    ("radial", "alpha", 0.0, "a number in [0.05, 4]"),
-    ("radial", "alpha", 4.5, "a number in [0.05, 4]"),
+    ("radial", "alpha", -3.0, "number in [0.05, 4]"),
+    ("radial", "alpha", 0.0, "number in [0.05, 4]"),
+    ("radial", "alpha", 4.5, "number in [0.05, 4]"),
     ("coupling", "scale", "cube", "one of ['exp', 'tanh', "),
     ("coupling", "split", 0, "one of ['x₁ conditions x₂', 'x₂ conditions x₁']"),
-    ("coupling", "probe_1", 7.0, "a number in [-4, 4]"),
-    ("builder", "layer.b", 9.0, "a number in [-3, 3]"),
+    ("coupling", "probe_1", 7.0, "number in [-4, 4]"),
+    ("builder", "layer.b", 9.0, "number in [-3, 3]"),
     ("builder", "after_layer", 2.5, "an integer in [0, 8]"),
     ("builder", "after_layer", True, "an integer"),
     ("builder", "after_layer", 9, "an integer in [0, 8]"),
@@ -295,7 +296,7 @@ REFUSED = [
     ("builder", "preset", "spiral", "one of ['custom', "),
     ("change_of_variables", "kind", "spiral", "one of ['affine', 'planar', 'radial']"),
     ("change_of_variables", "samples", "yes", "True or False"),
-    ("change_of_variables", "log_scale", "0.5", "a number in [-2, 2]"),
+    ("change_of_variables", "log_scale", "0.5", "number in [-2, 2]"),
 ]
 
 
@@ -308,15 +309,16 @@ def test_set_refuses_a_value_the_control_cannot_take_and_changes_nothing(
     with pytest.raises(ValueError) as err:
         widget.set(**{control: value})
     text = str(err.value)
-    assert text.startswith(f"{control} must be "), text
-    assert allowed in text and f"got {value!r}" in text, text
+    assert text.startswith(f"{type(widget).__name__}.set: {control} must be "), text
+    assert allowed in text and f"got {shown(value)}" in text, text
     _assert_same_state(before, _state(widget))
 
 
 def test_set_checks_every_value_before_writing_any() -> None:
     explorer = PlanarExplorer(redraw_delay=0, resolution=16)
     before = _state(explorer)
-    with pytest.raises(ValueError, match=r"^w2 must be a number in \[-4, 4\]; got 'x'$"):
+    with pytest.raises(ValueError, match=r"^PlanarExplorer.set: w2 must be a finite number "
+                                         r"in \[-4, 4\]; got 'x'$"):
         explorer.set(b=0.5, u1=-1.0, w2="x")  # b and u1 come first and are fine
     _assert_same_state(before, _state(explorer))
 
@@ -352,7 +354,8 @@ def test_set_a_value_the_engine_refuses_raises_and_puts_everything_back() -> Non
     explorer = PlanarExplorer(redraw_delay=0, resolution=16)
     _refusing_engine(explorer, "b")
     before = _state(explorer)
-    with pytest.raises(ValueError, match=r"^b = 0\.4 was refused: Planar: b refused by the"):
+    with pytest.raises(ValueError, match=r"^PlanarExplorer.set: b = 0\.4 was refused: "
+                                               r"Planar: b refused by the"):
         explorer.set(u1=1.25, b=0.4)  # u1 is written, then b is refused: u1 goes back
     _assert_same_state(before, _state(explorer))  # no message either: the cell shows it
     explorer.set(u1=1.25)  # the next good set() draws

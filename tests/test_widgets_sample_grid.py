@@ -71,8 +71,8 @@ def test_typed_values_are_checked_and_move_the_sliders(grid: SampleGrid) -> None
     boxes = {n: typed_value(grid.controls[n]) for n in ("temperature", "first", "second")}
     assert [b.text.value for b in boxes.values()] == ["0.70", "0", "1"]
     frame, picture = grid.frame, grid.image.value
-    for name, text, allowed in (("temperature", "abc", "a number in [0, 1.2]"),
-                                ("temperature", "1.5", "a number in [0, 1.2]"),
+    for name, text, allowed in (("temperature", "abc", "a finite number in [0, 1.2]"),
+                                ("temperature", "1.5", "a finite number in [0, 1.2]"),
                                 ("first", "7.5", "an integer in [0, 359]"),
                                 ("second", "-1", "an integer in [0, 359]")):
         boxes[name].text.set_state({"value": text})  # typed in the browser, then Enter

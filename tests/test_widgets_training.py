@@ -257,9 +257,9 @@ def test_typed_values_follow_the_sliders_rules_and_their_current_ranges() -> Non
     boxes = {n: typed_value(d.controls[n]) for n in ("layers", "lr", "after_layer")}
     assert [b.text.value for b in boxes.values()] == ["4", "2.0e-02", "4"]
     frame = d.frame
-    for name, text, allowed in (("lr", "abc", r"a number in \[0\.0001, 1\]"),
-                                ("lr", "5", r"a number in \[0\.0001, 1\]"),
-                                ("layers", "2.5", r"an integer in \[1, 32\]"),
+    for name, text, allowed in (("lr", "abc", r"a finite number in \[0\.0001, 1\]"),
+                                ("lr", "5", r"a finite number in \[0\.0001, 1\]"),
+                                ("layers", "2.5", r"a positive integer ≤ 32"),
                                 ("after_layer", "5", r"an integer in \[0, 4\]")):
         boxes[name].text.set_state({"value": text})  # typed in the browser, then Enter
         assert re.search(f"{name} must be {allowed}; got", d.message.value), d.message.value

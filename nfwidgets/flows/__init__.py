@@ -5,11 +5,11 @@ Pure PyTorch; nothing here imports a widget.
 Bad input (the engine's half of the contract in CONTRIBUTING.md; ``nfwidgets/_checks.py`` holds
 the one validator every module of the package uses): a constructor, a property setter
 (``Radial.alpha``) or a method given a bad value raises ``ValueError`` that names the parameter,
-shows the value and says what is allowed, e.g. ``Radial: alpha must be > 0; got -0.5``. No other
-exception type, nothing on stderr (no warning, no log record). Bools are not numbers
-(``Planar(b=True)`` is refused); numpy scalars are (``np.float64(0.5)``). A number too large for
-the layer's dtype says so (``b = 1e+308 is too large for torch.float32``). Sizes are bounded
-(``nfwidgets._checks.MAX_POINTS`` points per call, ``MAX_DIM``, ``MAX_WIDTH``), so
+shows the value and says what is allowed, e.g. ``Radial: alpha must be a finite number > 0; got
+-0.5``. No other exception type, nothing on stderr (no warning, no log record). Bools are not
+numbers (``Planar(b=True)`` is refused); numpy scalars are (``np.float64(0.5)``). A number too
+large for the layer's dtype says so (``b = 1e+308 is too large for torch.float32``). Sizes are
+bounded (``nfwidgets._checks.MAX_POINTS`` points per call, ``MAX_DIM``, ``MAX_WIDTH``), so
 ``flow.sample(10**12)`` is a ``ValueError``.
 A batch must be a real floating tensor of shape (N, dim) in the module's dtype and device (a
 float32 batch into a float64 flow is refused, naming both dtypes).

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._checks import as_parameter_tensor, check_flag, check_real, check_tensor, shown
+from .._checks import as_parameter_tensor, check_flag, check_tensor, refusal, shown
 from .base import Layer
 
 __all__ = ["Radial", "beta_hat", "check_alpha"]
@@ -18,12 +18,13 @@ __all__ = ["Radial", "beta_hat", "check_alpha"]
 def check_alpha(value: object, dtype: torch.dtype) -> float:
     """α as a float: a number > 0 that ``dtype`` holds as a normal number (α is stored as
     log α and used as exp(log α), which must neither round to 0 nor overflow)."""
-    alpha = check_real("alpha", value, owner="Radial", lo=0, lo_open=True)
+    alpha = float(as_parameter_tensor("alpha", value, owner="Radial", ndim=0, dtype=dtype))
+    if not alpha > 0:
+        raise refusal("Radial", "alpha", "a finite number > 0", value)
     info = torch.finfo(dtype)
-    if not info.tiny <= alpha <= info.max:
-        raise ValueError(f"Radial: alpha = {shown(value)} is too "
-                         f"{'small' if alpha < info.tiny else 'large'} for {dtype}: alpha must "
-                         f"be in [{info.tiny:.3g}, {info.max:.3g}]")
+    if alpha < info.tiny:
+        raise ValueError(f"Radial: alpha = {shown(value)} is too small for {dtype}: alpha must "
+                         f"be at least {info.tiny:.3g}")
     return alpha
 
 

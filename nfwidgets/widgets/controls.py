@@ -273,15 +273,20 @@ class ControlsMixin:
         ``ValueError`` and leaves the controls, the engine, the picture and the message area
         as they were.
         """
+        owner = f"{type(self).__name__}.set"  # (the message names the widget the learner used)
         unknown = sorted(set(values) - set(self.controls))
         if unknown:
-            raise ValueError(f"unknown control(s) {unknown}; this widget has "
+            raise ValueError(f"{owner}: unknown control(s) {unknown}; this widget has "
                              f"{sorted(self.controls)}")
         buttons = sorted(k for k in values if isinstance(self.controls[k], W.Button))
         if buttons:
-            raise ValueError(f"{buttons} are buttons, not values: call .click() on them")
-        checked = {name: check_value(name, self.controls[name], value)
-                   for name, value in values.items()}
+            raise ValueError(f"{owner}: {buttons} are buttons, not values: call .click() on "
+                             f"them")
+        try:
+            checked = {name: check_value(name, self.controls[name], value)
+                       for name, value in values.items()}
+        except ValueError as err:
+            raise ValueError(f"{owner}: {err}") from None
         before = {name: self.controls[name].value for name in checked}
         done: list[str] = []
         self._refusals = refusals = []  # what would be shown in the message area: raised here
@@ -302,8 +307,8 @@ class ControlsMixin:
         finally:
             self._refusals = None
         if refusals:
-            raise ValueError(f"{name} = {values[name]!r} was refused: {refusals[0]}"
-                             ) from refusals[0]
+            raise ValueError(f"{owner}: {name} = {shown(values[name])} was refused: "
+                             f"{refusals[0]}") from refusals[0]
         self.redraw()
 
     def redraw(self) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import ipywidgets as W
 import numpy as np
 
-from .._checks import shown
+from .._checks import check_count, check_flag, is_number, number_text, refusal
 from .slider_snap import is_display_snap
 
 __all__ = ["TYPED_WIDTH", "TypedValue", "check_value"]
@@ -60,8 +60,8 @@ def _same_option(option: object, value: object) -> bool:
 
 def check_value(name: str, widget: W.Widget, value: object) -> object:
     """The value control ``name`` (``widget``) takes for ``value``, or ``ValueError`` naming
-    the control, the value and what is allowed. The one rule for ``widget.set(...)`` and for
-    text typed into a slider's box:
+    the control, the value and what is allowed (the package's message, ``nfwidgets._checks``).
+    The one rule for ``widget.set(...)`` and for text typed into a slider's box:
 
     - a slider or number box: a real number (not a bool; numpy scalars are fine), finite,
       within the control's current range (a log slider: its range of values, not exponents);
@@ -70,38 +70,28 @@ def check_value(name: str, widget: W.Widget, value: object) -> object:
     - a choice (dropdown, toggle buttons, list): one of its options' values.
     """
     if isinstance(widget, W.ToggleButton | W.Checkbox):
-        if not isinstance(value, bool | np.bool_):
-            raise ValueError(f"{name} must be True or False; got {shown(value)}")
-        return bool(value)
+        return check_flag(name, value)
     if isinstance(widget, _CHOICES):
         options = _option_values(widget)
         for option in options:
             if _same_option(option, value):
                 return option
-        raise ValueError(f"{name} must be one of {options}; got {shown(value)}")
-    integer = isinstance(widget, W.IntSlider | W.BoundedIntText | W.IntText)
-    if integer or isinstance(widget, W.FloatSlider | W.FloatLogSlider | W.BoundedFloatText
-                             | W.FloatText):
-        span = _range(widget)
-        allowed = "an integer" if integer else "a number"
-        if span is not None:
-            allowed += f" in [{span[0]:g}, {span[1]:g}]"
-        kind = numbers.Integral if integer else numbers.Real
-        if isinstance(value, bool | np.bool_) or not isinstance(value, kind):
-            raise ValueError(f"{name} must be {allowed}; got {shown(value)}")
-        number = int(value) if integer else float(value)
-        if not math.isfinite(number):
-            raise ValueError(f"{name} must be a finite number{allowed.removeprefix('a number')}"
-                             f"; got {shown(value)}")
-        if span is not None:
-            lo, hi = span
-            slack = 1e-9 * max(1.0, abs(lo), abs(hi)) if isinstance(
-                widget, W.FloatLogSlider) else 0.0  # base ** exponent is not exact
-            if not lo - slack <= number <= hi + slack:
-                raise ValueError(f"{name} must be {allowed}; got {shown(value)}")
-        return number
-    raise ValueError(f"{name} is a {type(widget).__name__}: it cannot be set to {value!r}")
-
+        raise refusal(None, name, f"one of {options}", value)
+    if isinstance(widget, W.IntSlider | W.BoundedIntText | W.IntText):
+        lo, hi = _range(widget) or (None, None)
+        return check_count(name, value, lo=-(2**63) if lo is None else int(lo),
+                           hi=None if hi is None else int(hi))
+    if isinstance(widget, W.FloatSlider | W.FloatLogSlider | W.BoundedFloatText | W.FloatText):
+        lo, hi = _range(widget) or (None, None)
+        allowed = "a finite number" + (
+            "" if lo is None else f" in [{number_text(lo)}, {number_text(hi)}]")
+        slack = 1e-9 * max(1.0, abs(lo), abs(hi)) if isinstance(
+            widget, W.FloatLogSlider) else 0.0  # base ** exponent is not exact
+        if not (is_number(value) and math.isfinite(value) and (
+                lo is None or lo - slack <= value <= hi + slack)):
+            raise refusal(None, name, allowed, value)
+        return float(value)
+    raise refusal(None, name, f"a value a {type(widget).__name__} takes", value)
 
 def _typed_number(text: str, integer: bool = False) -> object:
     """Typed text as a number if it reads as one (Python's rules; "−" is a minus): an int for a
