@@ -342,8 +342,11 @@ def variational_bound(flow: Flow, energy: Energy | str | Callable[[Tensor], Tens
     """
     if not isinstance(flow, Flow):
         raise ValueError(f"variational_bound: flow must be an nfwidgets Flow; got "
-                         f"{type(flow).__name__} {flow!r:.60}")
+                         f"{shown(flow)}")
     u = _as_energy(energy, "variational_bound")
+    if isinstance(u, Energy) and flow.dim != 2:  # U1–U4 are energies of points in the plane
+        raise ValueError(f"variational_bound: flow must be a 2-D Flow for the 2-D energy "
+                         f"{u.name}; got a flow of dim={flow.dim}")
     n_samples = check_count("n_samples", n_samples, owner="variational_bound", lo=2,
                             hi=MAX_SAMPLES)
     check_generator("generator", generator, owner="variational_bound")

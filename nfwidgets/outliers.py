@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._checks import check_batch, check_count, check_real
+from ._checks import check_batch, check_count, check_real, shown
 from .flows.compose import Flow
 
 #: Most points per inverse pass (``outlier_scores``'s ``batch``).
@@ -44,7 +44,7 @@ def outlier_scores(flow: Flow, x: Tensor, batch: int = 8192) -> Tensor:
     """
     if not isinstance(flow, Flow):
         raise ValueError(f"outlier_scores: flow must be an nfwidgets Flow; got "
-                         f"{type(flow).__name__} {flow!r:.60}")
+                         f"{shown(flow)}")
     batch = check_count("batch", batch, owner="outlier_scores", hi=MAX_BATCH)
     x = _as_tensor(x)
     check_batch(x, flow.dim, owner="outlier_scores: x")

@@ -84,12 +84,13 @@ class View1D:
                  seed: int = 0) -> None:
         if not isinstance(flow, Flow) or flow.dim != 1:
             raise ValueError(f"View1D needs a 1-D nfwidgets Flow; got {shown(flow)}")
-        if not (isinstance(x_range, tuple | list) and len(x_range) == 2
+        if not (isinstance(x_range, tuple | list | np.ndarray) and len(x_range) == 2
                 and all(is_number(v) for v in x_range)):
             raise ValueError(f"x_range must be (low, high), two numbers; got {shown(x_range)}")
         lo, hi = (float(v) for v in x_range)
-        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-            raise ValueError(f"x_range needs finite low < high; got {shown(x_range)}")
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi and math.isfinite(hi - lo)):
+            raise ValueError(f"x_range needs finite low < high (and a span high - low that a "
+                             f"float holds); got {shown(x_range)}")
         n_points = check_count("n_points", n_points, lo=8, hi=100_000)
         n_samples = check_count("n_samples", n_samples, lo=1, hi=100_000)
         bins = check_count("bins", bins, lo=1, hi=100_000)

@@ -321,10 +321,10 @@ OTHER_SPECS: list[Spec] = [
                                   "test": fresh(IMAGES, _images), "seed": arg(_SEED, 0)}),
     Spec(baselines.baseline_table, {"seed": arg(_SEED, 0)}),
     # --- outliers ---
-    # flow(dim=None): a flow of another dimension is refused naming x, not flow (catalogue notes)
-    Spec(outliers.outlier_scores, {"flow": fresh(flow(dim=None), _flow),
+    Spec(outliers.outlier_scores, {"flow": fresh(flow(dim=2), _flow),
                                    "x": fresh(batch(2, nonfinite="reject"), _points),
-                                   "batch": arg(count(lo=1, hi=10_000_000), 2)}),
+                                   "batch": arg(count(lo=1, hi=10_000_000), 2)},
+         aliases={"flow": ("x",)}),  # a flow of another dimension: x does not fit it
     *[Spec(fn, {"inliers": fresh(SCORES, _inliers), "outliers": fresh(SCORES, _outliers)})
       for fn in (outliers.roc_curve, outliers.roc_auc)],
     Spec(outliers.detection_rate, {"inliers": fresh(SCORES, _inliers),
@@ -339,9 +339,7 @@ OTHER_SPECS: list[Spec] = [
     Spec(diagnostics.has_modes, {"target": arg(text(), "U1")}),
     Spec(diagnostics.bound_reference, {"energy": arg(choice(ENERGY_NAMES), "U1")}),
     Spec(diagnostics.variational_bound, {
-        # flow(dim=None): a flow of another dimension is refused as "Energy U1: z must be a
-        # batch of shape (N, 2)", not naming flow (a known break, catalogue notes)
-        "flow": fresh(flow(dim=None), _flow),
+        "flow": fresh(flow(dim=2), _flow),
         "energy": arg(combined("energy", choice(ENERGY_NAMES), function(),
                                Bad("gives (N, 2)", _wrong_shape_energy)), energy("U1")),
         "n_samples": arg(count(lo=2, hi=10_000_000), 64),
