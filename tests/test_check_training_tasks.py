@@ -156,7 +156,7 @@ def test_another_widget_is_refused(widgets) -> None:
     explorer = widgets("volume_preserving_coupling")
     for task in ("near_entropy_floor", "both_lobes_covered", "collapsed_onto_left_lobe"):
         with pytest.raises(ValueError, match=f"check.{task}: dashboard must be the lesson's "
-                                             "TrainingDashboard; got CouplingExplorer"):
+                                             "TrainingDashboard; got a CouplingExplorer widget"):
             getattr(check, task)(explorer)
     with pytest.raises(ValueError, match="explorer must be the lesson's CouplingExplorer"):
         check.volume_preserving_coupling(explorer.layer)
