@@ -4,6 +4,7 @@ scores, NumPy arrays and line lists."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -78,17 +79,10 @@ def mask() -> Kind:
 def scores(*, infinite_ok: bool = False, optional: bool = False) -> Kind:
     """Scores (N,), one per example (outlier scores): NaN refused, ±inf refused or allowed
     (``infinite_ok``); a plain number or an empty vector is not a set of scores."""
+    stricter = {"float": True, "inf entry": not infinite_ok}  # must_fail, unlike any tensor's
     return Kind("scores (N,)", (
-        *no_none(WRONG_TYPES, optional), bad("float", 0.5),
-        Bad("NaN score", lambda g: with_value(g, math.nan)),
-        Bad("inf score", lambda g: with_value(g, math.inf), must_fail=not infinite_ok),
-        Bad("complex", lambda g: as_tensor(g).to(torch.complex128)),
-        Bad("bool", lambda g: as_tensor(g) > 0),
-        Bad("int64", lambda g: as_tensor(g).round().long(), must_fail=False),
-        Bad("requires grad", lambda g: as_tensor(g).detach().clone().requires_grad_(True),
-            must_fail=False),
-        Bad("huge scores", lambda g: _huge(as_tensor(g)), must_fail=False),
-        Bad("empty", lambda g: as_tensor(g)[:0]),
+        *(replace(b, must_fail=stricter.get(b.label, b.must_fail))
+          for b in tensor_of_numbers(optional=optional)),
         Bad("2-D (2, N)", lambda g: torch.stack([as_tensor(g), as_tensor(g)])),
         Bad("a column (N, 1)", lambda g: as_tensor(g)[:, None].clone()),
         Bad("list with a str", lambda g: [*as_tensor(g).tolist()[:-1], "x"]),
