@@ -592,3 +592,14 @@ def test_close_closes_every_model_the_widget_opened(name: str) -> None:
     getattr(nfwidgets.widgets, name)(**kwargs).close()
     left = [type(_instances[k]).__name__ for k in set(_instances) - before]
     assert not left, f"{name}.close() left open widget models {left}"
+
+
+def test_a_decimal_comma_typed_into_a_box_is_refused_with_a_hint() -> None:
+    """Many students write 1,5 for 1.5: the box says how to write it, and changes nothing."""
+    explorer = PlanarExplorer(redraw_delay=0, resolution=16)
+    before = _state(explorer)[:4]
+    typed_value(explorer.controls["b"]).text.value = "1,5"
+    assert "write a decimal point: 1.5" in explorer.message.value
+    assert _state(explorer)[:4][0] == before[0] and explorer.frame == before[3]
+    typed_value(explorer.controls["b"]).text.value = "abc"
+    assert "decimal point" not in explorer.message.value

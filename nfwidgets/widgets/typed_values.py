@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Callable
 
 import ipywidgets as W
@@ -106,6 +107,13 @@ def _typed_number(text: str, integer: bool = False) -> object:
     return text
 
 
+def _with_hint(err: ValueError, text: object) -> ValueError:
+    """``err``, with a hint when the text is a number written with a decimal comma ("1,5")."""
+    if isinstance(text, str) and re.fullmatch(r"\s*[-+\u2212]?\d+,\d+\s*", text):
+        return ValueError(f"{err} (write a decimal point: {text.strip().replace(',', '.')})")
+    return err
+
+
 class TypedValue:
     """The text box next to a slider (``FloatSlider``, ``FloatLogSlider`` or ``IntSlider``): it
     shows the slider's value (the value in use) in the slider's ``readout_format``, and a value
@@ -156,7 +164,7 @@ class TypedValue:
                                 _typed_number(change["new"], self.integer))
         except ValueError as err:
             if self.on_error is not None:
-                self.on_error(err)
+                self.on_error(_with_hint(err, change["new"]))
             self.show()
             return
         before = self.slider.value
