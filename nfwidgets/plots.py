@@ -15,6 +15,7 @@ import ipywidgets
 import numpy as np
 
 from ._checks import check_choice, check_count, check_flag, check_real, check_text, shown
+from ._plot_args import check_lines, check_range, check_scales, real_array
 from .grid import check_bounds
 from .render import (
     COLOR_MAPS,
@@ -47,54 +48,6 @@ _MARGINS = {"top": 30, "bottom": 36, "left": 40, "right": 8}
 
 #: Largest panel side, in CSS pixels; smallest: room for the margins and the colour bar's labels.
 _SIZES = (80, 1200)
-#: Largest magnitude of a colour range's ends.
-_RANGE_LIMIT = 1e12
-
-
-def _real_array(name: str, value: object, ndims: tuple[int, ...]) -> np.ndarray:
-    """``value`` as a NumPy array of real numbers with one of ``ndims`` dimensions."""
-    try:
-        arr = np.asarray(value)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be an array of numbers; got {shown(value)}") from err
-    if arr.dtype.kind not in "iuf" or arr.ndim not in ndims:
-        dims = " or ".join(f"{d}-D" for d in ndims)
-        raise ValueError(f"{name} must be a {dims} array of real numbers; got {shown(value)}")
-    return arr
-
-
-def _check_scales(scales: object) -> dict[str, bqplot.Scale]:
-    if not (isinstance(scales, dict) and all(isinstance(scales.get(k), bqplot.Scale)
-                                             for k in ("x", "y"))):
-        raise ValueError(f"scales must be a panel's {{'x': scale, 'y': scale}} (bqplot "
-                         f"scales); got {shown(scales)}")
-    return scales
-
-
-def _check_range(vmin: object, vmax: object) -> tuple[float, float]:
-    vmin = check_real("vmin", vmin, lo=-_RANGE_LIMIT, hi=_RANGE_LIMIT)
-    vmax = check_real("vmax", vmax, lo=-_RANGE_LIMIT, hi=_RANGE_LIMIT)
-    if not vmin < vmax:
-        raise ValueError(f"the colour range needs vmin < vmax; got vmin={vmin!r}, "
-                         f"vmax={vmax!r}")
-    return vmin, vmax
-
-
-def _check_lines(lines: object) -> tuple[np.ndarray, np.ndarray] | None:
-    """``None`` or polylines ``(x, y)``: two arrays of one shape, one row per line."""
-    if lines is None:
-        return None
-    if not (isinstance(lines, tuple | list) and len(lines) == 2):
-        raise ValueError(f"lines must be None or a pair (x, y) of arrays; got "
-                         f"{type(lines).__name__} {lines!r:.80}")
-    x = _real_array("lines (x)", lines[0], (1, 2))
-    y = _real_array("lines (y)", lines[1], (1, 2))
-    if x.shape != y.shape:
-        raise ValueError(f"lines: x and y must have one shape; got shapes {x.shape} and "
-                         f"{y.shape}")
-    return x, y
-
-
 def _f32(a: np.ndarray | Sequence[float]) -> np.ndarray:
     """Plot-ready copy: float32, C-contiguous, finite (non-finite → 0)."""
     arr = np.ascontiguousarray(np.asarray(a, dtype=np.float32))
@@ -132,7 +85,7 @@ def square_figure(title: str, bounds: tuple[tuple[float, float], tuple[float, fl
 
 def colorbar(vmin: float, vmax: float, cmap: str, label: str, height: int) -> ipywidgets.HTML:
     """A vertical colour bar (kernel-drawn gradient) with min / middle / max labels."""
-    vmin, vmax = _check_range(vmin, vmax)
+    vmin, vmax = check_range(vmin, vmax)
     cmap = check_choice("cmap", cmap, list(COLOR_MAPS))
     label = check_text("label", label)
     height = check_count("height", height, lo=_SIZES[0], hi=_SIZES[1])
@@ -184,7 +137,7 @@ class FieldPanel:
         # Every argument is checked before the first widget model opens.
         check_text("title", title)
         bounds = check_bounds(bounds)
-        vmin, vmax = _check_range(vmin, vmax)
+        vmin, vmax = check_range(vmin, vmax)
         cmap = check_choice("cmap", cmap, list(COLOR_MAPS))
         check_text("label", label)
         size = check_count("size", size, lo=_SIZES[0], hi=_SIZES[1])
@@ -225,20 +178,20 @@ class FieldPanel:
         mask colour) with ``lines = (x, y)``, polylines in data coordinates, one per row (as
         ``set_lines``; a non-finite point breaks its line), drawn into the picture. NaN cells
         of ``field`` are drawn in the mask colour, ±inf at the ends of the colour range."""
-        field = _real_array("field", field, (2,))
+        field = real_array("field", field, (2,))
         if mask is not None:
             mask = np.asarray(mask)
             if mask.dtype.kind not in "biu" or mask.shape != field.shape:
                 raise ValueError(f"mask must be None or a bool array of the field's shape "
                                  f"{field.shape}; got {shown(mask)}")
-        _check_lines(lines)
+        check_lines(lines)
         self._index = colorize_index(field, self.vmin, self.vmax, mask, self.cmap)
         self.show_lines(lines)
 
     def show_lines(self, lines: tuple[np.ndarray, np.ndarray] | None) -> None:
         """Show the last field again with other ``lines`` drawn into it (``None``: none), e.g.
         when a grid-lines toggle changes; nothing is recomputed but the picture."""
-        _check_lines(lines)
+        check_lines(lines)
         if self._index is None:
             raise ValueError("show_lines needs a field: call update(field, ...) first")
         index = self._index
@@ -292,7 +245,7 @@ def lines_mark(scales: dict[str, bqplot.Scale], color: str = "white", width: flo
                opacity: float = 0.8, dashed: bool = False) -> Polylines:
     """An empty polyline mark (for deformed grids, fold lines) in a panel's fixed scales;
     fill with ``set_lines``."""
-    scales = _check_scales(scales)
+    scales = check_scales(scales)
     color = check_text("color", color)
     width = check_real("width", width, lo=0, hi=100)
     opacity = check_real("opacity", opacity, lo=0, hi=1)
@@ -310,12 +263,12 @@ def _rows(a: np.ndarray | Sequence, name: str) -> list[np.ndarray]:
     lengths."""
     if isinstance(a, np.ndarray | list | tuple):
         try:
-            return _array_rows(_real_array(name, a, (1, 2)))
+            return _array_rows(real_array(name, a, (1, 2)))
         except ValueError:
             if isinstance(a, np.ndarray) or not all(
                     isinstance(r, Sequence | np.ndarray) and not isinstance(r, str) for r in a):
                 raise
-        return [_real_array(f"{name} (a row)", r, (1,)) for r in a]  # rows of different lengths
+        return [real_array(f"{name} (a row)", r, (1,)) for r in a]  # rows of different lengths
     raise ValueError(f"{name} must be polylines, one row per line (a 1-D or 2-D array); got "
                      f"{type(a).__name__} {a!r:.80}")
 
@@ -384,7 +337,7 @@ def points_mark(scales: dict[str, bqplot.Scale], color: str = "white", size: int
                 opacity: float = 0.6) -> bqplot.Scatter:
     """An empty scatter mark (samples, centres) in a panel's fixed scales; fill with
     ``set_points``."""
-    scales = _check_scales(scales)
+    scales = check_scales(scales)
     color = check_text("color", color)
     size = check_count("size", size, lo=0, hi=10_000)
     opacity = check_real("opacity", opacity, lo=0, hi=1)
@@ -400,7 +353,7 @@ def set_points(mark: bqplot.Scatter, x: np.ndarray, y: np.ndarray) -> None:
     if not isinstance(mark, bqplot.Scatter):
         raise ValueError(f"mark must be a scatter mark (points_mark); got "
                          f"{type(mark).__name__} {mark!r:.80}")
-    x, y = _real_array("x", x, (1,)), _real_array("y", y, (1,))
+    x, y = real_array("x", x, (1,)), real_array("y", y, (1,))
     if x.shape != y.shape:
         raise ValueError(f"x and y must have one length; got shapes {x.shape} and {y.shape}")
     with mark.hold_sync():

@@ -1,5 +1,5 @@
-"""What the energies and the toy data sets share: input checks, the mode-region type and a
-midpoint-rule log integral."""
+"""What the energies and the toy data sets share: input checks, the mode-region type, a
+midpoint-rule log integral and the wall that confines an energy to its box."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from .._checks import (
 )
 from ..grid import grid_points
 
-__all__ = ["Box", "Modes", "check_points", "check_sample_args", "log_integral"]
+__all__ = ["Box", "Modes", "box_envelope", "check_points", "check_sample_args", "log_integral"]
 
 Box = tuple[tuple[float, float], tuple[float, float]]
 
@@ -78,3 +78,12 @@ def log_integral(log_f: Callable[[Tensor], Tensor], box: Box, cell: float,
             _, _, points = grid_points(sub, m, dtype=torch.float64)
             partial.append(torch.logsumexp(log_f(points), dim=0))
     return float(torch.logsumexp(torch.stack(partial), dim=0)) + math.log(s1 * s2 / m**2)
+
+
+def box_envelope(z: Tensor, bounds: Box, width: float) -> Tensor:
+    """``E(z) = ½ (d(z)/width)²`` with ``d(z)`` the Euclidean distance from ``z`` to the box."""
+    (a1, b1), (a2, b2) = bounds
+    lo = torch.tensor([a1, a2], dtype=z.dtype, device=z.device)
+    hi = torch.tensor([b1, b2], dtype=z.dtype, device=z.device)
+    excess = torch.relu(lo - z) + torch.relu(z - hi)  # per coordinate, 0 inside the box
+    return 0.5 * (excess / width).square().sum(dim=1)

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from .._checks import check_choice, check_function, check_real, shown
+from .._checks import check_choice, check_function, check_real, check_text, shown
 from ..grid import check_bounds
-from ._common import Box, Modes, check_points, check_sample_args, log_integral
+from ._common import Box, Modes, box_envelope, check_points, check_sample_args, log_integral
 
 __all__ = ["ENERGY_NAMES", "Energy", "energy"]
 
@@ -135,15 +135,6 @@ _MODES: dict[str, Modes] = {
 # --------------------------------------------------------------------------------------------
 
 
-def _envelope(z: Tensor, bounds: Box, width: float) -> Tensor:
-    """``E(z) = ½ (d(z)/width)²`` with ``d(z)`` the Euclidean distance from ``z`` to the box."""
-    (a1, b1), (a2, b2) = bounds
-    lo = torch.tensor([a1, a2], dtype=z.dtype, device=z.device)
-    hi = torch.tensor([b1, b2], dtype=z.dtype, device=z.device)
-    excess = torch.relu(lo - z) + torch.relu(z - hi)  # per coordinate, 0 inside the box
-    return 0.5 * (excess / width).square().sum(dim=1)
-
-
 @functools.cache
 def _log_z_on_box(name: str, n: int = 1000) -> float:
     """``ln ∫_box exp(-U(z)) dz`` by the midpoint rule with ``n`` cells per side, in float64.
@@ -168,7 +159,7 @@ def _log_z_confined(name: str, width: float) -> float:
     strips: list[Box] = [((a1 - m, a1), (a2 - m, b2 + m)), ((b1, b1 + m), (a2 - m, b2 + m)),
                          ((a1, b1), (a2 - m, a2)), ((a1, b1), (b2, b2 + m))]
     parts = [_log_z_on_box(name)] + [
-        log_integral(lambda z: -u(z) - _envelope(z, _BOX, width), strip, 0.01)
+        log_integral(lambda z: -u(z) - box_envelope(z, _BOX, width), strip, 0.01)
         for strip in strips]
     return float(torch.logsumexp(torch.tensor(parts, dtype=torch.float64), dim=0))
 
@@ -212,10 +203,8 @@ class Energy:
 
     def __post_init__(self) -> None:  # (an Energy is built by ``energy``: this is a backstop)
         check_choice("name", self.name, ENERGY_NAMES, owner="Energy")  # log_z looks it up
-        for name in ("description", "domain_note"):
-            if not isinstance(getattr(self, name), str):
-                raise ValueError(f"Energy: {name} must be a string; got "
-                                 f"{shown(getattr(self, name))}")
+        check_text("description", self.description, owner="Energy")
+        check_text("domain_note", self.domain_note, owner="Energy")
         check_function("_u", self._u, owner="Energy")
         check_bounds(self.bounds)
         check_real("envelope", self.envelope, owner="Energy", lo=0, lo_open=True, optional=True)
@@ -229,7 +218,7 @@ class Energy:
         check_points(z, f"Energy {self.name}")
         if self.envelope is None:
             return self._u(z)
-        return self._u(z) + _envelope(z, self.bounds, self.envelope)
+        return self._u(z) + box_envelope(z, self.bounds, self.envelope)
 
     def confined(self, width: float = 0.2) -> Energy:
         r"""This energy plus a smooth wall outside its box, so that it is integrable on ℝ².

@@ -6,6 +6,8 @@ Every kind comes from the catalogue (``bad_values``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -164,6 +166,15 @@ def _layer_specs(method: str, kind: Kind, param: str) -> list[Spec]:
             for make in (_planar, _radial, _affine, _coupling)]
 
 
+def _seeded(make: Callable[[], object]) -> object:
+    """``make()`` with torch's global generator at seed 0 (and left as it was): an inf input
+    row may saturate a tanh to a finite output, so which rows propagate depends on the weights,
+    and the test must see the same weights whatever ran before it."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        return make()
+
+
 SPECS: list[Spec] = [
     # --- nfwidgets.flows: layers --------------------------------------------------------------
     Spec(Planar, {"w": fresh(number_vector(), lambda: [1.0, 0.5]),
@@ -207,7 +218,7 @@ SPECS: list[Spec] = [
                                "out_features": arg(count(hi=MAX_DIM), 1),
                                "hidden": arg(count(hi=MAX_WIDTH), 8)}),
     Spec(MLPConditioner.forward, {"z_cond": fresh(COLUMN_BATCH, _column)},
-         owner=lambda: MLPConditioner(1, 1, hidden=(4,)).double()),
+         owner=lambda: _seeded(lambda: MLPConditioner(1, 1, hidden=(4,)).double())),
     Spec(SimpleConditioner.forward, {"z_cond": fresh(batch(1, nonfinite=POINTS, float64=True,
                                                           fixed_width=False), _column)},
          owner=lambda: SimpleConditioner(0.3, 0.1, 0.5).double()),
